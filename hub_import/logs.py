@@ -1,0 +1,37 @@
+"""Log lines as Cloud Logging reads them: one JSON object a line, `severity`, `message`, fields.
+
+Nothing here runs at import time; `setup()` installs the formatter, and entry points call it.
+Fields go in through `extra={"fields": {...}}`; `log()` is the short form.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: severity, message, logger, and the record's `fields`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {"severity": record.levelname, "message": record.getMessage(), "logger": record.name}
+        line.update(getattr(record, "fields", None) or {})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str, ensure_ascii=False)
+
+
+def setup(level: int = logging.INFO, stream=None) -> None:
+    """Send the package's records to `stream` (stdout by default) as JSON lines. Idempotent."""
+    root = logging.getLogger("hub_import")
+    root.setLevel(level)
+    if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
+        handler = logging.StreamHandler(stream or sys.stdout)
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+        root.propagate = False
+
+
+def log(logger: logging.Logger, level: int, message: str, **fields) -> None:
+    """Log `message` with structured `fields` (ids, counts, reasons)."""
+    logger.log(level, message, extra={"fields": fields})

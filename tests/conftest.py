@@ -1,0 +1,42 @@
+"""Fixtures shared by every tier: the Hub stand-in, started for real on a free port."""
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from deploy.local.processes import start_hub_standin
+
+PROJECT = "demo-project"
+STORAGE = "demo-storage"
+BATCH = "incoming"
+
+
+@pytest.fixture
+def api_key() -> str:
+    """A fresh key per test, so a test can look for it in everything the code printed."""
+    return "test-key-" + secrets.token_hex(8)
+
+
+@pytest.fixture
+def hub_factory(tmp_path, api_key):
+    """Start Hub stand-ins (rate limit lifted unless a test sets faults); all stopped at the end."""
+    started = []
+
+    def start(faults: dict | None = None, data_dir=None, **kwargs):
+        hub = start_hub_standin(data_dir or tmp_path / "hub", api_key, projects=(PROJECT,),
+                                storages=(STORAGE,), batches=(f"{PROJECT}:{BATCH}",),
+                                faults={"rate_limit_per_minute": 0, **(faults or {})}, seed=7,
+                                log_path=tmp_path / "hub.log", **kwargs)
+        started.append(hub)
+        return hub
+
+    yield start
+    for hub in started:
+        hub.stop()
+
+
+@pytest.fixture
+def hub(hub_factory):
+    """One Hub stand-in with a project, a storage integration and a batch, and no faults."""
+    return hub_factory()

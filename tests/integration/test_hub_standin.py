@@ -1,0 +1,126 @@
+"""The Hub stand-in behaves like the Hub of hub-api.md: auth, validation, limits, listing, faults."""
+from __future__ import annotations
+
+import json
+
+import requests
+
+from tests.conftest import BATCH, PROJECT, STORAGE
+
+GOOD = "https://storage.googleapis.com/landing/a%20b.jpg"
+
+
+def post(hub, assets, key=None, **params):
+    return requests.post(f"{hub.url}/v2/project/{PROJECT}/cloud", params=params, timeout=10,
+                         headers={"apikey": key if key is not None else hub.api_key},
+                         json={"assets": assets, "uploadLocal": "false", "priority": 0})
+
+
+def test_every_call_needs_the_api_key(hub):
+    for key in ("", "wrong"):
+        answer = post(hub, [{"data": GOOD, "externalId": "a"}], key=key)
+        assert answer.status_code == 401
+        assert answer.json()["status"] == "fail" and answer.json()["message"]
+    assert requests.get(f"{hub.url}/v2/storages", timeout=10).status_code == 401
+
+
+def test_import_validation_names_the_asset_index_and_field(hub):
+    cases = [
+        ({"externalId": "x"}, "assets[1].data"),
+        ({"data": GOOD}, "assets[1].externalId"),
+        ({"data": "http://storage.googleapis.com/b/x", "externalId": "x"}, "https"),
+        ({"data": "https://storage.googleapis.com/b/a b.jpg", "externalId": "x"}, "raw space"),
+        ({"data": "https://storage.googleapis.com/b/a+b.jpg", "externalId": "x"}, "'+'"),
+        ({"data": "https://storage.googleapis.com/b/é.jpg", "externalId": "x"}, "non-ASCII"),
+        ({"data": GOOD, "externalId": "x", "storage": "nope"}, "assets[1].storage"),
+        ({"data": GOOD, "externalId": "x", "batches": ["nope"]}, "assets[1].batches"),
+    ]
+    for bad, expected in cases:
+        answer = post(hub, [{"data": GOOD, "externalId": "ok"}, bad])
+        assert answer.status_code == 400, bad
+        assert answer.json()["status"] == "fail"
+        assert expected in answer.json()["message"], (bad, answer.json())
+    assert hub.all_assets(PROJECT) == [], "a rejected request stores nothing"
+
+
+def test_priority_range_and_maximum_assets_per_request(hub_factory):
+    hub = hub_factory({"max_assets_per_request": 3})
+    answer = requests.post(f"{hub.url}/v2/project/{PROJECT}/cloud", headers={"apikey": hub.api_key},
+                           json={"assets": [{"data": GOOD, "externalId": "a"}], "priority": 1001}, timeout=10)
+    assert answer.status_code == 400 and "priority" in answer.json()["message"]
+    answer = post(hub, [{"data": GOOD, "externalId": str(i)} for i in range(4)])
+    assert answer.status_code == 400 and "maximum of 3" in answer.json()["message"]
+
+
+def test_an_accepted_import_answers_201_and_is_listed_with_batch_ids(hub):
+    answer = post(hub, [{"data": GOOD, "externalId": "a b.jpg", "storage": STORAGE}], batches=json.dumps([BATCH]))
+    assert answer.status_code == 201
+    assert answer.json() == {"status": "success", "data": {"assets": {"assetsCreated": 1, "tasksCreated": 1}}}
+    project = requests.get(f"{hub.url}/v2/project/{PROJECT}", headers={"apikey": hub.api_key}, timeout=10).json()
+    batch_id = project["data"]["project"]["batches"][0]["_id"]
+    [asset] = hub.all_assets(PROJECT)
+    assert asset["externalId"] == "a b.jpg" and asset["data"] == GOOD and asset["storage"] == STORAGE
+    assert asset["batches"] == [batch_id] and asset["_id"] and asset["createdAt"]
+
+
+def test_rate_limit_answers_429_with_retry_after(hub_factory):
+    hub = hub_factory({"rate_limit_per_minute": 5})
+    answers = [requests.get(f"{hub.url}/v2/storages", headers={"apikey": hub.api_key}, timeout=10)
+               for _ in range(7)]
+    assert [a.status_code for a in answers] == [200] * 5 + [429] * 2
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert answers[-1].json()["status"] == "fail"
+
+
+def test_assets_survive_a_restart(hub_factory, tmp_path):
+    hub = hub_factory()
+    assert post(hub, [{"data": GOOD, "externalId": "kept"}]).status_code == 201
+    hub.stop()
+    again = hub_factory(data_dir=hub.data_dir)
+    assert [a["externalId"] for a in again.all_assets(PROJECT)] == ["kept"]
+
+
+def test_listing_pages_sorts_and_filters(hub):
+    for i in range(3):
+        assert post(hub, [{"data": GOOD, "externalId": f"e{i}-{j}"} for j in range(50)]).status_code == 201
+    get = lambda **p: requests.get(f"{hub.url}/v2/project/{PROJECT}/assets", params=p,
+                                   headers={"apikey": hub.api_key}, timeout=10).json()["data"]
+    first = get(page=1, limit=500)
+    assert first["total"] == 150 and len(first["assets"]) == 100, "limit is capped at 100"
+    assert first["assets"][0]["externalId"] == "e2-49", "newest first by default"
+    assert get(page=2, limit=100)["assets"][-1]["externalId"] == "e0-0"
+    assert get(sort="createdAt", limit=1)["assets"][0]["externalId"] == "e0-0"
+    only = get(filters=json.dumps({"externalId": "e1-7"}))
+    assert only["total"] == 1 and only["assets"][0]["externalId"] == "e1-7"
+    by_id = get(filters=json.dumps({"_id": only["assets"][0]["_id"]}))
+    assert by_id["assets"] == only["assets"]
+
+
+def test_storages_project_and_batches_as_documented(hub):
+    h = {"apikey": hub.api_key}
+    storages = requests.get(f"{hub.url}/v2/storages", headers=h, timeout=10).json()["data"]["storages"]
+    assert [s["_id"] for s in storages] == [STORAGE] and storages[0]["type"] == "gcs"
+    created = requests.post(f"{hub.url}/v2/batches/{PROJECT}", headers=h, json={"name": "new"}, timeout=10)
+    assert created.status_code == 201
+    names = [b["name"] for b in requests.get(f"{hub.url}/v2/project/{PROJECT}", headers=h,
+                                             timeout=10).json()["data"]["project"]["batches"]]
+    assert names == [BATCH, "new"]
+    assert requests.get(f"{hub.url}/v2/project/nope", headers=h, timeout=10).status_code == 404
+
+
+def test_fault_switches_change_at_run_time_and_stats_count_them(hub):
+    hub.faults(outage=True)
+    assert requests.get(f"{hub.url}/v2/storages", headers={"apikey": hub.api_key}, timeout=10).status_code == 503
+    hub.faults(outage=False, error_rate=1.0)
+    assert requests.get(f"{hub.url}/v2/storages", headers={"apikey": hub.api_key}, timeout=10).status_code == 500
+    hub.faults(error_rate=0.0, drop_after_commit=1.0)
+    try:
+        post(hub, [{"data": GOOD, "externalId": "dropped"}])
+        raise AssertionError("the connection should have been dropped")
+    except requests.ConnectionError:
+        pass
+    assert [a["externalId"] for a in hub.all_assets(PROJECT)] == ["dropped"], "stored before the drop"
+    stats = hub.stats()["requests"]
+    assert stats["GET /v2/storages"] == {"503": 1, "500": 1}
+    assert stats["dropped after commit"] == {"-": 1}
+    assert requests.post(f"{hub.url}/_admin/faults", json={"no_such": 1}, timeout=10).status_code == 400
