@@ -1,6 +1,26 @@
 """Cloud Functions entry points, one deployable source tree for both.
 
-The two entry points the design fixes, `on_object_finalized` (CloudEvent, from Eventarc) and
-`flush` (HTTP, from Cloud Scheduler), come with the ingest and flush capabilities; everything
-they call lives in the `hub_import` package beside this file.
+- `on_object_finalized` (CloudEvent, from Eventarc): one finalized object in the landing
+  bucket, filtered, routed, sized and queued on Pub/Sub.
+- `flush` (HTTP, from Cloud Scheduler) comes with the flush capability.
+
+Settings are read and checked once, at cold start; everything else lives in `hub_import`.
 """
+from __future__ import annotations
+
+import functions_framework
+
+from hub_import import config, ingest, logs
+
+SETTINGS = config.load()
+logs.setup(SETTINGS.log_level)
+
+
+@functions_framework.cloud_event
+def on_object_finalized(event) -> None:
+    """Eventarc `google.cloud.storage.object.v1.finalized`: queue the object for the Hub.
+
+    Returns normally when the event is done with (queued, skipped or unusable); raises when
+    Pub/Sub did not confirm, so that Eventarc delivers it again.
+    """
+    ingest.handle_event(event, SETTINGS)

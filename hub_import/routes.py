@@ -1,7 +1,21 @@
-"""Where an object goes in the Hub: its destination."""
+"""Where an object goes in the Hub, and whether it goes at all.
+
+A route is a rule on the object name (a prefix or a glob) with the destination it picks:
+project, storage integration, batches, priority. Routes are tried in order and the first
+match wins; the plain HUB_* settings make the default route. `decide` applies the filters
+first and says why an object is skipped.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from .objects import ObjectRef
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 
 @dataclass(frozen=True)
@@ -15,3 +29,155 @@ class Destination:
     storage: str | None = None
     batches: tuple[str, ...] = ()
     priority: int = 0
+
+    def to_json(self) -> dict:
+        return {"project": self.project, "storage": self.storage, "batches": list(self.batches),
+                "priority": self.priority}
+
+    @classmethod
+    def from_json(cls, body: dict) -> "Destination":
+        return cls(project=body["project"], storage=body.get("storage"),
+                   batches=tuple(body.get("batches") or ()), priority=int(body.get("priority", 0)))
+
+
+@dataclass(frozen=True)
+class Route:
+    """Objects whose name starts with `prefix`, or matches `glob`, go to `destination`."""
+
+    destination: Destination
+    prefix: str | None = None
+    glob: str | None = None
+
+    def matches(self, name: str) -> bool:
+        if self.prefix is not None:
+            return name.startswith(self.prefix)
+        return glob_matches(self.glob or "", name)
+
+
+def parse_routes(rules: object, default: Destination | None) -> tuple[Route, ...]:
+    """HUB_ROUTES as parsed JSON -> routes. Unset fields fall back to the default route's.
+
+    Raises ValueError saying which rule and field is wrong.
+    """
+    if not isinstance(rules, list):
+        raise ValueError("expected a JSON list of route objects")
+    routes = []
+    for i, rule in enumerate(rules):
+        where = f"route {i}"
+        if not isinstance(rule, dict):
+            raise ValueError(f"{where}: expected an object")
+        unknown = set(rule) - {"prefix", "glob", "project", "storage", "batches", "priority"}
+        if unknown:
+            raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")
+        if ("prefix" in rule) == ("glob" in rule):
+            raise ValueError(f"{where}: give exactly one of prefix or glob")
+        pattern = rule.get("prefix", rule.get("glob"))
+        if not isinstance(pattern, str):
+            raise ValueError(f"{where}: prefix or glob must be a string")
+        project = rule.get("project") or (default.project if default else None)
+        if not isinstance(project, str) or not project:
+            raise ValueError(f"{where}: project is required (there is no HUB_PROJECT_ID to fall back on)")
+        batches = rule.get("batches", list(default.batches) if default else [])
+        if isinstance(batches, str):
+            batches = [batches]
+        if not isinstance(batches, list) or not all(isinstance(b, str) and b for b in batches):
+            raise ValueError(f"{where}: batches must be a list of batch names")
+        priority = rule.get("priority", default.priority if default else 0)
+        if isinstance(priority, bool) or not isinstance(priority, int) or not -1000 <= priority <= 1000:
+            raise ValueError(f"{where}: priority must be a whole number from -1000 to 1000")
+        storage = rule.get("storage", default.storage if default else None)
+        if storage is not None and not isinstance(storage, str):
+            raise ValueError(f"{where}: storage must be a storage integration id")
+        if "glob" in rule:
+            _glob_regex(pattern)
+        routes.append(Route(Destination(project, storage or None, tuple(batches), priority),
+                            prefix=rule.get("prefix"), glob=rule.get("glob")))
+    return tuple(routes)
+
+
+@lru_cache(maxsize=256)
+def _glob_regex(glob: str) -> re.Pattern:
+    """`**` any run of characters, `*` any within one path segment, `?` one character but `/`,
+    `[...]` a character class; everything else literal."""
+    out, i = [], 0
+    while i < len(glob):
+        c = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif c == "*":
+            out.append("[^/]*")
+            i += 1
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[" and "]" in glob[i + 2:]:
+            end = glob.index("]", i + 2)
+            body = glob[i + 1:end]
+            out.append("[" + ("^" + re.escape(body[1:]) if body[0] in "!^" else re.escape(body)) + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def glob_matches(glob: str, name: str) -> bool:
+    return _glob_regex(glob).match(name) is not None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Either a destination, or the reason the object is skipped."""
+
+    destination: Destination | None
+    reason: str = ""
+
+
+def decide(ref: ObjectRef, settings: "Settings") -> Decision:
+    """Apply the filters, then the routes, to one object. First failing filter wins."""
+    name = ref.name
+    if name.endswith("/"):
+        return Decision(None, "folder placeholder")
+    if ref.bucket == settings.state_bucket and (
+            ref.bucket != settings.landing_bucket or name.startswith((settings.manifest_prefix, settings.ledger_prefix))):
+        return Decision(None, "the product's own state (manifests and ledger)")
+    for glob in settings.exclude_globs:
+        if glob_matches(glob, name):
+            return Decision(None, f"excluded by EXCLUDE_GLOBS {glob!r}")
+    if settings.include_globs and not any(glob_matches(g, name) for g in settings.include_globs):
+        return Decision(None, "not matched by INCLUDE_GLOBS")
+    if ref.size == 0 and settings.skip_empty:
+        return Decision(None, "empty object")
+    if settings.max_object_bytes and ref.size > settings.max_object_bytes:
+        return Decision(None, f"larger than MAX_OBJECT_BYTES ({ref.size} > {settings.max_object_bytes})")
+    if not type_allowed(name, ref.content_type, settings):
+        return Decision(None, f"type not allowed (extension {extension(name)!r}, "
+                              f"content type {ref.content_type!r})")
+    for route in settings.routes:
+        if route.matches(name):
+            return Decision(route.destination)
+    if settings.default is None:
+        return Decision(None, "no route matches and HUB_PROJECT_ID is empty")
+    return Decision(settings.default)
+
+
+def extension(name: str) -> str:
+    base = name.rsplit("/", 1)[-1]
+    return base.rsplit(".", 1)[-1].lower() if "." in base else ""
+
+
+def type_allowed(name: str, content_type: str, settings: "Settings") -> bool:
+    """Allowed when either list is empty, the extension is listed, or the content type is."""
+    if not settings.allowed_extensions and not settings.allowed_content_types:
+        return True
+    if extension(name) in settings.allowed_extensions:
+        return True
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    for allowed in settings.allowed_content_types:
+        if kind == allowed or (allowed.endswith("/*") and kind.startswith(allowed[:-1])):
+            return True
+    return False

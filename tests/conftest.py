@@ -24,10 +24,10 @@ def hub_factory(tmp_path, api_key):
     started = []
 
     def start(faults: dict | None = None, data_dir=None, **kwargs):
-        hub = start_hub_standin(data_dir or tmp_path / "hub", api_key, projects=(PROJECT,),
-                                storages=(STORAGE,), batches=(f"{PROJECT}:{BATCH}",),
+        hub = start_hub_standin(data_dir or tmp_path / "hub", api_key, state_dir=tmp_path,
+                                projects=(PROJECT,), storages=(STORAGE,), batches=(f"{PROJECT}:{BATCH}",),
                                 faults={"rate_limit_per_minute": 0, **(faults or {})}, seed=7,
-                                log_path=tmp_path / "hub.log", **kwargs)
+                                name=f"hub{len(started)}", **kwargs)
         started.append(hub)
         return hub
 

@@ -1,20 +1,122 @@
 """Starting and stopping the local stack's servers: each on a free port, each stopped when done.
 
-Used by the tests' fixtures and by the local stack alike, so that both start things the same way.
+Every server runs in its own process group with its log at STATE_DIR/NAME.log and its pid at
+STATE_DIR/NAME.pid, so that `stop_all` can end it (and whatever it started, like the Pub/Sub
+emulator's Java process) from any later shell. Used by `make up` and by the tests alike.
 """
 from __future__ import annotations
 
-import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import requests
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+
+
+class StackError(RuntimeError):
+    """A server that could not start; the message says why and what to do."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def spawn(name: str, args: list[str], state_dir: Path, env: dict | None = None,
+          cwd: Path | None = None) -> subprocess.Popen:
+    """Start `args` in a new process group, logging to STATE_DIR/NAME.log, pid in NAME.pid."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    log = open(state_dir / f"{name}.log", "ab")
+    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                               env={**os.environ, **(env or {})}, cwd=cwd or ROOT, start_new_session=True)
+    log.close()
+    (state_dir / f"{name}.pid").write_text(str(process.pid))
+    return process
+
+
+def log_tail(state_dir: Path, name: str, lines: int = 15) -> str:
+    path = state_dir / f"{name}.log"
+    if not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(check: Callable[[], bool], name: str, process: subprocess.Popen, state_dir: Path,
+               timeout: float = 60) -> None:
+    """Poll `check` until it is true; StackError with the log's tail if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not up yet
+            pass
+        if process.poll() is not None:
+            raise StackError(f"{name} exited with code {process.returncode}:\n{log_tail(state_dir, name)}")
+        if time.monotonic() > deadline:
+            raise StackError(f"{name} did not become ready in {timeout:.0f} s:\n{log_tail(state_dir, name)}")
+        time.sleep(0.1)
+
+
+def http_ok(url: str) -> Callable[[], bool]:
+    return lambda: requests.get(url, timeout=1).status_code < 500
+
+
+def stop_all(state_dir: Path, grace: float = 5.0) -> list[str]:
+    """End every process group recorded in STATE_DIR/*.pid; returns the names stopped."""
+    stopped = []
+    pids = {}
+    for pid_file in sorted(state_dir.glob("*.pid")):
+        try:
+            pids[pid_file.stem] = int(pid_file.read_text())
+        except ValueError:
+            pass
+        pid_file.unlink()
+    for name, pid in pids.items():
+        try:
+            os.killpg(pid, signal.SIGTERM)
+            stopped.append(name)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + grace
+    for pid in pids.values():
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if _alive(pid):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for pid in pids.values():
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+    return stopped
+
+
+def _alive(pid: int) -> bool:
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+        if reaped:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.killpg(pid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 @dataclass
@@ -25,7 +127,8 @@ class HubStandin:
     api_key: str
     data_dir: Path
     process: subprocess.Popen
-    args: list[str] = field(default_factory=list)
+    name: str
+    state_dir: Path
 
     def faults(self, **changes) -> dict:
         """Set fault switches (see hub_standin.py); returns them all."""
@@ -40,7 +143,7 @@ class HubStandin:
         requests.post(f"{self.url}/_admin/reset-stats", timeout=10).raise_for_status()
 
     def all_assets(self, project: str) -> list[dict]:
-        """Every asset the Hub holds in `project`, read through its public listing API."""
+        """Every asset the Hub holds in `project`, oldest first, read through its public listing API."""
         rows: list[dict] = []
         page = 1
         while True:
@@ -56,18 +159,22 @@ class HubStandin:
 
     def stop(self) -> None:
         if self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(10)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        (self.state_dir / f"{self.name}.pid").unlink(missing_ok=True)
 
 
-def start_hub_standin(data_dir: Path, api_key: str, *, projects=("demo-project",),
+def start_hub_standin(data_dir: Path, api_key: str, *, state_dir: Path, projects=("demo-project",),
                       storages=("demo-storage",), batches=(), faults: dict | None = None,
-                      seed: int | None = None, port: int = 0, log_path: Path | None = None) -> HubStandin:
+                      seed: int | None = None, port: int | None = None, name: str = "hub") -> HubStandin:
     """Start hub_standin.py on a free port (or `port`) and wait until it answers."""
+    import json
+
+    port = port or free_port()
     args = [sys.executable, str(HERE / "hub_standin.py"), "--port", str(port), "--data-dir", str(data_dir),
             "--faults", json.dumps(faults or {})]
     for project in projects:
@@ -78,23 +185,9 @@ def start_hub_standin(data_dir: Path, api_key: str, *, projects=("demo-project",
         args += ["--batch", batch]
     if seed is not None:
         args += ["--seed", str(seed)]
-    log = open(log_path, "ab") if log_path else subprocess.DEVNULL
     # The key goes in through the environment, not argv, where `ps` would show it.
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True,
-                               env={**os.environ, "HUB_API_KEY": api_key})
-    line = process.stdout.readline()
-    if not line:
-        process.wait(10)
-        raise RuntimeError(f"the Hub stand-in did not start (exit {process.returncode}); see {log_path}")
-    url = json.loads(line)["url"]
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            requests.get(f"{url}/_admin/faults", timeout=1).raise_for_status()
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise
-            time.sleep(0.05)
-    return HubStandin(url=url, api_key=api_key, data_dir=Path(data_dir), process=process, args=args)
+    process = spawn(name, args, state_dir, env={"HUB_API_KEY": api_key})
+    url = f"http://127.0.0.1:{port}"
+    wait_until(http_ok(f"{url}/_admin/faults"), name, process, state_dir, timeout=30)
+    return HubStandin(url=url, api_key=api_key, data_dir=Path(data_dir), process=process, name=name,
+                      state_dir=state_dir)

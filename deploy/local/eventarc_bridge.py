@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""The local Eventarc: fake-gcs-server's notifications, delivered as Eventarc's CloudEvents.
+
+It pulls the OBJECT_FINALIZE notifications fake-gcs-server publishes, turns each into the
+CloudEvent Eventarc sends for a Cloud Storage trigger (binary mode; `ce-type`
+google.cloud.storage.object.v1.finalized, `ce-source` //storage.googleapis.com/projects/_/buckets/B,
+`ce-subject` objects/NAME, data the object resource) and POSTs it to the ingest function. A
+delivery that fails (no answer or not 2xx) is retried with backoff, as Eventarc does; only a
+2xx acknowledges the notification.
+
+Usage: eventarc_bridge.py --subscription projects/P/subscriptions/S --target URL
+(PUBSUB_EMULATOR_HOST must point at the emulator).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import time
+from urllib.parse import quote
+
+import requests
+from google.cloud import pubsub_v1
+
+FINALIZED = "google.cloud.storage.object.v1.finalized"
+EVENT_TYPES = {"OBJECT_FINALIZE": FINALIZED}
+
+
+def cloud_event(message) -> tuple[dict, bytes] | None:
+    """(headers, body) of the CloudEvent for one notification, or None if it is not one we forward."""
+    attributes = dict(message.attributes)
+    kind = EVENT_TYPES.get(attributes.get("eventType", ""))
+    if kind is None:
+        return None
+    bucket, name = attributes.get("bucketId", ""), attributes.get("objectId", "")
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": message.message_id,
+        "ce-type": kind,
+        "ce-source": f"//storage.googleapis.com/projects/_/buckets/{bucket}",
+        # CloudEvents' HTTP binding percent-encodes what is not printable ASCII in a header.
+        "ce-subject": "objects/" + quote(name, safe="/!#$&'()*+,:;=?@[]~ "),
+        "ce-time": attributes.get("eventTime") or time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "Content-Type": "application/json",
+    }
+    return headers, bytes(message.data)
+
+
+def run(subscription: str, target: str, stop_after: float | None = None) -> None:
+    subscriber = pubsub_v1.SubscriberClient()
+    attempts: dict[str, int] = {}
+    session = requests.Session()
+    running = True
+
+    def stop(*_):
+        nonlocal running
+        running = False
+
+    signal.signal(signal.SIGTERM, stop)
+    started = time.monotonic()
+    while running and (stop_after is None or time.monotonic() - started < stop_after):
+        try:
+            answer = subscriber.pull(subscription=subscription, max_messages=50, timeout=5)
+        except Exception as exc:  # noqa: BLE001 - an emulator hiccup: try again
+            print(json.dumps({"severity": "WARNING", "message": f"pull failed: {exc}"}), flush=True)
+            time.sleep(0.5)
+            continue
+        for received in answer.received_messages:
+            event = cloud_event(received.message)
+            if event is None:
+                subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
+                continue
+            headers, body = event
+            try:
+                status = session.post(target, headers=headers, data=body, timeout=60).status_code
+            except requests.RequestException as exc:
+                status = f"no answer ({type(exc).__name__})"
+            if isinstance(status, int) and 200 <= status < 300:
+                subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
+                attempts.pop(received.message.message_id, None)
+                continue
+            n = attempts[received.message.message_id] = attempts.get(received.message.message_id, 0) + 1
+            delay = min(2 ** n, 60)
+            print(json.dumps({"severity": "WARNING", "message": "delivery failed; will retry",
+                              "status": status, "event_id": received.message.message_id,
+                              "attempt": n, "retry_in_s": delay}), flush=True)
+            subscriber.modify_ack_deadline(subscription=subscription, ack_ids=[received.ack_id],
+                                           ack_deadline_seconds=delay)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--subscription", required=True)
+    parser.add_argument("--target", required=True, help="the ingest function's URL")
+    args = parser.parse_args(argv)
+    run(args.subscription, args.target)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

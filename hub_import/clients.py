@@ -1,0 +1,42 @@
+"""Google Cloud clients, created once per process on first use and reused across invocations.
+
+Against the local emulators (STORAGE_EMULATOR_HOST, PUBSUB_EMULATOR_HOST) they need no
+credentials; on GCP they use the function's service account.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def storage_client():
+    from google.cloud import storage
+
+    with _lock:
+        if os.environ.get("STORAGE_EMULATOR_HOST"):
+            from google.auth.credentials import AnonymousCredentials
+
+            return storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or "local",
+                                  credentials=AnonymousCredentials())
+        return storage.Client()
+
+
+@lru_cache(maxsize=1)
+def publisher_client():
+    from google.cloud import pubsub_v1
+
+    with _lock:
+        return pubsub_v1.PublisherClient(batch_settings=pubsub_v1.types.BatchSettings(
+            max_messages=1000, max_bytes=4 * 1024 * 1024, max_latency=0.01))
+
+
+@lru_cache(maxsize=1)
+def subscriber_client():
+    from google.cloud import pubsub_v1
+
+    with _lock:
+        return pubsub_v1.SubscriberClient()

@@ -1,0 +1,267 @@
+"""Settings: every one from an environment variable that Terraform sets, validated once.
+
+`ENV` is the one list of variable names (Terraform is tested against it). `load()` reads them
+into one immutable `Settings`; a missing or malformed variable raises `ConfigError` naming it
+and saying what is expected. The Hub API key is read here but only required where the Hub is
+called (`Settings.require_api_key`), so that the ingest function never needs the secret.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from .assets import DEFAULT_EXTERNAL_ID_TEMPLATE, DEFAULT_URL_TEMPLATE, TemplateError, check_template
+from .hub import HUB_HOSTS
+from .routes import Destination, Route, parse_routes
+
+# name -> (default, what it holds). A default of None means required.
+ENV: dict[str, tuple[str | None, str]] = {
+    "GOOGLE_CLOUD_PROJECT": (None, "the GCP project id that holds the topic and subscription"),
+    "HUB_API_URL": (HUB_HOSTS["eu"], "the Hub's API base URL, without /v2"),
+    "HUB_API_KEY": ("", "the Hub API key (from Secret Manager; only the flush needs it)"),
+    "HUB_ALLOW_HTTP": ("false", "allow a plain http:// HUB_API_URL on a non-local host (true/false)"),
+    "HUB_PROJECT_ID": ("", "the Hub project that objects no route matches go to (empty: skip them)"),
+    "HUB_STORAGE_ID": ("", "the Hub storage integration id that can read the bucket"),
+    "HUB_BATCHES": ("", "comma-separated batch names for the default route"),
+    "HUB_PRIORITY": ("0", "the default route's priority, -1000..1000"),
+    "HUB_CREATE_BATCHES": ("false", "create missing batches in the Hub (true/false)"),
+    "HUB_ROUTES": ("[]", "JSON list of routes: {prefix|glob, project, storage, batches, priority}"),
+    "HUB_REQUESTS_PER_MINUTE": ("100", "the Hub's rate limit for this key, requests per minute"),
+    "INCLUDE_GLOBS": ("", "comma-separated globs; when set, only matching names are imported"),
+    "EXCLUDE_GLOBS": ("", "comma-separated globs of names never imported"),
+    "ALLOWED_EXTENSIONS": ("jpg,jpeg,png,gif,webp,bmp,tif,tiff,heic,avif,mp4,mov,m4v,webm,avi,mkv,"
+                           "mp3,wav,flac,pdf,txt,md,csv,json,html,dcm,nii,gz",
+                           "comma-separated file extensions to import (empty: any)"),
+    "ALLOWED_CONTENT_TYPES": ("image/*,video/*,audio/*,application/pdf,text/*,application/dicom",
+                              "comma-separated content types (type/* allowed) to import as well"),
+    "SKIP_EMPTY_OBJECTS": ("true", "skip zero-byte objects (true/false)"),
+    "MAX_OBJECT_BYTES": ("0", "skip objects larger than this (0: no limit)"),
+    "URL_TEMPLATE": (DEFAULT_URL_TEMPLATE, "the asset data URL; fields {bucket} {name} {generation}"),
+    "EXTERNAL_ID_TEMPLATE": (DEFAULT_EXTERNAL_ID_TEMPLATE, "the asset externalId; same fields"),
+    "PROBE_IMAGE_SIZE": ("true", "read image headers for width and height (true/false)"),
+    "PROBE_MAX_BYTES": ("1048576", "the most bytes read from one object to find its size"),
+    "PUBSUB_TOPIC": ("hub-import", "the topic the ingest function publishes to"),
+    "PUBSUB_SUBSCRIPTION": ("hub-import-flush", "the pull subscription the flush drains"),
+    "DEAD_LETTER_TOPIC": ("hub-import-dead-letter", "the topic for messages that cannot be imported"),
+    "LANDING_BUCKET": ("", "the bucket files land in (the trigger's bucket; backfill's default)"),
+    "STATE_BUCKET": (None, "the bucket for manifests and the ledger"),
+    "MANIFEST_PREFIX": ("manifests/", "where manifests go in the state bucket"),
+    "LEDGER_PREFIX": ("ledger/", "where ledger records go in the state bucket"),
+    "MAX_ASSETS_PER_MANIFEST": ("500", "the most assets in one manifest (one Hub call)"),
+    "FLUSH_BUDGET_SECONDS": ("240", "how long one flush may work before it stops pulling"),
+    "ON_OVERWRITE": ("skip", "an overwritten object: skip (import a name once) or import (each generation)"),
+    "MAX_EVENT_AGE_SECONDS": ("86400", "drop events older than this instead of retrying them"),
+    "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
+}
+
+
+class ConfigError(ValueError):
+    """A setting that is missing or malformed; the message names its variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    gcp_project: str
+    hub_api_url: str
+    hub_api_key: str = field(repr=False)
+    default: Destination | None
+    routes: tuple[Route, ...]
+    create_batches: bool
+    requests_per_minute: float
+    include_globs: tuple[str, ...]
+    exclude_globs: tuple[str, ...]
+    allowed_extensions: frozenset[str]
+    allowed_content_types: tuple[str, ...]
+    skip_empty: bool
+    max_object_bytes: int
+    url_template: str
+    external_id_template: str
+    probe_image_size: bool
+    probe_max_bytes: int
+    topic: str
+    subscription: str
+    dead_letter_topic: str
+    landing_bucket: str
+    state_bucket: str
+    manifest_prefix: str
+    ledger_prefix: str
+    max_assets_per_manifest: int
+    flush_budget_s: float
+    each_generation: bool
+    max_event_age_s: float
+    log_level: str
+
+    def require_api_key(self) -> str:
+        if not self.hub_api_key:
+            raise ConfigError("HUB_API_KEY: required to call the Hub; set it from the Secret Manager secret")
+        return self.hub_api_key
+
+    @property
+    def topic_path(self) -> str:
+        return _resource_path(self.gcp_project, "topics", self.topic)
+
+    @property
+    def subscription_path(self) -> str:
+        return _resource_path(self.gcp_project, "subscriptions", self.subscription)
+
+    @property
+    def dead_letter_topic_path(self) -> str:
+        return _resource_path(self.gcp_project, "topics", self.dead_letter_topic)
+
+
+def _resource_path(project: str, kind: str, name: str) -> str:
+    return name if name.startswith("projects/") else f"projects/{project}/{kind}/{name}"
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting. Raises ConfigError naming the first bad variable."""
+    env = _Reader(os.environ if environ is None else environ)
+    hub_api_url = _check_hub_url(env.text("HUB_API_URL").rstrip("/"), env.flag("HUB_ALLOW_HTTP"))
+    project = env.text("HUB_PROJECT_ID")
+    default = None
+    if project:
+        default = Destination(project=project, storage=env.text("HUB_STORAGE_ID") or None,
+                              batches=env.items("HUB_BATCHES"),
+                              priority=env.integer("HUB_PRIORITY", -1000, 1000))
+    try:
+        routes = parse_routes(json.loads(env.text("HUB_ROUTES") or "[]"), default)
+    except ValueError as exc:  # JSONDecodeError is a ValueError too
+        raise ConfigError(f"HUB_ROUTES: {exc}") from None
+    if default is None and not routes:
+        raise ConfigError("HUB_PROJECT_ID: required when HUB_ROUTES is empty (where should objects go?)")
+    templates = {}
+    for name in ("URL_TEMPLATE", "EXTERNAL_ID_TEMPLATE"):
+        try:
+            templates[name] = check_template(env.text(name), name)
+        except TemplateError as exc:
+            raise ConfigError(str(exc)) from None
+    if not templates["URL_TEMPLATE"].startswith("https://") and not env.flag("HUB_ALLOW_HTTP"):
+        raise ConfigError("URL_TEMPLATE: must start with https:// (the Hub reads files over https)")
+    on_overwrite = env.text("ON_OVERWRITE").lower()
+    if on_overwrite not in ("skip", "import"):
+        raise ConfigError(f"ON_OVERWRITE: expected skip or import, got {on_overwrite!r}")
+    level = env.text("LOG_LEVEL").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    return Settings(
+        gcp_project=env.text("GOOGLE_CLOUD_PROJECT"),
+        hub_api_url=hub_api_url,
+        hub_api_key=env.raw("HUB_API_KEY").strip(),
+        default=default,
+        routes=routes,
+        create_batches=env.flag("HUB_CREATE_BATCHES"),
+        requests_per_minute=env.number("HUB_REQUESTS_PER_MINUTE", 0),
+        include_globs=env.items("INCLUDE_GLOBS"),
+        exclude_globs=env.items("EXCLUDE_GLOBS"),
+        allowed_extensions=frozenset(e.lower().lstrip(".") for e in env.items("ALLOWED_EXTENSIONS")),
+        allowed_content_types=tuple(t.lower() for t in env.items("ALLOWED_CONTENT_TYPES")),
+        skip_empty=env.flag("SKIP_EMPTY_OBJECTS"),
+        max_object_bytes=env.integer("MAX_OBJECT_BYTES", 0),
+        url_template=templates["URL_TEMPLATE"],
+        external_id_template=templates["EXTERNAL_ID_TEMPLATE"],
+        probe_image_size=env.flag("PROBE_IMAGE_SIZE"),
+        probe_max_bytes=env.integer("PROBE_MAX_BYTES", 1024),
+        topic=env.text("PUBSUB_TOPIC"),
+        subscription=env.text("PUBSUB_SUBSCRIPTION"),
+        dead_letter_topic=env.text("DEAD_LETTER_TOPIC"),
+        landing_bucket=env.bucket("LANDING_BUCKET") if env.text("LANDING_BUCKET") else "",
+        state_bucket=env.bucket("STATE_BUCKET"),
+        manifest_prefix=env.prefix("MANIFEST_PREFIX"),
+        ledger_prefix=env.prefix("LEDGER_PREFIX"),
+        max_assets_per_manifest=env.integer("MAX_ASSETS_PER_MANIFEST", 1, 10000),
+        flush_budget_s=env.number("FLUSH_BUDGET_SECONDS", 10),
+        each_generation=on_overwrite == "import",
+        max_event_age_s=env.number("MAX_EVENT_AGE_SECONDS", 60),
+        log_level=level,
+    )
+
+
+def _check_hub_url(url: str, allow_http: bool) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"HUB_API_URL: expected an https:// URL such as {HUB_HOSTS['eu']}, got {url!r}")
+    if parts.path.rstrip("/").endswith("/v2"):
+        raise ConfigError("HUB_API_URL: leave out /v2 (it is part of every path)")
+    if parts.scheme == "http" and not allow_http and not _is_local(parts.hostname):
+        raise ConfigError(f"HUB_API_URL: plain http:// is only allowed for a local host, not {parts.hostname!r} "
+                          f"(set HUB_ALLOW_HTTP=true to override)")
+    return url
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Reader:
+    """Typed reads of the environment, each error naming its variable."""
+
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
+
+    def raw(self, name: str) -> str:
+        default, _ = ENV[name]
+        value = self.environ.get(name)
+        if value is None or (value.strip() == "" and default):
+            if default is None:
+                raise ConfigError(f"{name}: required ({ENV[name][1]})")
+            return default
+        return value
+
+    def text(self, name: str) -> str:
+        value = self.raw(name).strip()
+        if not value and ENV[name][0] is None:
+            raise ConfigError(f"{name}: required ({ENV[name][1]})")
+        return value
+
+    def items(self, name: str) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.text(name).split(",") if p.strip())
+
+    def flag(self, name: str) -> bool:
+        value = self.text(name).lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{name}: expected true or false, got {value!r}")
+
+    def integer(self, name: str, low: int, high: int | None = None) -> int:
+        value = self.text(name)
+        try:
+            number = int(value)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
+        if number < low or (high is not None and number > high):
+            span = f"from {low} to {high}" if high is not None else f"at least {low}"
+            raise ConfigError(f"{name}: expected a number {span}, got {number}")
+        return number
+
+    def number(self, name: str, low: float) -> float:
+        value = self.text(name)
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}: expected a number, got {value!r}") from None
+        if not number >= low:
+            raise ConfigError(f"{name}: expected a number of at least {low:g}, got {value}")
+        return number
+
+    def bucket(self, name: str) -> str:
+        value = self.text(name).removeprefix("gs://").rstrip("/")
+        if "/" in value or not value:
+            raise ConfigError(f"{name}: expected a bucket name (no path), got {value!r}")
+        return value
+
+    def prefix(self, name: str) -> str:
+        value = self.text(name).strip("/")
+        if not value:
+            raise ConfigError(f"{name}: expected a non-empty folder prefix such as 'manifests/'")
+        return value + "/"

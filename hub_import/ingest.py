@@ -1,0 +1,87 @@
+"""What the ingest function does with one object: filter, route, size, publish.
+
+`describe` is shared with backfill, so that an object found by listing is treated exactly as
+one announced by an event.
+"""
+from __future__ import annotations
+
+import logging
+
+from .config import Settings
+from .events import EventError, IgnoredEventError, MalformedEventError, event_id, object_from_event
+from .logs import log
+from .objects import ObjectRef
+from .probe import ProbeError, image_size
+from .queue import ObjectMessage, publish, wait
+from .routes import decide, extension
+
+logger = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({"jpg", "jpeg", "jpe", "png", "gif", "webp", "bmp", "tif", "tiff"})
+
+
+def looks_like_image(ref: ObjectRef) -> bool:
+    return ref.content_type.lower().startswith("image/") or extension(ref.name) in IMAGE_EXTENSIONS
+
+
+def gcs_fetch(ref: ObjectRef):
+    """A ranged reader of exactly this object version, for the probe."""
+    from google.api_core import exceptions
+
+    from .clients import storage_client
+
+    blob = storage_client().bucket(ref.bucket).blob(ref.name, generation=ref.generation)
+
+    def fetch(start: int, end: int) -> bytes:
+        try:
+            return blob.download_as_bytes(start=start, end=end - 1, checksum=None, raw_download=True)
+        except exceptions.NotFound:
+            raise ProbeError("the object (this generation) no longer exists") from None
+        except exceptions.RequestRangeNotSatisfiable:
+            return b""
+        except exceptions.GoogleAPICallError as exc:
+            raise ProbeError(f"reading the header failed: {exc.code} {exc.message}") from None
+    return fetch
+
+
+def describe(ref: ObjectRef, settings: Settings, *, event: str = "", source: str = "event",
+             fetch=None) -> ObjectMessage | None:
+    """The message for one object, or None (logged with the reason) when it is skipped."""
+    decision = decide(ref, settings)
+    if decision.destination is None:
+        log(logger, logging.INFO, f"skipped: {decision.reason}", event_id=event, object=ref.uri,
+            generation=ref.generation, reason=decision.reason)
+        return None
+    size = None
+    if settings.probe_image_size and looks_like_image(ref):
+        try:
+            found = image_size(fetch or gcs_fetch(ref), ref.size, settings.probe_max_bytes)
+            size = (found.width, found.height)
+        except ProbeError as exc:
+            log(logger, logging.WARNING, f"image size unknown: {exc}", event_id=event, object=ref.uri,
+                generation=ref.generation)
+    return ObjectMessage(ref=ref, destination=decision.destination, size=size, event_id=event, source=source)
+
+
+def handle_event(event, settings: Settings) -> str:
+    """Queue the object a CloudEvent announces. Returns what happened ("queued", "skipped",
+    "ignored"); raises PublishError (so that Eventarc retries) when Pub/Sub does not confirm."""
+    eid = event_id(event)
+    try:
+        ref = object_from_event(event, settings.max_event_age_s)
+    except IgnoredEventError as exc:
+        log(logger, logging.INFO, f"ignored: {exc}", event_id=eid)
+        return "ignored"
+    except MalformedEventError as exc:
+        log(logger, logging.ERROR, f"malformed event acknowledged without import: {exc}", event_id=eid)
+        return "ignored"
+    except EventError as exc:
+        log(logger, logging.WARNING, f"dropped: {exc}", event_id=eid)
+        return "ignored"
+    message = describe(ref, settings, event=eid)
+    if message is None:
+        return "skipped"
+    message_id = wait(publish(settings.topic_path, message))
+    log(logger, logging.INFO, "queued", event_id=eid, object=ref.uri, generation=ref.generation,
+        project=message.destination.project, size=message.size, message_id=message_id)
+    return "queued"
