@@ -4,12 +4,14 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv test test-unit test-integration hub clean
+.PHONY: help venv tools test test-unit test-integration up down status hub clean
 
 help:
-	@echo "make test    create .venv if missing or stale, then run the whole test suite"
-	@echo "make hub     run the Hub stand-in in the foreground (see deploy/local/hub_standin.py --help)"
-	@echo "make clean   remove .venv and .local"
+	@echo "make test    set up .venv and the emulators if missing, then run the whole test suite"
+	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in)"
+	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
+	@echo "make hub     run the Hub stand-in alone in the foreground"
+	@echo "make clean   stop the stack, remove .venv and .local"
 
 venv: $(STAMP)
 
@@ -21,17 +23,30 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
-test: $(STAMP)
+# Java and the Pub/Sub emulator (Debian packages), installed when missing and possible.
+tools:
+	@bash deploy/local/ensure-tools.sh
+
+test: $(STAMP) tools
 	$(PY) -m pytest
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-test-integration: $(STAMP)
+test-integration: $(STAMP) tools
 	$(PY) -m pytest tests/integration
+
+up: $(STAMP) tools
+	$(PY) -m deploy.local.stack up
+
+down:
+	@test -x $(PY) && $(PY) -m deploy.local.stack down || true
+
+status: $(STAMP)
+	@$(PY) -m deploy.local.stack status
 
 hub: $(STAMP)
 	$(PY) deploy/local/hub_standin.py --port 0 --api-key local-dev-key --project demo-project --storage demo-storage --batch demo-project:incoming
 
-clean:
+clean: down
 	rm -rf $(VENV) .local .pytest_cache .hypothesis

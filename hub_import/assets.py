@@ -35,10 +35,10 @@ def check_template(template: str, what: str) -> str:
     try:
         fields = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
-        raise TemplateError(f"{what} {template!r}: {exc}") from exc
+        raise TemplateError(f"{what}: {template!r}: {exc}") from exc
     for field in fields:
         if field not in TEMPLATE_FIELDS:
-            raise TemplateError(f"{what} {template!r}: unknown field {{{field}}}; "
+            raise TemplateError(f"{what}: {template!r}: unknown field {{{field}}}; "
                                 f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
     return template
 

@@ -35,9 +35,9 @@ ENV: dict[str, tuple[str | None, str]] = {
     "EXCLUDE_GLOBS": ("", "comma-separated globs of names never imported"),
     "ALLOWED_EXTENSIONS": ("jpg,jpeg,png,gif,webp,bmp,tif,tiff,heic,avif,mp4,mov,m4v,webm,avi,mkv,"
                            "mp3,wav,flac,pdf,txt,md,csv,json,html,dcm,nii,gz",
-                           "comma-separated file extensions to import (empty: any)"),
+                           "comma-separated file extensions to import; a name with an extension is judged by it"),
     "ALLOWED_CONTENT_TYPES": ("image/*,video/*,audio/*,application/pdf,text/*,application/dicom",
-                              "comma-separated content types (type/* allowed) to import as well"),
+                              "comma-separated content types (type/* allowed) for names without an extension"),
     "SKIP_EMPTY_OBJECTS": ("true", "skip zero-byte objects (true/false)"),
     "MAX_OBJECT_BYTES": ("0", "skip objects larger than this (0: no limit)"),
     "URL_TEMPLATE": (DEFAULT_URL_TEMPLATE, "the asset data URL; fields {bucket} {name} {generation}"),
@@ -165,9 +165,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         external_id_template=templates["EXTERNAL_ID_TEMPLATE"],
         probe_image_size=env.flag("PROBE_IMAGE_SIZE"),
         probe_max_bytes=env.integer("PROBE_MAX_BYTES", 1024),
-        topic=env.text("PUBSUB_TOPIC"),
-        subscription=env.text("PUBSUB_SUBSCRIPTION"),
-        dead_letter_topic=env.text("DEAD_LETTER_TOPIC"),
+        topic=env.nonempty("PUBSUB_TOPIC"),
+        subscription=env.nonempty("PUBSUB_SUBSCRIPTION"),
+        dead_letter_topic=env.nonempty("DEAD_LETTER_TOPIC"),
         landing_bucket=env.bucket("LANDING_BUCKET") if env.text("LANDING_BUCKET") else "",
         state_bucket=env.bucket("STATE_BUCKET"),
         manifest_prefix=env.prefix("MANIFEST_PREFIX"),
@@ -210,7 +210,7 @@ class _Reader:
     def raw(self, name: str) -> str:
         default, _ = ENV[name]
         value = self.environ.get(name)
-        if value is None or (value.strip() == "" and default):
+        if value is None:  # unset takes the default; set but empty means empty
             if default is None:
                 raise ConfigError(f"{name}: required ({ENV[name][1]})")
             return default
@@ -220,6 +220,12 @@ class _Reader:
         value = self.raw(name).strip()
         if not value and ENV[name][0] is None:
             raise ConfigError(f"{name}: required ({ENV[name][1]})")
+        return value
+
+    def nonempty(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise ConfigError(f"{name}: must not be empty ({ENV[name][1]})")
         return value
 
     def items(self, name: str) -> tuple[str, ...]:

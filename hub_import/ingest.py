@@ -52,15 +52,16 @@ def describe(ref: ObjectRef, settings: Settings, *, event: str = "", source: str
         log(logger, logging.INFO, f"skipped: {decision.reason}", event_id=event, object=ref.uri,
             generation=ref.generation, reason=decision.reason)
         return None
-    size = None
+    size, probe_bytes = None, 0
     if settings.probe_image_size and looks_like_image(ref):
         try:
             found = image_size(fetch or gcs_fetch(ref), ref.size, settings.probe_max_bytes)
-            size = (found.width, found.height)
+            size, probe_bytes = (found.width, found.height), found.bytes_read
         except ProbeError as exc:
             log(logger, logging.WARNING, f"image size unknown: {exc}", event_id=event, object=ref.uri,
                 generation=ref.generation)
-    return ObjectMessage(ref=ref, destination=decision.destination, size=size, event_id=event, source=source)
+    return ObjectMessage(ref=ref, destination=decision.destination, size=size, event_id=event, source=source,
+                         probe_bytes=probe_bytes)
 
 
 def handle_event(event, settings: Settings) -> str:
@@ -83,5 +84,6 @@ def handle_event(event, settings: Settings) -> str:
         return "skipped"
     message_id = wait(publish(settings.topic_path, message))
     log(logger, logging.INFO, "queued", event_id=eid, object=ref.uri, generation=ref.generation,
-        project=message.destination.project, size=message.size, message_id=message_id)
+        project=message.destination.project, size=message.size, probe_bytes=message.probe_bytes,
+        message_id=message_id)
     return "queued"

@@ -21,12 +21,27 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-def setup(level: int = logging.INFO, stream=None) -> None:
-    """Send the package's records to `stream` (stdout by default) as JSON lines. Idempotent."""
+class _StdoutHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout is at the time (functions-framework and tests swap it)."""
+
+    def __init__(self):
+        super().__init__(sys.stdout)
+
+    @property
+    def stream(self):
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value):
+        pass
+
+
+def setup(level: int | str = logging.INFO) -> None:
+    """Send the package's records to standard output as JSON lines. Idempotent."""
     root = logging.getLogger("hub_import")
     root.setLevel(level)
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        handler = logging.StreamHandler(stream or sys.stdout)
+        handler = _StdoutHandler()
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
         root.propagate = False

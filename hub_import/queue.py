@@ -32,6 +32,7 @@ class ObjectMessage:
     size: tuple[int, int] | None = None
     event_id: str = ""
     source: str = "event"
+    probe_bytes: int = 0  # bytes the size probe read (for logs and benchmarks; not sent)
 
     def encode(self) -> tuple[bytes, dict[str, str]]:
         body = {"v": VERSION, "object": self.ref.to_json(), "destination": self.destination.to_json(),

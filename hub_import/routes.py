@@ -117,7 +117,9 @@ def _glob_regex(glob: str) -> re.Pattern:
         elif c == "[" and "]" in glob[i + 2:]:
             end = glob.index("]", i + 2)
             body = glob[i + 1:end]
-            out.append("[" + ("^" + re.escape(body[1:]) if body[0] in "!^" else re.escape(body)) + "]")
+            negate = body[0] in "!^"
+            body = (body[1:] if negate else body).replace("\\", "\\\\").replace("[", "\\[")
+            out.append("[" + ("^" if negate else "") + body + "]")
             i = end + 1
         else:
             out.append(re.escape(c))
@@ -171,13 +173,14 @@ def extension(name: str) -> str:
 
 
 def type_allowed(name: str, content_type: str, settings: "Settings") -> bool:
-    """Allowed when either list is empty, the extension is listed, or the content type is."""
-    if not settings.allowed_extensions and not settings.allowed_content_types:
-        return True
-    if extension(name) in settings.allowed_extensions:
-        return True
+    """A name with an extension is judged by it (when ALLOWED_EXTENSIONS is set): uploaders set
+    content types carelessly (text/plain, application/octet-stream). A name without one is
+    judged by its content type. Both lists empty: anything goes."""
+    ext = extension(name)
+    if ext and settings.allowed_extensions:
+        return ext in settings.allowed_extensions
+    if not settings.allowed_content_types:
+        return not settings.allowed_extensions
     kind = (content_type or "").split(";", 1)[0].strip().lower()
-    for allowed in settings.allowed_content_types:
-        if kind == allowed or (allowed.endswith("/*") and kind.startswith(allowed[:-1])):
-            return True
-    return False
+    return any(kind == allowed or (allowed.endswith("/*") and kind.startswith(allowed[:-1]))
+               for allowed in settings.allowed_content_types)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
 import time
 from urllib.parse import quote
@@ -51,15 +50,8 @@ def run(subscription: str, target: str, stop_after: float | None = None) -> None
     subscriber = pubsub_v1.SubscriberClient()
     attempts: dict[str, int] = {}
     session = requests.Session()
-    running = True
-
-    def stop(*_):
-        nonlocal running
-        running = False
-
-    signal.signal(signal.SIGTERM, stop)
     started = time.monotonic()
-    while running and (stop_after is None or time.monotonic() - started < stop_after):
+    while stop_after is None or time.monotonic() - started < stop_after:
         try:
             answer = subscriber.pull(subscription=subscription, max_messages=50, timeout=5)
         except Exception as exc:  # noqa: BLE001 - an emulator hiccup: try again

