@@ -2,7 +2,7 @@
 
 - `on_object_finalized` (CloudEvent, from Eventarc): one finalized object in the landing
   bucket, filtered, routed, sized and queued on Pub/Sub.
-- `flush` (HTTP, from Cloud Scheduler) comes with the flush capability.
+- `flush` (HTTP POST, from Cloud Scheduler): drain the queue into manifests and the Hub.
 
 Settings are read and checked once, at cold start; everything else lives in `hub_import`.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functions_framework
 
-from hub_import import config, ingest, logs
+from hub_import import config, flush as flushing, ingest, logs
 
 SETTINGS = config.load()
 logs.setup(SETTINGS.log_level)
@@ -24,3 +24,11 @@ def on_object_finalized(event) -> None:
     Pub/Sub did not confirm, so that Eventarc delivers it again.
     """
     ingest.handle_event(event, SETTINGS)
+
+
+@functions_framework.http
+def flush(request):
+    """Cloud Scheduler's POST: one flush within FLUSH_BUDGET_SECONDS; answers its JSON summary."""
+    if request.method != "POST":
+        return {"error": "use POST"}, 405, {"Allow": "POST"}
+    return flushing.flush_once(SETTINGS).to_json()

@@ -173,7 +173,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         manifest_prefix=env.prefix("MANIFEST_PREFIX"),
         ledger_prefix=env.prefix("LEDGER_PREFIX"),
         max_assets_per_manifest=env.integer("MAX_ASSETS_PER_MANIFEST", 1, 10000),
-        flush_budget_s=env.number("FLUSH_BUDGET_SECONDS", 10),
+        flush_budget_s=env.number("FLUSH_BUDGET_SECONDS", 5),
         each_generation=on_overwrite == "import",
         max_event_age_s=env.number("MAX_EVENT_AGE_SECONDS", 60),
         log_level=level,

@@ -126,7 +126,7 @@ class HubStandin:
     url: str
     api_key: str
     data_dir: Path
-    process: subprocess.Popen
+    process: subprocess.Popen | None
     name: str
     state_dir: Path
 
@@ -158,7 +158,7 @@ class HubStandin:
             page += 1
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(10)

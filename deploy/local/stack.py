@@ -36,7 +36,7 @@ NOTIFY_SUBSCRIPTION = "gcs-notifications-bridge"
 TOPIC, SUBSCRIPTION = "hub-import", "hub-import-flush"
 DEAD_LETTER_TOPIC, DEAD_LETTER_SUBSCRIPTION = "hub-import-dead-letter", "hub-import-dead-letter-inspect"
 ACK_DEADLINE_S = 600
-MAX_DELIVERY_ATTEMPTS = 10
+MAX_DELIVERY_ATTEMPTS = 100  # Pub/Sub's maximum: a long Hub outage must not dead-letter anything
 
 MISSING_HINTS = {
     "gcloud": "the Google Cloud CLI: apt-get install google-cloud-cli google-cloud-cli-pubsub-emulator "
@@ -77,15 +77,15 @@ def _port_open(port: int):
     return check
 
 
-def function_env(env: dict) -> dict:
+def function_env(env: dict, settings: dict | None = None) -> dict:
     """The settings the functions get, as Terraform sets them (plus the emulators)."""
     keys = ("GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "HUB_API_URL",
             "HUB_PROJECT_ID", "HUB_STORAGE_ID", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
             "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC")
-    return {k: env[k] for k in keys}
+    return {**{k: env[k] for k in keys}, **(settings or {})}
 
 
-def create_pubsub_resources(project: str) -> None:
+def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) -> None:
     """Topics and subscriptions as Terraform creates them (PUBSUB_EMULATOR_HOST must be set)."""
     from google.cloud import pubsub_v1
 
@@ -95,7 +95,7 @@ def create_pubsub_resources(project: str) -> None:
     for name in (TOPIC, DEAD_LETTER_TOPIC, NOTIFY_TOPIC):
         publisher.create_topic(name=topic(name))
     subscriber.create_subscription(request={
-        "name": subscription(SUBSCRIPTION), "topic": topic(TOPIC), "ack_deadline_seconds": ACK_DEADLINE_S,
+        "name": subscription(SUBSCRIPTION), "topic": topic(TOPIC), "ack_deadline_seconds": ack_deadline_s,
         "message_retention_duration": {"seconds": 7 * 24 * 3600},
         "dead_letter_policy": {"dead_letter_topic": topic(DEAD_LETTER_TOPIC),
                                "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
@@ -114,8 +114,13 @@ def create_buckets(storage_url: str, project: str, names: tuple[str, ...]) -> No
             raise StackError(f"creating bucket {name} failed: {answer.status_code} {answer.text}")
 
 
-def up(state_dir: Path, *, hub_faults: dict | None = None) -> dict[str, str]:
-    """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env."""
+def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: float | None = 5.0,
+       settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S) -> dict[str, str]:
+    """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env.
+
+    `scheduler_every`: seconds between the scheduler's flush calls (None: no scheduler, flushes
+    only on demand). `settings`: extra environment for both functions (routes, batches, ...).
+    """
     missing = missing_tools()
     if missing:
         raise StackError("the local stack needs:\n  - " + "\n  - ".join(missing))
@@ -137,7 +142,7 @@ def up(state_dir: Path, *, hub_faults: dict | None = None) -> dict[str, str]:
         env["PUBSUB_EMULATOR_HOST"] = f"127.0.0.1:{port}"
         wait_until(http_ok(f"http://127.0.0.1:{port}/"), "pubsub", pubsub, state_dir, timeout=90)
         os.environ["PUBSUB_EMULATOR_HOST"] = env["PUBSUB_EMULATOR_HOST"]
-        create_pubsub_resources(GCP_PROJECT)
+        create_pubsub_resources(GCP_PROJECT, ack_deadline_s)
 
         port = free_port()
         gcs = spawn("gcs", [str(fake_gcs_binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
@@ -156,9 +161,11 @@ def up(state_dir: Path, *, hub_faults: dict | None = None) -> dict[str, str]:
         env["HUB_API_URL"] = hub.url
 
         port = free_port()
+        env.update(settings or {})
         ingest = spawn("ingest", [str(bin_dir / "functions-framework"), "--target", "on_object_finalized",
                                   "--signature-type", "cloudevent", "--source", str(ROOT / "main.py"),
-                                  "--host", "127.0.0.1", "--port", str(port)], state_dir, env=function_env(env))
+                                  "--host", "127.0.0.1", "--port", str(port)], state_dir,
+                       env=function_env(env, settings))
         env["INGEST_URL"] = f"http://127.0.0.1:{port}/"
         wait_until(_port_open(port), "ingest", ingest, state_dir)
 
@@ -167,6 +174,17 @@ def up(state_dir: Path, *, hub_faults: dict | None = None) -> dict[str, str]:
                                   "--target", env["INGEST_URL"]],
                        state_dir, env={"PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"]})
         wait_until(lambda: bridge.poll() is None, "bridge", bridge, state_dir, timeout=2)
+
+        port = free_port()
+        # Only the flush function gets the Hub API key, as in the Terraform deployment.
+        flush = spawn("flush", [str(bin_dir / "functions-framework"), "--target", "flush", "--signature-type", "http",
+                                "--source", str(ROOT / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
+                      state_dir, env={**function_env(env, settings), "HUB_API_KEY": env["HUB_API_KEY"]})
+        env["FLUSH_URL"] = f"http://127.0.0.1:{port}/"
+        wait_until(_port_open(port), "flush", flush, state_dir)
+        if scheduler_every:
+            spawn("scheduler", [sys.executable, str(Path(__file__).with_name("scheduler.py")),
+                                "--target", env["FLUSH_URL"], "--every", str(scheduler_every)], state_dir)
     except BaseException:
         stop_all(state_dir)
         raise

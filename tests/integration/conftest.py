@@ -8,13 +8,20 @@ import pytest
 
 from deploy.local import stack as local_stack
 
+# The test stack: flushes on demand only, short leases so that crash recovery takes seconds.
+FLUSH_BUDGET_S = 5  # -> claim timeout and message lease of 2 * 5 + 10 = 20 s
+ACK_DEADLINE_S = 20
+SETTINGS = {"HUB_BATCHES": "incoming", "HUB_CREATE_BATCHES": "true", "FLUSH_BUDGET_SECONDS": str(FLUSH_BUDGET_S),
+            "HUB_ROUTES": '[{"prefix": "routed/", "batches": ["night"], "priority": 7}]'}
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The whole local stack (emulators, bridge, ingest function, Hub stand-in); its env applied."""
     state_dir = tmp_path_factory.mktemp("stack")
     saved = dict(os.environ)
-    env = local_stack.up(state_dir)
+    env = local_stack.up(state_dir, scheduler_every=None, ack_deadline_s=ACK_DEADLINE_S, settings=SETTINGS,
+                         hub_faults={"rate_limit_per_minute": 0})
     os.environ.update(env)
     env["STATE_DIR"] = str(state_dir)
     yield env
@@ -29,13 +36,14 @@ def landing(stack):
     return storage_client().bucket(stack["LANDING_BUCKET"])
 
 
-def pull_until(stack, predicate, count: int, timeout: float = 30, settle: float = 0.0) -> list:
+def pull_until(stack, predicate, count: int, timeout: float = 30, settle: float = 0.0,
+               subscription: str | None = None) -> list:
     """Pull (and ack) the flush subscription until `count` messages satisfy `predicate`, then keep
     pulling `settle` seconds more so that messages that should not come get a chance to."""
     from hub_import.clients import subscriber_client
 
     sub = subscriber_client()
-    path = sub.subscription_path(stack["GOOGLE_CLOUD_PROJECT"], stack["PUBSUB_SUBSCRIPTION"])
+    path = sub.subscription_path(stack["GOOGLE_CLOUD_PROJECT"], subscription or stack["PUBSUB_SUBSCRIPTION"])
     found: list = []
     deadline = time.monotonic() + timeout
     settle_until = None

@@ -1,0 +1,458 @@
+"""The flush: drain the queue into manifests and into the Hub, each object exactly once.
+
+One run, within FLUSH_BUDGET_SECONDS:
+1. Check that the Hub answers; if it does not, stop before pulling anything (so that an outage
+   does not spend the messages' delivery attempts).
+2. Finish pending manifests left by earlier runs whose lease ran out: ask the Hub which of
+   their assets it already has, send the rest.
+3. Pull up to 1000 messages at a time until the queue is empty or the budget is spent.
+   Undecodable messages go to the dead-letter topic. Objects are grouped by destination and
+   shipped whenever a group reaches MAX_ASSETS_PER_MANIFEST, and all groups at the end.
+4. Shipping a group: claim each object in the ledger (duplicates and objects another flush
+   carries drop out here), write the manifest, send it, record the outcome, then ack.
+   A 400 is split down to the bad assets: the good ones go in, the bad ones end in a failed
+   manifest and on the dead-letter topic. A Hub that stays unavailable leaves the manifest
+   pending and the messages un-acked.
+Nothing is acked before the Hub has accepted its object or it has been dead-lettered.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+
+from google.api_core import exceptions
+
+from .assets import Asset, build_asset
+from .config import Settings
+from .hub import (HubAuthError, HubClient, HubError, HubNotFoundError, HubOutcomeUnknownError, HubRejectedError,
+                  HubUnavailableError)
+from .ledger import CLAIMED, FAILED, SENT, Ledger
+from .logs import log
+from .manifests import PENDING, Manifest, ManifestStore
+from .manifests import FAILED as MANIFEST_FAILED
+from .manifests import SENT as MANIFEST_SENT
+from .objects import ObjectRef
+from .queue import MessageError, ObjectMessage
+from .routes import Destination, decide
+
+logger = logging.getLogger(__name__)
+
+PULL_MAX = 1000
+PULL_WAIT_S = 2.0  # an empty queue answers a pull by letting it time out
+DEFER_S = 60  # a message whose object another flush carries comes back after this long
+MAX_ACK_DEADLINE_S = 600  # Pub/Sub's maximum
+IO_THREADS = 32
+
+
+def claim_timeout_s(settings: Settings) -> float:
+    """How old a claim must be before its flush is surely dead: longer than any flush lives (a
+    flush stops at its budget; Terraform gives the function a timeout of budget + 60 s)."""
+    return 2 * settings.flush_budget_s + 10
+
+
+@dataclass
+class Summary:
+    """What one flush did, as its HTTP answer and its last log line."""
+
+    flush_id: str
+    pulled: int = 0
+    sent: int = 0
+    found_in_hub: int = 0
+    duplicates: int = 0
+    skipped_by_rule: int = 0
+    deferred: int = 0
+    failed: int = 0
+    dead_lettered: int = 0
+    resumed_manifests: int = 0
+    manifests: list[str] = field(default_factory=list)
+    hub_calls: int = 0
+    seconds: float = 0.0
+    queue_empty: bool = False
+    budget_exhausted: bool = False
+    hub_unavailable: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Item:
+    """One object held by this flush, with every message that asked for it."""
+
+    message: ObjectMessage
+    ack_ids: list[str]
+    asset: Asset | None = None
+    record_generation: int = 0
+
+
+def _crash_point(step: str) -> None:
+    """Fault injection for the crash tests: FLUSH_CRASH_AT=<step> kills this process there."""
+    if os.environ.get("FLUSH_CRASH_AT") == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Flush:
+    def __init__(self, settings: Settings, hub: HubClient, state_store, subscriber, publisher,
+                 flush_id: str | None = None):
+        self.settings, self.hub = settings, hub
+        self.subscriber, self.publisher = subscriber, publisher
+        self.manifests = ManifestStore(state_store, settings.manifest_prefix)
+        self.ledger = Ledger(state_store, settings.ledger_prefix, settings.each_generation)
+        self.id = flush_id or time.strftime("%H%M%S") + secrets.token_hex(3)
+        self.summary = Summary(self.id)
+        self.pool = ThreadPoolExecutor(IO_THREADS)
+        self.lease_s = claim_timeout_s(settings)
+        self._manifest_states: dict[str, dict | None] = {}
+
+    # -- the run -----------------------------------------------------------------------------
+    def run(self) -> Summary:
+        started = time.monotonic()
+        self.deadline = started + self.settings.flush_budget_s
+        # Stop pulling while a quarter of the budget (at most a minute) is left to send with.
+        self.pull_until = self.deadline - min(60.0, self.settings.flush_budget_s / 4)
+        calls_before = self.hub.calls
+        try:
+            if self._hub_answers():
+                self._resume_pending()
+                self._drain()
+        finally:
+            self.summary.hub_calls = self.hub.calls - calls_before
+            self.summary.seconds = round(time.monotonic() - started, 3)
+            self.pool.shutdown(wait=True)
+        fields = {k: v for k, v in self.summary.to_json().items() if k != "manifests"}
+        log(logger, logging.INFO, "flush done", manifests_written=len(self.summary.manifests), **fields)
+        return self.summary
+
+    def _hub_answers(self) -> bool:
+        try:
+            self.hub.storages(deadline=min(self.deadline, time.monotonic() + 30))
+            return True
+        except HubError as exc:
+            self.summary.hub_unavailable = str(exc)
+            log(logger, logging.ERROR if exc.status in (401, 403) else logging.WARNING,
+                "the Hub does not answer; nothing pulled this time", flush_id=self.id, reason=str(exc))
+            return False
+
+    def _drain(self) -> None:
+        groups: dict[Destination, dict[str, Item]] = defaultdict(dict)
+        held: dict[str, Item] = {}  # ledger key -> the item buffered for it, not yet shipped
+        size = self.settings.max_assets_per_manifest
+        while True:
+            if time.monotonic() >= self.pull_until:
+                self.summary.budget_exhausted = True
+                break
+            received = self._pull()
+            if not received:
+                self.summary.queue_empty = True
+                break
+            self.summary.pulled += len(received)
+            for key, item in self._admit(received, held):
+                dest = item.message.destination
+                groups[dest][key] = item
+                if len(groups[dest]) >= size:
+                    shipped = groups.pop(dest)
+                    for k in shipped:
+                        held.pop(k, None)
+                    self._ship(dest, list(shipped.values()))
+        for dest, items in groups.items():
+            chunk = list(items.values())
+            for start in range(0, len(chunk), size):
+                self._ship(dest, chunk[start:start + size])
+
+    def _admit(self, received, held: dict[str, Item]) -> list[tuple[str, Item]]:
+        """Decode, drop what the rules now skip, fold duplicates into the item already held."""
+        fresh: list[tuple[str, Item]] = []
+        done_ack_ids: list[str] = []
+        for r in received:
+            try:
+                message = ObjectMessage.decode(r.message.data)
+            except MessageError as exc:
+                self._dead_letter(r.message.data, dict(r.message.attributes), str(exc))
+                done_ack_ids.append(r.ack_id)
+                continue
+            if decide(message.ref, self.settings).destination is None:
+                self.summary.skipped_by_rule += 1
+                done_ack_ids.append(r.ack_id)
+                continue
+            key = self.ledger.key(message.ref)
+            if key in held:
+                held[key].ack_ids.append(r.ack_id)
+                self.summary.duplicates += 1
+                continue
+            held[key] = Item(message, [r.ack_id])
+            fresh.append((key, held[key]))
+        self._ack(done_ack_ids)
+        return fresh
+
+    # -- shipping one group --------------------------------------------------------------------
+    def _ship(self, dest: Destination, items: list[Item]) -> None:
+        try:
+            batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
+                                           deadline=self.deadline)
+        except HubError as exc:
+            log(logger, logging.ERROR, f"cannot resolve batches for {dest.project}: {exc}", flush_id=self.id,
+                project=dest.project, batches=list(dest.batches))
+            self._defer(items)
+            return
+        for item in items:
+            m = item.message
+            item.asset = build_asset(m.ref, storage=dest.storage, batches=batch_ids, size=m.size,
+                                     url_template=self.settings.url_template,
+                                     external_id_template=self.settings.external_id_template)
+        path = self.manifests.new_path(self.id)
+        kept = self._claim_all(items, path)
+        if not kept:
+            return
+        self._extend(kept)
+        _crash_point("before-manifest")
+        manifest = self.manifests.create(path, dest, [i.asset for i in kept], [i.message.ref for i in kept],
+                                         self.id, self.lease_s)
+        self.summary.manifests.append(path)
+        _crash_point("after-manifest")
+        self._send(manifest, {i.asset.external_id: i for i in kept})
+
+    def _claim_all(self, items: list[Item], path: str) -> list[Item]:
+        """Claim each object for manifest `path`; returns the items this flush now carries."""
+        outcomes = list(self.pool.map(lambda i: (i, self.ledger.claim(i.message.ref, path, self.id,
+                                                                      i.asset.external_id)), items))
+        kept, duplicates, deferred = [], [], []
+        for item, claim in outcomes:
+            if claim.won:
+                item.record_generation = claim.generation
+                kept.append(item)
+                continue
+            record = claim.existing.body if claim.existing else {}
+            verdict = self._judge(item, record, claim.generation, path)
+            {"keep": kept, "duplicate": duplicates, "defer": deferred}[verdict].append(item)
+        self.summary.duplicates += sum(len(i.ack_ids) for i in duplicates)
+        self._ack([a for i in duplicates for a in i.ack_ids])
+        self._defer(deferred)
+        return kept
+
+    def _judge(self, item: Item, record: dict, generation: int, path: str) -> str:
+        """An object whose ledger record exists: a duplicate, someone else's, or ours to take over."""
+        state = record.get("state")
+        if state in (SENT, FAILED):
+            return "duplicate"
+        manifest_state = self._manifest_state(record.get("manifest", ""))
+        if manifest_state is not None:
+            if manifest_state.get("state") == MANIFEST_SENT:
+                self.ledger.settle(item.message.ref, SENT, record["manifest"], self.id, item.asset.external_id,
+                                   generation)
+                return "duplicate"
+            if manifest_state.get("state") == MANIFEST_FAILED:
+                return "duplicate"
+            return "defer"  # a pending manifest carries it; it is finished by its flush or a resume
+        if time.time() - float(record.get("at", 0)) < self.lease_s:
+            return "defer"  # claimed moments ago by a flush that has not written its manifest yet
+        claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id)
+        if claim.won:
+            item.record_generation = claim.generation
+            log(logger, logging.WARNING, "took over a stale claim", flush_id=self.id,
+                object=item.message.ref.uri, previous_flush=record.get("flush"))
+            return "keep"
+        return "defer"
+
+    def _manifest_state(self, path: str) -> dict | None:
+        if not path:
+            return None
+        if path not in self._manifest_states:
+            self._manifest_states[path] = self.manifests.state_of(path)
+        return self._manifest_states[path]
+
+    # -- sending one manifest --------------------------------------------------------------------
+    def _send(self, manifest: Manifest, items: dict[str, Item], since: float | None = None) -> None:
+        """Get `manifest` into the Hub and record the outcome. `since`: its assets may be in the Hub
+        already (a flush died while sending it), so ask the Hub first."""
+        dest = manifest.destination
+        objects = dict(zip((a.external_id for a in manifest.assets), manifest.objects))
+        sent: list[Asset] = []
+        failed: list[tuple[Asset, str]] = []
+        todo = list(manifest.assets)
+        error: HubError | None = None
+        try:
+            if since is not None:
+                present, todo = self.hub.reconcile(dest.project, todo, since=since, deadline=self.deadline)
+                sent += present
+                self.summary.found_in_hub += len(present)
+            parts = [todo] if todo else []
+            while parts:
+                part = parts.pop()
+                try:
+                    result = self.hub.import_assets(dest.project, part, priority=dest.priority,
+                                                    deadline=self.deadline)
+                    sent += result.sent + result.found
+                    self.summary.found_in_hub += len(result.found)
+                except HubRejectedError as exc:
+                    if exc.result:
+                        sent += exc.result.sent + exc.result.found
+                    rest, bad = exc.assets, set(exc.indexes)
+                    if not bad and len(rest) == 1:
+                        bad = {0}
+                    if bad:
+                        failed += [(a, exc.message) for i, a in enumerate(rest) if i in bad]
+                        remaining = [a for i, a in enumerate(rest) if i not in bad]
+                        if remaining:
+                            parts.append(remaining)
+                    else:
+                        mid = len(rest) // 2
+                        parts += [rest[mid:], rest[:mid]]
+        except (HubUnavailableError, HubNotFoundError, HubAuthError) as exc:
+            error = exc
+            if getattr(exc, "result", None):
+                sent += exc.result.sent + exc.result.found
+        _crash_point("after-hub")
+        sent_ids = {a.external_id for a in sent}
+        failed_ids = {a.external_id for a, _ in failed}
+        unsent = [a for a in manifest.assets if a.external_id not in sent_ids | failed_ids]
+        self._settle(manifest, objects, sent, failed, unsent, error, items)
+
+    def _settle(self, manifest: Manifest, objects: dict[str, ObjectRef], sent: list[Asset],
+                failed: list[tuple[Asset, str]], unsent: list[Asset], error: HubError | None,
+                items: dict[str, Item]) -> None:
+        dest = manifest.destination
+        refs = lambda assets: [objects[a.external_id] for a in assets]  # noqa: E731
+        # 1. The ledger first: once these records say sent, no redelivery can send them again.
+        self._settle_records([(objects[a.external_id], a.external_id, SENT, manifest.path) for a in sent])
+        if failed:
+            bad = [a for a, _ in failed]
+            failed_path = self.manifests.new_path(self.id, failed=True)
+            self.manifests.create(failed_path, dest, bad, refs(bad), self.id, 0, state=MANIFEST_FAILED,
+                                  error="; ".join(sorted({m for _, m in failed})))
+            self.summary.manifests.append(failed_path)
+            self._settle_records([(objects[a.external_id], a.external_id, FAILED, failed_path) for a in bad])
+            for asset, reason in failed:
+                log(logger, logging.ERROR, "the Hub rejected an asset", flush_id=self.id, manifest=failed_path,
+                    external_id=asset.external_id, reason=reason)
+                item = items.get(asset.external_id)
+                message = item.message if item else ObjectMessage(objects[asset.external_id], dest)
+                self._dead_letter(*message.encode(), f"Hub rejected: {reason}")
+            self.summary.failed += len(failed)
+        # 2. The manifest keeps exactly what the Hub got; what is still to send stays pending.
+        attempts = manifest.state.get("attempts", 0) + 1
+        if not sent and not failed:
+            # Nothing got through: the whole manifest stays pending, for a later flush to finish.
+            self.manifests.update(manifest, state=PENDING, attempts=attempts, error=str(error), lease_until=0,
+                                  uncertain_since=getattr(error, "sent_at", None)
+                                  or manifest.state.get("uncertain_since"))
+        else:
+            if unsent:
+                pending_path = self.manifests.new_path(self.id)
+                self.manifests.create(pending_path, dest, unsent, refs(unsent), self.id, 0, error=str(error),
+                                      uncertain_since=manifest.state.get("uncertain_since")
+                                      or manifest.state.get("created_at"))
+                self._settle_records([(objects[a.external_id], a.external_id, CLAIMED, pending_path)
+                                      for a in unsent])
+                self.summary.manifests.append(pending_path)
+            if sent:
+                if len(sent) != len(manifest.assets):
+                    self.manifests.rewrite_assets(manifest, sent, refs(sent))
+                self.manifests.update(manifest, state=MANIFEST_SENT, attempts=attempts, error=None,
+                                      hub_answer={"sent": len(sent), "failed": len(failed), "moved": len(unsent)})
+            else:
+                self.manifests.discard(manifest)  # every asset now lives in the failed or a new manifest
+                if manifest.path in self.summary.manifests:
+                    self.summary.manifests.remove(manifest.path)
+        self.summary.sent += len(sent)
+        log(logger, logging.INFO if not unsent else logging.WARNING,
+            "manifest sent" if not unsent else "manifest left pending", flush_id=self.id, manifest=manifest.path,
+            project=dest.project, sent=len(sent), failed=len(failed), pending=len(unsent),
+            reason=str(error) if error else None)
+        # 3. Ack only what is done: sent or dead-lettered. Unsent items come back to a later flush.
+        done = [items[a.external_id] for a in sent if a.external_id in items]
+        done += [items[a.external_id] for a, _ in failed if a.external_id in items]
+        ack_ids = [ack for item in done for ack in item.ack_ids]
+        half = len(ack_ids) // 2
+        self._ack(ack_ids[:half])
+        _crash_point("between-acks")
+        self._ack(ack_ids[half:])
+        self._defer([items[a.external_id] for a in unsent if a.external_id in items])
+
+    def _settle_records(self, rows: list[tuple[ObjectRef, str, str, str]]) -> None:
+        list(self.pool.map(lambda r: self.ledger.settle(r[0], r[2], r[3], self.id, r[1]), rows))
+
+    # -- pending manifests from earlier runs ---------------------------------------------------
+    def _resume_pending(self) -> None:
+        for path in self.manifests.pending_paths():
+            if time.monotonic() >= self.pull_until:
+                return
+            manifest = self.manifests.load(path)
+            if manifest is None:
+                self.manifests.drop_marker(path)
+                continue
+            if manifest.state.get("state") != PENDING:
+                self.manifests.drop_marker(path)
+                continue
+            if float(manifest.state.get("lease_until", 0)) > time.time():
+                continue  # its flush is still at work on it
+            since = manifest.state.get("uncertain_since") or manifest.state.get("created_at")
+            if not self.manifests.update(manifest, owner=self.id, lease_until=time.time() + self.lease_s):
+                continue  # another flush took it first
+            log(logger, logging.INFO, "resuming a pending manifest", flush_id=self.id, manifest=path,
+                assets=len(manifest.assets), attempts=manifest.state.get("attempts", 0))
+            self.summary.resumed_manifests += 1
+            self._send(manifest, {}, since=float(since) - 1 if since else None)
+
+    # -- Pub/Sub -----------------------------------------------------------------------------
+    def _pull(self) -> list:
+        """Up to PULL_MAX messages; none when the queue stays empty for PULL_WAIT_S."""
+        try:
+            return list(self.subscriber.pull(subscription=self.settings.subscription_path, max_messages=PULL_MAX,
+                                             timeout=PULL_WAIT_S, retry=None).received_messages)
+        except exceptions.DeadlineExceeded:
+            return []
+
+    def _ack(self, ack_ids: list[str]) -> None:
+        for start in range(0, len(ack_ids), 2500):
+            self.subscriber.acknowledge(subscription=self.settings.subscription_path,
+                                        ack_ids=ack_ids[start:start + 2500])
+
+    def _defer(self, items: list[Item]) -> None:
+        ack_ids = [a for item in items for a in item.ack_ids]
+        self.summary.deferred += len(items)
+        for start in range(0, len(ack_ids), 2500):
+            self.subscriber.modify_ack_deadline(subscription=self.settings.subscription_path,
+                                                ack_ids=ack_ids[start:start + 2500], ack_deadline_seconds=DEFER_S)
+
+    def _extend(self, items: list[Item]) -> None:
+        """Keep held messages leased while their manifest is written and sent."""
+        ack_ids = [a for item in items for a in item.ack_ids]
+        for start in range(0, len(ack_ids), 2500):
+            self.subscriber.modify_ack_deadline(subscription=self.settings.subscription_path,
+                                                ack_ids=ack_ids[start:start + 2500],
+                                                ack_deadline_seconds=int(min(MAX_ACK_DEADLINE_S, self.lease_s)))
+
+    def _dead_letter(self, data: bytes, attributes: dict, reason: str) -> None:
+        future = self.publisher.publish(self.settings.dead_letter_topic_path, data,
+                                        **{**attributes, "reason": reason[:1000], "flush": self.id})
+        future.result(timeout=30)
+        self.summary.dead_lettered += 1
+        log(logger, logging.ERROR, f"dead-lettered: {reason}", flush_id=self.id,
+            object=f"gs://{attributes.get('bucket', '?')}/{attributes.get('name', '?')}")
+
+
+_hub_clients: dict[tuple, HubClient] = {}
+
+
+def hub_client(settings: Settings) -> HubClient:
+    """One Hub client per process (and key): its pacing and batch cache span invocations."""
+    key = (settings.hub_api_url, settings.require_api_key(), settings.requests_per_minute)
+    if key not in _hub_clients:
+        _hub_clients[key] = HubClient(settings.hub_api_url, settings.hub_api_key,
+                                      requests_per_minute=settings.requests_per_minute)
+    return _hub_clients[key]
+
+
+def flush_once(settings: Settings) -> Summary:
+    """One flush with this process's shared clients."""
+    from .clients import publisher_client, storage_client, subscriber_client
+    from .gcs import JsonStore
+
+    store = JsonStore(storage_client().bucket(settings.state_bucket))
+    return Flush(settings, hub_client(settings), store, subscriber_client(), publisher_client()).run()

@@ -1,0 +1,86 @@
+"""The ledger: what makes "each object once" true across redeliveries, retries and crashes.
+
+One record per object (or per object generation, when ON_OVERWRITE=import) in the state
+bucket, at LEDGER_PREFIX/<hash>.json. A flush claims an object by creating its record with
+`if_generation_match=0`: of any number of flushes at once, exactly one wins. The record names
+the manifest that carries the object; the manifest's own state (see manifests.py) says whether
+that manifest reached the Hub. The record moves on with compare-and-swap writes:
+
+    claimed (manifest M)  --Hub accepted M-->  sent
+                          --Hub rejected it-->  failed (in a failed manifest, dead-lettered)
+
+A claim whose manifest was never written (its flush died first) is taken over after
+`claim_timeout_s`; a claim whose manifest exists is settled by finishing that manifest.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+
+from .gcs import ConflictError, Doc, JsonStore
+from .objects import ObjectRef
+
+CLAIMED, SENT, FAILED = "claimed", "sent", "failed"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of trying to claim one object: won (with the record's generation), or the
+    record that is already there."""
+
+    won: bool
+    generation: int = 0
+    existing: Doc | None = None
+
+
+class Ledger:
+    def __init__(self, store: JsonStore, prefix: str, each_generation: bool):
+        self.store, self.prefix, self.each_generation = store, prefix, each_generation
+
+    def key(self, ref: ObjectRef) -> str:
+        """The object's identity for "once": bucket and name, plus generation when each is imported."""
+        ident = f"{ref.bucket}/{ref.name}" + (f"#{ref.generation}" if self.each_generation else "")
+        return hashlib.sha256(ident.encode()).hexdigest()
+
+    def path(self, ref: ObjectRef) -> str:
+        key = self.key(ref)
+        return f"{self.prefix}{key[:2]}/{key}.json"
+
+    def _record(self, ref: ObjectRef, state: str, manifest: str, flush_id: str, external_id: str) -> dict:
+        return {"state": state, "object": ref.uri, "generation": ref.generation, "external_id": external_id,
+                "manifest": manifest, "flush": flush_id, "at": time.time()}
+
+    def claim(self, ref: ObjectRef, manifest: str, flush_id: str, external_id: str) -> Claim:
+        """Create the record as claimed by this flush for `manifest`, unless one exists."""
+        try:
+            generation = self.store.create(self.path(ref), self._record(ref, CLAIMED, manifest, flush_id,
+                                                                         external_id))
+            return Claim(True, generation)
+        except ConflictError:
+            existing = self.store.read(self.path(ref))
+            if existing is None:  # deleted in between: try once more
+                return self.claim(ref, manifest, flush_id, external_id)
+            return Claim(False, existing.generation, existing)
+
+    def take_over(self, ref: ObjectRef, generation: int, manifest: str, flush_id: str, external_id: str) -> Claim:
+        """Replace a stale claim (record at `generation`) with ours; lost if someone was faster."""
+        try:
+            new = self.store.write(self.path(ref), self._record(ref, CLAIMED, manifest, flush_id, external_id),
+                                   if_generation_match=generation)
+            return Claim(True, new)
+        except ConflictError:
+            return Claim(False, generation, self.store.read(self.path(ref)))
+
+    def settle(self, ref: ObjectRef, state: str, manifest: str, flush_id: str, external_id: str,
+               generation: int | None = None) -> bool:
+        """Move the record to `state` (sent or failed); False if it changed under us."""
+        try:
+            self.store.write(self.path(ref), self._record(ref, state, manifest, flush_id, external_id),
+                             if_generation_match=generation)
+            return True
+        except ConflictError:
+            return False
+
+    def read(self, ref: ObjectRef) -> Doc | None:
+        return self.store.read(self.path(ref))

@@ -1,0 +1,99 @@
+"""Helpers for the flush tests: publish as ingest does, run real flushes, read what the Hub holds."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import requests
+
+from deploy.local.processes import ROOT, HubStandin
+from hub_import.clients import publisher_client
+from hub_import.config import load
+from hub_import.ingest import describe
+from hub_import.objects import ObjectRef
+from hub_import.queue import ObjectMessage
+
+
+def hub(stack) -> HubStandin:
+    return HubStandin(url=stack["HUB_API_URL"], api_key=stack["HUB_API_KEY"], data_dir=Path(), process=None,
+                      name="hub", state_dir=Path(stack["STATE_DIR"]))
+
+
+def settings(stack, **extra):
+    return load({**os.environ, **stack, **{k: str(v) for k, v in extra.items()}})
+
+
+def refs(prefix: str, n: int, bucket: str = "landing") -> list[ObjectRef]:
+    return [ObjectRef(bucket=bucket, name=f"{prefix}{i:05d} ü.jpg", generation=1000 + i, size=1000,
+                      content_type="image/jpeg") for i in range(n)]
+
+
+def publish(stack, objects, size=(64, 48), copies: int = 1) -> list[ObjectMessage]:
+    """Queue messages for `objects` as the ingest function does (rules and routes applied)."""
+    s = settings(stack, PROBE_IMAGE_SIZE="false")
+    messages = [describe(ref, s) for ref in objects]
+    messages = [ObjectMessage(m.ref, m.destination, size, "test", "event") for m in messages if m]
+    futures = [publisher_client().publish(s.topic_path, *m.encode()[:1], **m.encode()[1])
+               for _ in range(copies) for m in messages]
+    for f in futures:
+        f.result(timeout=30)
+    return messages
+
+
+def run_flush(stack, crash_at: str | None = None, **extra) -> dict | None:
+    """One flush as a real process (`python -m hub_import flush`); its summary, or None if it was killed."""
+    env = {**os.environ, **stack, "LOG_LEVEL": "WARNING", **{k: str(v) for k, v in extra.items()}}
+    env.pop("FLUSH_CRASH_AT", None)
+    if crash_at:
+        env["FLUSH_CRASH_AT"] = crash_at
+    done = subprocess.run([sys.executable, "-m", "hub_import", "flush"], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+    if crash_at and done.returncode == -9:
+        return None
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout[done.stdout.index("{\n"):])
+
+
+def flush_http(stack) -> dict:
+    answer = requests.post(stack["FLUSH_URL"], timeout=300)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def flush_until_idle(stack, flush=None, max_runs: int = 30, **extra) -> list[dict]:
+    """Flush until a run finds the queue empty and no pending manifest left to finish."""
+    summaries = []
+    for _ in range(max_runs):
+        summary = (flush or (lambda: run_flush(stack, **extra)))()
+        summaries.append(summary)
+        if summary["queue_empty"] and summary["pulled"] == 0 and not summary["hub_unavailable"] \
+                and not pending_manifests(stack):
+            return summaries
+        time.sleep(0.5)
+    raise AssertionError(f"the flush did not finish in {max_runs} runs: {summaries[-3:]}")
+
+
+def pending_manifests(stack) -> list[str]:
+    from hub_import.clients import storage_client
+
+    bucket = storage_client().bucket(stack["STATE_BUCKET"])
+    return [b.name for b in bucket.list_blobs(prefix="manifests/pending/")]
+
+
+def held(stack, prefix: str) -> Counter:
+    """externalId -> how many assets the Hub holds for it, for names under `prefix`."""
+    return Counter(a["externalId"] for a in hub(stack).all_assets(stack["HUB_PROJECT_ID"])
+                   if a["externalId"].startswith(prefix))
+
+
+def assert_once(stack, messages) -> None:
+    prefix = os.path.commonprefix([m.ref.name for m in messages])
+    counts = held(stack, prefix)
+    wanted = Counter(m.ref.name for m in messages)
+    assert counts == wanted, {"missing": sorted(wanted - counts)[:5], "doubled": sorted(counts - wanted)[:5],
+                              "missing_n": sum((wanted - counts).values()), "doubled_n": sum((counts - wanted).values())}
