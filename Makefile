@@ -4,9 +4,10 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv tools test test-unit test-integration up down status hub clean
+.PHONY: help venv tools demo test test-unit test-integration up down status hub clean
 
 help:
+	@echo "make demo    the whole product on this machine: files in a bucket, assets in the Hub stand-in"
 	@echo "make test    set up .venv and the emulators if missing, then run the whole test suite"
 	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in)"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
@@ -35,6 +36,9 @@ test-unit: $(STAMP)
 
 test-integration: $(STAMP) tools
 	$(PY) -m pytest tests/integration
+
+demo: $(STAMP) tools
+	$(PY) -m deploy.local.demo
 
 up: $(STAMP) tools
 	$(PY) -m deploy.local.stack up

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from hub_import.clients import storage_client, subscriber_client
-from tests.images import make_image
+from deploy.local.samples import make_image
 from tests.integration.conftest import pull_until
 from tests.integration.flushing import (assert_once, flush_http, flush_until_idle, held, hub, publish, refs,
                                         run_flush)

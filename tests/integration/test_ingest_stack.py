@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 from hub_import.queue import ObjectMessage
-from tests.images import make_image
+from deploy.local.samples import make_image
 from tests.integration.conftest import pull_until
 
 

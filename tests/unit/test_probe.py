@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from hub_import.probe import ProbeError, image_size
-from tests.images import make_image
+from deploy.local.samples import make_image
 
 
 def reader(data: bytes, log: list | None = None):

@@ -1,4 +1,5 @@
-"""Real image files of every format the probe reads, made with Pillow on the spot."""
+"""Sample files made on the spot: real images of every format the probe reads (Pillow), for
+the demo, the tests and the benchmarks."""
 from __future__ import annotations
 
 import io
