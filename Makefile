@@ -24,11 +24,18 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
 
+# checkov, for the Terraform tests, in a virtualenv of its own (its pins clash with the runtime's).
+CHECKOV := .venv-checkov/.installed
+$(CHECKOV):
+	@test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet checkov==3.3.30
+	@touch $(CHECKOV)
+
 # Java and the Pub/Sub emulator (Debian packages), installed when missing and possible.
 tools:
 	@bash deploy/local/ensure-tools.sh
 
-test: $(STAMP) tools
+test: $(STAMP) $(CHECKOV) tools
 	$(PY) -m pytest
 
 test-unit: $(STAMP)
@@ -53,4 +60,4 @@ hub: $(STAMP)
 	$(PY) deploy/local/hub_standin.py --port 0 --api-key local-dev-key --project demo-project --storage demo-storage --batch demo-project:incoming
 
 clean: down
-	rm -rf $(VENV) .local .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .local .pytest_cache .hypothesis

@@ -44,7 +44,7 @@ ENV: dict[str, tuple[str | None, str]] = {
     "EXTERNAL_ID_TEMPLATE": (DEFAULT_EXTERNAL_ID_TEMPLATE, "the asset externalId; same fields"),
     "PROBE_IMAGE_SIZE": ("true", "read image headers for width and height (true/false)"),
     "PROBE_MAX_BYTES": ("1048576", "the most bytes read from one object to find its size"),
-    "PUBSUB_TOPIC": ("hub-import", "the topic the ingest function publishes to"),
+    "PUBSUB_TOPIC": ("hub-import-assets", "the topic the ingest function publishes to"),
     "PUBSUB_SUBSCRIPTION": ("hub-import-flush", "the pull subscription the flush drains"),
     "DEAD_LETTER_TOPIC": ("hub-import-dead-letter", "the topic for messages that cannot be imported"),
     "LANDING_BUCKET": ("", "the bucket files land in (the trigger's bucket; backfill's default)"),

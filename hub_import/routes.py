@@ -66,6 +66,7 @@ def parse_routes(rules: object, default: Destination | None) -> tuple[Route, ...
         where = f"route {i}"
         if not isinstance(rule, dict):
             raise ValueError(f"{where}: expected an object")
+        rule = {k: v for k, v in rule.items() if v is not None}  # Terraform's jsonencode keeps unset fields as null
         unknown = set(rule) - {"prefix", "glob", "project", "storage", "batches", "priority"}
         if unknown:
             raise ValueError(f"{where}: unknown field(s) {sorted(unknown)}")

@@ -32,8 +32,8 @@ HUB_STORAGE = "demo-storage"
 HUB_BATCH = "incoming"
 NOTIFY_TOPIC = "gcs-notifications"
 NOTIFY_SUBSCRIPTION = "gcs-notifications-bridge"
-# As terraform/pubsub.tf creates them.
-TOPIC, SUBSCRIPTION = "hub-import", "hub-import-flush"
+# As terraform/pubsub.tf creates them (with name_prefix = "hub-import").
+TOPIC, SUBSCRIPTION = "hub-import-assets", "hub-import-flush"
 DEAD_LETTER_TOPIC, DEAD_LETTER_SUBSCRIPTION = "hub-import-dead-letter", "hub-import-dead-letter-inspect"
 ACK_DEADLINE_S = 600
 MAX_DELIVERY_ATTEMPTS = 100  # Pub/Sub's maximum: a long Hub outage must not dead-letter anything

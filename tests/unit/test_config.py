@@ -13,7 +13,7 @@ def test_defaults_make_a_working_configuration():
     s = load(BASE)
     assert s.default == Destination("proj", None, (), 0)
     assert s.hub_api_url == "https://imeritapi.ango.ai" and s.requests_per_minute == 100
-    assert s.topic_path == "projects/p/topics/hub-import"
+    assert s.topic_path == "projects/p/topics/hub-import-assets"
     assert s.subscription_path == "projects/p/subscriptions/hub-import-flush"
     assert not s.each_generation and s.probe_image_size and s.skip_empty
     assert "hub_api_key" not in repr(s) or s.hub_api_key == ""

@@ -1,0 +1,121 @@
+# One service account per job, each bound on the one resource it needs.
+# Project-level grants: only the two that Eventarc's Cloud Storage triggers require.
+
+resource "google_service_account" "ingest" {
+  account_id   = "${local.short}-ingest"
+  display_name = "hub-import ingest function"
+}
+
+resource "google_service_account" "flush" {
+  account_id   = "${local.short}-flush"
+  display_name = "hub-import flush function"
+}
+
+resource "google_service_account" "trigger" {
+  account_id   = "${local.short}-trigger"
+  display_name = "hub-import Eventarc trigger"
+}
+
+resource "google_service_account" "scheduler" {
+  account_id   = "${local.short}-sched"
+  display_name = "hub-import Cloud Scheduler caller"
+}
+
+resource "google_service_account" "hub_reader" {
+  count        = var.create_hub_reader ? 1 : 0
+  account_id   = "${local.short}-hub"
+  display_name = "Ango Hub storage integration (reads the landing bucket)"
+}
+
+# -- ingest: read object headers, publish to the topic ----------------------------------------
+resource "google_storage_bucket_iam_member" "ingest_reads_landing" {
+  bucket = local.landing_bucket
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.ingest.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "ingest_publishes" {
+  topic  = google_pubsub_topic.assets.id
+  role   = "roles/pubsub.publisher"
+  member = "serviceAccount:${google_service_account.ingest.email}"
+}
+
+# -- flush: drain the subscription, dead-letter, keep state, read the key -------------------------
+resource "google_pubsub_subscription_iam_member" "flush_subscribes" {
+  subscription = google_pubsub_subscription.flush.id
+  role         = "roles/pubsub.subscriber"
+  member       = "serviceAccount:${google_service_account.flush.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "flush_dead_letters" {
+  topic  = google_pubsub_topic.dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = "serviceAccount:${google_service_account.flush.email}"
+}
+
+resource "google_storage_bucket_iam_member" "flush_keeps_state" {
+  bucket = google_storage_bucket.state.name
+  role   = "roles/storage.objectAdmin"
+  member = "serviceAccount:${google_service_account.flush.email}"
+}
+
+resource "google_secret_manager_secret_iam_member" "flush_reads_key" {
+  secret_id = google_secret_manager_secret.hub_api_key.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = "serviceAccount:${google_service_account.flush.email}"
+}
+
+# -- Eventarc: the trigger invokes the ingest service -------------------------------------------
+resource "google_cloud_run_service_iam_member" "trigger_invokes_ingest" {
+  location = var.region
+  service  = google_cloudfunctions2_function.ingest.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.trigger.email}"
+}
+
+# Required by Eventarc for Cloud Storage direct events; it has no narrower scope.
+resource "google_project_iam_member" "trigger_receives_events" {
+  project = var.project_id
+  role    = "roles/eventarc.eventReceiver"
+  member  = "serviceAccount:${google_service_account.trigger.email}"
+}
+
+# Cloud Storage publishes the bucket's events through Pub/Sub as its service agent.
+resource "google_project_iam_member" "gcs_agent_publishes_events" {
+  project = var.project_id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
+}
+
+# -- the scheduler invokes the flush service ----------------------------------------------------
+resource "google_cloud_run_service_iam_member" "scheduler_invokes_flush" {
+  location = var.region
+  service  = google_cloudfunctions2_function.flush.service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "serviceAccount:${google_service_account.scheduler.email}"
+}
+
+# -- Pub/Sub's own agent moves undeliverable messages to the dead-letter topic -------------------
+locals {
+  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
+}
+
+resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letters" {
+  topic  = google_pubsub_topic.dead_letter.id
+  role   = "roles/pubsub.publisher"
+  member = local.pubsub_agent
+}
+
+resource "google_pubsub_subscription_iam_member" "pubsub_agent_subscribes" {
+  subscription = google_pubsub_subscription.flush.id
+  role         = "roles/pubsub.subscriber"
+  member       = local.pubsub_agent
+}
+
+# -- the Hub's storage integration reads the landing bucket, nothing else --------------------------
+resource "google_storage_bucket_iam_member" "hub_reads_landing" {
+  count  = var.create_hub_reader ? 1 : 0
+  bucket = local.landing_bucket
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.hub_reader[0].email}"
+}

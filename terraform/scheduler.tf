@@ -1,0 +1,25 @@
+# Cloud Scheduler calls the flush every minute with an OIDC token.
+
+resource "google_cloud_scheduler_job" "flush" {
+  name             = "${var.name_prefix}-flush"
+  region           = var.region
+  schedule         = var.flush_schedule
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "${var.flush_budget_seconds + 60}s"
+
+  retry_config {
+    retry_count = 0 # the next run comes within the minute
+  }
+
+  http_target {
+    uri         = google_cloudfunctions2_function.flush.service_config[0].uri
+    http_method = "POST"
+
+    oidc_token {
+      service_account_email = google_service_account.scheduler.email
+      audience              = google_cloudfunctions2_function.flush.service_config[0].uri
+    }
+  }
+
+  depends_on = [google_cloud_run_service_iam_member.scheduler_invokes_flush]
+}

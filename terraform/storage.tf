@@ -1,0 +1,91 @@
+# Buckets: landing (created or existing), state (manifests and ledger), function source.
+
+resource "google_storage_bucket" "landing" {
+  count                       = var.create_landing_bucket ? 1 : 0
+  name                        = var.landing_bucket
+  location                    = local.landing_location
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  # The Hub's web app reads objects straight from the bucket, with signed or authorised URLs.
+  cors {
+    origin          = var.hub_origins
+    method          = ["GET", "HEAD"]
+    response_header = ["Content-Type", "Content-Length", "Content-Range", "Accept-Ranges", "ETag"]
+    max_age_seconds = var.cors_max_age_seconds
+  }
+
+  # checkov:skip=CKV_GCP_62: access logs of the landing bucket are the customer's choice; Cloud Audit Logs cover data access
+  depends_on = [google_project_service.apis]
+}
+
+data "google_storage_bucket" "landing" {
+  count = var.create_landing_bucket ? 0 : 1
+  name  = var.landing_bucket
+}
+
+resource "google_storage_bucket" "state" {
+  name                        = var.state_bucket
+  location                    = upper(var.region)
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = false
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      age            = var.manifest_retention_days
+      matches_prefix = ["manifests/"]
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # Overwritten manifest states and ledger records are history nobody reads: drop them after a week.
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = 7
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # checkov:skip=CKV_GCP_62: the state bucket's writes are all made by the flush and logged by it
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_storage_bucket" "source" {
+  name                        = "${var.project_id}-${var.name_prefix}-source"
+  location                    = upper(var.region)
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  force_destroy               = true
+
+  versioning {
+    enabled = true
+  }
+
+  lifecycle_rule {
+    condition {
+      num_newer_versions = 3
+      with_state         = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
+  }
+
+  # checkov:skip=CKV_GCP_62: holds only the function source zips, written by terraform apply
+  depends_on = [google_project_service.apis]
+}
