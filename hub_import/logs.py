@@ -21,27 +21,30 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, ensure_ascii=False)
 
 
-class _StdoutHandler(logging.StreamHandler):
-    """Writes to whatever sys.stdout is at the time (functions-framework and tests swap it)."""
+class _StdHandler(logging.StreamHandler):
+    """Writes to whatever sys.stdout (or sys.stderr) is at the time: functions-framework and
+    tests swap them."""
 
-    def __init__(self):
-        super().__init__(sys.stdout)
+    def __init__(self, name: str = "stdout"):
+        self._which = name
+        super().__init__(getattr(sys, name))
 
     @property
     def stream(self):
-        return sys.stdout
+        return getattr(sys, self._which)
 
     @stream.setter
     def stream(self, value):
         pass
 
 
-def setup(level: int | str = logging.INFO) -> None:
-    """Send the package's records to standard output as JSON lines. Idempotent."""
+def setup(level: int | str = logging.INFO, stream=None) -> None:
+    """Send the package's records to standard output (or sys.stderr, as `stream`) as JSON lines.
+    Idempotent."""
     root = logging.getLogger("hub_import")
     root.setLevel(level)
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
-        handler = _StdoutHandler()
+        handler = _StdHandler("stderr" if stream is sys.stderr else "stdout")
         handler.setFormatter(JsonFormatter())
         root.addHandler(handler)
         root.propagate = False

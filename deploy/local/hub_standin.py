@@ -20,7 +20,8 @@ survive a restart, and has switches to inject the faults the real Hub can show:
 
 Set them at start (--faults JSON) or at run time: POST /_admin/faults with a JSON object of
 the keys to change; GET /_admin/faults shows them; GET /_admin/stats counts requests by
-route and status; POST /_admin/reset-stats clears the counts. Nothing under /_admin needs
+route and status; POST /_admin/reset-stats clears the counts; POST /_admin/storages adds a
+storage integration (as a user does in the Hub UI). Nothing under /_admin needs
 the API key: the stand-in only ever listens on this machine.
 
 Run `hub_standin.py --help` for the start options. With --port 0 it takes a free port and
@@ -432,6 +433,15 @@ def create_app(state: HubState, api_key: str, faults: dict | None = None, seed: 
             if not fault["rate_limit_per_minute"]:
                 window.clear()
         return jsonify(fault)
+
+    @app.post("/_admin/storages")
+    def admin_storages():
+        """Create a storage integration at run time: {"_id": ..., "bucket": ...}."""
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("_id"), str) or not body["_id"]:
+            return fail(400, "_id: required")
+        state.ensure_storage(body["_id"], str(body.get("bucket", "")))
+        return jsonify(state.storages[body["_id"]]), 201
 
     @app.get("/_admin/stats")
     def admin_stats():

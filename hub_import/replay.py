@@ -1,0 +1,99 @@
+"""Replay: send failed or stuck manifests again, through the ledger and the Hub's own listing.
+
+A failed manifest's assets are rebuilt from its objects with today's settings (so a fixed
+template or storage id takes effect), moved to a new pending manifest, and sent like any other:
+the Hub is asked first which of them it already holds, so nothing goes in twice. A stuck
+pending manifest (its flush died, or the Hub was down until the deadline) is finished now
+instead of at the next scheduled flush.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .assets import build_asset
+from .flush import Flush
+from .ledger import CLAIMED
+from .logs import log
+from .manifests import FAILED, PENDING
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplayReport:
+    manifests: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"manifests": self.manifests}
+
+
+def manifest_paths(flush: Flush, *, failed: bool, since: datetime | None) -> list[str]:
+    """Failed manifests (not yet replayed) or, without --failed, stuck pending ones; oldest first."""
+    if not failed:
+        return list(flush.manifests.pending_paths())
+    start = flush.settings.manifest_prefix + (since.strftime("%Y/%m/%d") if since else "")
+    paths = []
+    for name in flush.manifests.store.list(flush.settings.manifest_prefix):
+        if name.endswith("-failed.state.json") and name >= start:
+            state = flush.manifests.state_of(name.removesuffix(".state.json") + ".json")
+            if state and state.get("state") == FAILED and not state.get("replayed_as"):
+                paths.append(name.removesuffix(".state.json") + ".json")
+    return paths
+
+
+def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayReport:
+    """Send each manifest in `paths` again; returns what happened to each."""
+    import time
+
+    flush.deadline = time.monotonic() + flush.settings.flush_budget_s
+    flush.pull_until = flush.deadline
+    report = ReplayReport()
+    for path in paths:
+        manifest = flush.manifests.load(path)
+        if manifest is None:
+            report.manifests.append({"manifest": path, "outcome": "not found"})
+            continue
+        state = manifest.state.get("state")
+        before = flush.summary.sent, flush.summary.found_in_hub, flush.summary.failed
+        if dry_run:
+            report.manifests.append({"manifest": path, "state": state, "assets": len(manifest.assets),
+                                     "outcome": "would replay"})
+            continue
+        if state == FAILED:
+            if manifest.state.get("replayed_as"):
+                report.manifests.append({"manifest": path, "outcome": f"already replayed as {manifest.state['replayed_as']}"})
+                continue
+            dest = manifest.destination
+            batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=flush.settings.create_batches,
+                                            deadline=flush.deadline)
+            sizes = {a.external_id: (a.width, a.height) for a in manifest.assets if a.width and a.height}
+            assets = [build_asset(ref, storage=dest.storage, batches=batch_ids,
+                                  size=sizes.get(old.external_id), url_template=flush.settings.url_template,
+                                  external_id_template=flush.settings.external_id_template)
+                      for ref, old in zip(manifest.objects, manifest.assets)]
+            new_path = flush.manifests.new_path(flush.id)
+            again = flush.manifests.create(new_path, dest, assets, manifest.objects, flush.id, flush.lease_s,
+                                           uncertain_since=manifest.state.get("created_at"))
+            flush._settle_records([(ref, a.external_id, CLAIMED, new_path) for ref, a in zip(manifest.objects, assets)])
+            flush.manifests.update(manifest, replayed_as=new_path)
+            since = manifest.state.get("created_at")
+            target = again
+        elif state == PENDING:
+            if not flush.manifests.update(manifest, owner=flush.id, lease_until=time.time() + flush.lease_s):
+                report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
+                continue
+            since = manifest.state.get("uncertain_since") or manifest.state.get("created_at")
+            target = manifest
+        else:
+            report.manifests.append({"manifest": path, "state": state, "outcome": "nothing to do"})
+            continue
+        flush._send(target, {}, since=float(since) - 1 if since else None)
+        sent, found, failed = (flush.summary.sent - before[0], flush.summary.found_in_hub - before[1],
+                               flush.summary.failed - before[2])
+        outcome = {"manifest": path, "replayed_as": target.path, "assets": len(target.assets),
+                   "sent": sent - found, "already_in_hub": found, "failed": failed}
+        log(logger, logging.INFO, "replayed", **outcome)
+        report.manifests.append(outcome)
+    return report

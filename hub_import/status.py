@@ -1,0 +1,188 @@
+"""`status` (what the import history says) and `check` (can every dependency be reached?)."""
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .config import Settings
+from .manifests import FAILED, PENDING, SENT
+
+
+@dataclass
+class Status:
+    manifests: Counter = field(default_factory=Counter)
+    assets: Counter = field(default_factory=Counter)
+    failed_assets: list = field(default_factory=list)
+    oldest_pending: dict | None = None
+    dead_letter_backlog: str = "0"
+
+    def to_json(self) -> dict:
+        return {"manifests": dict(self.manifests), "assets": dict(self.assets),
+                "failed_assets": self.failed_assets, "oldest_pending": self.oldest_pending,
+                "dead_letter_backlog": self.dead_letter_backlog}
+
+
+def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
+    """Manifests by state, assets sent and failed (with the Hub's reasons), the oldest pending
+    manifest, and how many messages wait on the dead-letter subscription."""
+    result = Status()
+    prefix = settings.manifest_prefix
+    start = prefix + since.strftime("%Y/%m/%d") if since else prefix
+    for name in store.list(prefix):
+        if not name.endswith(".state.json") or name < start:
+            continue
+        doc = store.read(name)
+        if doc is None:
+            continue
+        body = doc.body
+        state = body.get("state", "?")
+        if state == FAILED and body.get("replayed_as"):
+            state = "failed, replayed"
+        result.manifests[state] += 1
+        n = len(body.get("objects", []))
+        result.assets[state] += n
+        if state == FAILED and len(result.failed_assets) < max_failed:
+            for obj in body.get("objects", [])[: max_failed - len(result.failed_assets)]:
+                result.failed_assets.append({"object": f"gs://{obj['bucket']}/{obj['name']}",
+                                             "manifest": name.removesuffix(".state.json") + ".json",
+                                             "reason": body.get("error")})
+        if state == PENDING:
+            created = float(body.get("created_at", time.time()))
+            if result.oldest_pending is None or created < result.oldest_pending["created_at"]:
+                result.oldest_pending = {"manifest": name.removesuffix(".state.json") + ".json",
+                                         "created_at": created, "assets": n, "attempts": body.get("attempts", 0),
+                                         "error": body.get("error"),
+                                         "age": _age(created)}
+    result.dead_letter_backlog = _peek_count(subscriber, _dead_letter_subscription(settings))
+    return result
+
+
+def _age(created: float) -> str:
+    seconds = int(time.time() - created)
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def _dead_letter_subscription(settings: Settings) -> str:
+    return settings.dead_letter_topic_path.replace("/topics/", "/subscriptions/") + "-inspect"
+
+
+def _peek_count(subscriber, subscription: str, limit: int = 1000) -> str:
+    """Messages waiting on `subscription` (up to `limit`), handed straight back for others to read."""
+    from google.api_core import exceptions
+
+    try:
+        answer = subscriber.pull(subscription=subscription, max_messages=limit, timeout=5, retry=None)
+    except exceptions.DeadlineExceeded:
+        return "0"
+    except exceptions.NotFound:
+        return "unknown (no subscription " + subscription + ")"
+    ack_ids = [m.ack_id for m in answer.received_messages]
+    if ack_ids:
+        subscriber.modify_ack_deadline(subscription=subscription, ack_ids=ack_ids, ack_deadline_seconds=0)
+    return f"{len(ack_ids)}+" if len(ack_ids) >= limit else str(len(ack_ids))
+
+
+def status_table(result: Status) -> str:
+    lines = ["manifests      count   assets"]
+    for state in (SENT, PENDING, FAILED, "failed, replayed"):
+        lines.append(f"{state:<16}{result.manifests.get(state, 0):>5}  {result.assets.get(state, 0):>7}")
+    if result.oldest_pending:
+        p = result.oldest_pending
+        lines.append(f"oldest pending: {p['manifest']} ({p['age']} old, {p['assets']} assets, "
+                     f"{p['attempts']} attempts; {p['error']})")
+    else:
+        lines.append("oldest pending: none")
+    lines.append(f"dead-letter backlog: {result.dead_letter_backlog}")
+    if result.failed_assets:
+        lines.append("failed assets:")
+        for a in result.failed_assets:
+            lines.append(f"  {a['object']}  ({a['reason']})  in {a['manifest']}")
+    return "\n".join(lines)
+
+
+# -- check ----------------------------------------------------------------------------------------
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+    skipped: bool = False
+
+    def line(self) -> str:
+        mark = "skip" if self.skipped else "ok  " if self.ok else "FAIL"
+        return f"{mark} {self.name}: {self.detail}" + ("" if self.ok or not self.hint else f"\n     fix: {self.hint}")
+
+
+def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check]:
+    """Reach every dependency once: the Hub (key, storages, projects, batches), both buckets,
+    the topic and the subscription."""
+    from google.api_core import exceptions
+
+    from .hub import HubAuthError, HubError, HubNotFoundError
+
+    results: list[Check] = []
+    storages = None
+    try:
+        storages = {s["_id"]: s for s in hub.storages(deadline=time.monotonic() + 30)}
+        results.append(Check("Hub API key", True, f"accepted by {settings.hub_api_url} ({len(storages)} storages)"))
+    except HubAuthError as exc:
+        results.append(Check("Hub API key", False, f"refused ({exc.status})",
+                             "set the right key: deploy/set-api-key.sh PROJECT SECRET (or HUB_API_KEY locally)"))
+    except HubError as exc:
+        results.append(Check("Hub API key", False, f"Hub unreachable: {exc}", "check HUB_API_URL and the network"))
+    destinations = ([settings.default] if settings.default else []) + [r.destination for r in settings.routes]
+    wanted_storages = sorted({d.storage for d in destinations if d.storage})
+    for storage_id in wanted_storages:
+        if storages is None:
+            results.append(Check(f"Hub storage {storage_id}", False, "not checked without Hub access", skipped=True))
+        elif storage_id in storages:
+            results.append(Check(f"Hub storage {storage_id}", True,
+                                 f"{storages[storage_id].get('type', '?')} bucket {storages[storage_id].get('bucket') or '?'}"))
+        else:
+            results.append(Check(f"Hub storage {storage_id}", False, "no such storage integration",
+                                 "create it in the Hub UI (Organization > Storages) with the hub-reader key, "
+                                 "then set HUB_STORAGE_ID to its _id"))
+    if storages is not None:
+        for project in sorted({d.project for d in destinations}):
+            names = sorted({b for d in destinations if d.project == project for b in d.batches})
+            try:
+                batches = {b["name"] for b in hub.project(project, deadline=time.monotonic() + 30).get("batches", [])}
+            except HubNotFoundError:
+                results.append(Check(f"Hub project {project}", False, "not found",
+                                     "check HUB_PROJECT_ID / the routes' project ids (the id, not the name)"))
+                continue
+            except HubError as exc:
+                results.append(Check(f"Hub project {project}", False, str(exc)))
+                continue
+            missing = [n for n in names if n not in batches]
+            if missing and not settings.create_batches:
+                results.append(Check(f"Hub project {project}", False, f"batches missing: {', '.join(missing)}",
+                                     "create them in the Hub, or set HUB_CREATE_BATCHES=true"))
+            else:
+                results.append(Check(f"Hub project {project}", True,
+                                     f"batches {', '.join(names) or '(none)'}"
+                                     + (f" ({', '.join(missing)} will be created)" if missing else "")))
+    for label, bucket in (("landing bucket", settings.landing_bucket), ("state bucket", settings.state_bucket)):
+        if not bucket:
+            results.append(Check(label, True, "not set (backfill needs gs://BUCKET)"))
+            continue
+        try:
+            storage.get_bucket(bucket)
+            results.append(Check(label, True, f"gs://{bucket} reachable"))
+        except exceptions.NotFound:
+            results.append(Check(label, False, f"gs://{bucket} does not exist", "check the name, or terraform apply"))
+        except exceptions.GoogleAPICallError as exc:
+            results.append(Check(label, False, f"gs://{bucket}: {exc.message}", "grant this account access"))
+    for label, call, path in (("topic", publisher.get_topic, settings.topic_path),
+                              ("subscription", subscriber.get_subscription, settings.subscription_path)):
+        try:
+            call(request={label: path}, timeout=15)
+            results.append(Check(label, True, path))
+        except exceptions.NotFound:
+            results.append(Check(label, False, f"{path} does not exist", "check PUBSUB_TOPIC / PUBSUB_SUBSCRIPTION"))
+        except exceptions.GoogleAPICallError as exc:
+            results.append(Check(label, False, f"{path}: {exc.message}"))
+    return results
