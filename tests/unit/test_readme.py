@@ -1,0 +1,34 @@
+"""The README stays true: every setting, command and make target it must show, it shows."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hub_import.cli import parser
+from hub_import.config import ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+README = (ROOT / "README.md").read_text()
+
+
+def test_every_setting_is_documented():
+    missing = [name for name in ENV if f"`{name}`" not in README]
+    assert not missing
+
+
+def test_every_cli_command_is_documented():
+    commands = parser()._subparsers._group_actions[0].choices
+    assert all(f"python -m hub_import {c}" in README for c in commands)
+
+
+def test_the_make_targets_it_shows_exist():
+    makefile = (ROOT / "Makefile").read_text()
+    for target in set(re.findall(r"^make (\w+)", README, re.M)):
+        assert re.search(rf"^{target}:", makefile, re.M), target
+
+
+def test_every_terraform_variable_in_the_example_exists():
+    variables = (ROOT / "terraform" / "variables.tf").read_text()
+    example = (ROOT / "terraform" / "terraform.tfvars.example").read_text()
+    for name in re.findall(r"^#?\s*(\w+)\s*=", example, re.M):
+        assert f'variable "{name}"' in variables, name
