@@ -4,11 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv tools demo test test-unit test-integration up down status hub clean
+.PHONY: help venv tools demo bench test test-unit test-integration up down status hub clean
 
 help:
 	@echo "make demo    the whole product on this machine: files in a bucket, assets in the Hub stand-in"
 	@echo "make test    set up .venv and the emulators if missing, then run the whole test suite"
+	@echo "make bench   speed, Hub calls, memory and cost against floors measured in the same run (.local/bench.json)"
 	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in)"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
 	@echo "make hub     run the Hub stand-in alone in the foreground"
@@ -31,21 +32,31 @@ $(CHECKOV):
 	.venv-checkov/bin/python -m pip install --quiet checkov==3.3.30
 	@touch $(CHECKOV)
 
+# The official ango SDK, to show the Hub stand-in works with it unchanged (its pins clash with ours too).
+SDK := .venv-sdk/.installed
+$(SDK):
+	@test -x .venv-sdk/bin/python || $(PYTHON) -m venv .venv-sdk
+	.venv-sdk/bin/python -m pip install --quiet ango==1.4.10
+	@touch $(SDK)
+
 # Java and the Pub/Sub emulator (Debian packages), installed when missing and possible.
 tools:
 	@bash deploy/local/ensure-tools.sh
 
-test: $(STAMP) $(CHECKOV) tools
+test: $(STAMP) $(CHECKOV) $(SDK) tools
 	$(PY) -m pytest
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit
 
-test-integration: $(STAMP) tools
+test-integration: $(STAMP) $(SDK) tools
 	$(PY) -m pytest tests/integration
 
 demo: $(STAMP) tools
 	$(PY) -m deploy.local.demo
+
+bench: $(STAMP) tools
+	$(PY) tests/bench/bench.py
 
 up: $(STAMP) tools
 	$(PY) -m deploy.local.stack up
@@ -60,4 +71,4 @@ hub: $(STAMP)
 	$(PY) deploy/local/hub_standin.py --port 0 --api-key local-dev-key --project demo-project --storage demo-storage --batch demo-project:incoming
 
 clean: down
-	rm -rf $(VENV) .venv-checkov .local .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .venv-sdk .local .pytest_cache .hypothesis

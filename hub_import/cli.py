@@ -66,7 +66,7 @@ def cmd_replay(settings, args) -> int:
     try:
         paths = args.manifests or manifest_paths(flush, failed=args.failed, since=parse_since(args.since))
         if not paths:
-            print("nothing to replay")
+            print(json.dumps({"manifests": []}) if args.json else "nothing to replay")
             return 0
         report = replay(flush, paths, dry_run=args.dry_run)
     finally:

@@ -65,9 +65,9 @@ def publish(topic_path: str, message: ObjectMessage):
     return publisher_client().publish(topic_path, data, **attributes)
 
 
-def wait(future, timeout: float = PUBLISH_TIMEOUT_S) -> str:
-    """The message id once Pub/Sub has confirmed it; PublishError otherwise."""
+def wait(future, timeout: float | None = None) -> str:
+    """The message id once Pub/Sub has confirmed it (within PUBLISH_TIMEOUT_S); PublishError otherwise."""
     try:
-        return future.result(timeout=timeout)
+        return future.result(timeout=timeout or PUBLISH_TIMEOUT_S)
     except Exception as exc:  # the client raises api_core errors and TimeoutError alike
         raise PublishError(f"Pub/Sub did not confirm the message: {type(exc).__name__}: {exc}") from exc

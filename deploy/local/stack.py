@@ -115,7 +115,8 @@ def create_buckets(storage_url: str, project: str, names: tuple[str, ...]) -> No
 
 
 def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: float | None = 5.0,
-       settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S) -> dict[str, str]:
+       settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S,
+       hub_projects: tuple[str, ...] = ()) -> dict[str, str]:
     """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env.
 
     `scheduler_every`: seconds between the scheduler's flush calls (None: no scheduler, flushes
@@ -156,7 +157,7 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
         create_buckets(env["STORAGE_EMULATOR_HOST"], GCP_PROJECT, (LANDING_BUCKET, STATE_BUCKET))
 
         hub = start_hub_standin(state_dir / "hub-data", env["HUB_API_KEY"], state_dir=state_dir,
-                                projects=(HUB_PROJECT,), storages=(f"{HUB_STORAGE}:{LANDING_BUCKET}",),
+                                projects=(HUB_PROJECT, *hub_projects), storages=(f"{HUB_STORAGE}:{LANDING_BUCKET}",),
                                 batches=(f"{HUB_PROJECT}:{HUB_BATCH}",), faults=hub_faults)
         env["HUB_API_URL"] = hub.url
 

@@ -124,3 +124,24 @@ def test_fault_switches_change_at_run_time_and_stats_count_them(hub):
     assert stats["GET /v2/storages"] == {"503": 1, "500": 1}
     assert stats["dropped after commit"] == {"-": 1}
     assert requests.post(f"{hub.url}/_admin/faults", json={"no_such": 1}, timeout=10).status_code == 400
+
+
+def test_the_official_ango_sdk_works_against_the_stand_in_unchanged(hub):
+    """The SDK (PyPI `ango`, in .venv-sdk: its pins differ from ours) drives the stand-in as it drives the Hub."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    python = root / ".venv-sdk" / "bin" / "python"
+    assert python.exists(), "the ango SDK is missing: `make test` installs it into .venv-sdk"
+    done = subprocess.run([str(python), str(Path(__file__).with_name("ango_sdk_session.py")), hub.url, hub.api_key,
+                           PROJECT, STORAGE], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["storage"]["_id"] == STORAGE
+    assert "sdk-batch" in [b["name"] for b in out["batches"]]
+    assert out["upload"] == {"status": "success", "data": {"assets": {"assetsCreated": 2, "tasksCreated": 2}}}
+    [asset] = out["assets"]["data"]["assets"]
+    batch_id = next(b["_id"] for b in out["batches"] if b["name"] == "sdk-batch")
+    assert asset["externalId"] == "sdk/c.jpg" and asset["storage"] == STORAGE and asset["batches"] == [batch_id]
+    assert asset["priority"] == 5

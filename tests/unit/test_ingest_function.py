@@ -113,3 +113,19 @@ def test_other_types_and_stale_events_raise_their_own_errors():
         object_from_event(event(resource(), type_="google.cloud.storage.object.v1.archived"), 60)
     with pytest.raises(StaleEventError):
         object_from_event(event(resource(), time="2020-01-01T00:00:00Z"), 60)
+
+
+def test_when_pubsub_does_not_confirm_the_function_fails_so_that_eventarc_delivers_again(client, lines, monkeypatch):
+    # GIVEN an eligible object, and a Pub/Sub that does not answer (nothing listens on port 9)
+    from hub_import import clients, queue
+
+    monkeypatch.setattr(queue, "PUBLISH_TIMEOUT_S", 1.0)
+    clients.publisher_client.cache_clear()
+    try:
+        headers, body = to_binary(event(resource("docs/report.pdf", contentType="application/pdf")))
+        # WHEN the event is delivered
+        answer = client.post("/", headers=headers, data=body)
+    finally:
+        clients.publisher_client.cache_clear()  # the next test gets a client of its own environment
+    # THEN the function fails, and Eventarc (which retries on a 5xx) delivers the event again
+    assert answer.status_code == 500

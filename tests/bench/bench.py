@@ -1,0 +1,380 @@
+"""`make bench`: speed, Hub calls, memory and cost, as ratios against floors measured in the same run.
+
+Starts its own local stack (.local/bench, the Hub stand-in's rate limit lifted unless a case
+sets it), runs each case, prints one line per case and writes every raw figure to
+.local/bench.json. Nothing here is an assertion: targets are reported as met or missed.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from deploy.local.processes import HubStandin  # noqa: E402
+from deploy.local.stack import down, up  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "20000"))
+SMALL = N // 10
+RESULTS: dict = {}
+
+
+def line(case: str, figure: str, target: str, met: bool | None, **raw) -> None:
+    verdict = "n/a" if met is None else ("met" if met else "MISSED")
+    print(f"{case:<22} {figure:<58} target {target:<28} {verdict}", flush=True)
+    RESULTS[case] = {"figure": figure, "target": target, "met": met, **raw}
+
+
+# -- helpers ----------------------------------------------------------------------------------
+class CountingStore:
+    """A JsonStore that counts GCS operations by class (A: writes, lists, deletes; B: reads)."""
+
+    def __init__(self, store):
+        self.store, self.a, self.b = store, 0, 0
+        import threading
+        self.lock = threading.Lock()
+
+    def _count(self, kind: str) -> None:
+        with self.lock:
+            setattr(self, kind, getattr(self, kind) + 1)
+
+    def create(self, *a, **k):
+        self._count("a")
+        return self.store.create(*a, **k)
+
+    def write(self, *a, **k):
+        self._count("a")
+        return self.store.write(*a, **k)
+
+    def read(self, *a, **k):
+        self._count("b")
+        return self.store.read(*a, **k)
+
+    def delete(self, *a, **k):
+        self._count("a")  # deletes are free in GCS; counted as A to stay on the safe side
+        return self.store.delete(*a, **k)
+
+    def list(self, *a, **k):
+        self._count("a")
+        return self.store.list(*a, **k)
+
+
+def settings(env: dict, **extra):
+    from hub_import.config import load
+    return load({**os.environ, **env, **{k: str(v) for k, v in extra.items()}})
+
+
+def publish_messages(env: dict, prefix: str, n: int, size=(640, 480)) -> None:
+    from hub_import.clients import publisher_client
+    from hub_import.objects import ObjectRef
+    from hub_import.queue import ObjectMessage
+    from hub_import.routes import Destination
+
+    s = settings(env)
+    dest = Destination(env["HUB_PROJECT_ID"], env["HUB_STORAGE_ID"])
+    futures = []
+    for i in range(n):
+        ref = ObjectRef("landing", f"{prefix}{i:06d}.jpg", 1, 50_000, "image/jpeg")
+        data, attrs = ObjectMessage(ref, dest, size).encode()
+        futures.append(publisher_client().publish(s.topic_path, data, **attrs))
+    for f in futures:
+        f.result(timeout=120)
+
+
+def run_flush(env: dict, **extra) -> tuple[dict, CountingStore, float]:
+    from hub_import.clients import publisher_client, storage_client, subscriber_client
+    from hub_import.flush import Flush
+    from hub_import.gcs import JsonStore
+    from hub_import.hub import HubClient
+
+    s = settings(env, **extra)
+    store = CountingStore(JsonStore(storage_client().bucket(s.state_bucket)))
+    hub = HubClient(s.hub_api_url, env["HUB_API_KEY"], requests_per_minute=s.requests_per_minute)
+    started = time.perf_counter()
+    total: dict = {}
+    while True:
+        summary = Flush(s, hub, store, subscriber_client(), publisher_client()).run().to_json()
+        for k, v in summary.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                total[k] = total.get(k, 0) + v
+        if summary["queue_empty"] and summary["pulled"] == 0:
+            break
+    return total, store, time.perf_counter() - started
+
+
+def child_peak_rss_mb(code: str, env: dict) -> float:
+    """Run `code` in a fresh interpreter; its peak RSS in MB."""
+    wrapper = code + "\nimport resource; print('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    done = subprocess.run([sys.executable, "-c", wrapper], cwd=ROOT, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-2000:])
+    return int(done.stdout.split("RSS")[-1]) / 1024
+
+
+# -- cases -------------------------------------------------------------------------------------
+def case_flush(env: dict, hub: HubStandin) -> dict:
+    import requests
+
+    publish_messages(env, "bench/flush/", N)
+    hub.reset_stats()
+    total, store, seconds = run_flush(env, FLUSH_BUDGET_SECONDS=1200)
+    stats = hub.stats()["requests"]
+    imports = sum(stats.get("POST /v2/project/<project_id>/cloud", {}).values())
+    # The floor: the same messages pulled and acked with the bare client, the same number of
+    # manifests of the same size posted with bare requests.
+    publish_messages(env, "bench/floor/", N)
+    t0 = time.perf_counter()
+    pulled = drain(env)
+    size = settings(env).max_assets_per_manifest
+    session = requests.Session()
+    for m in range(math.ceil(N / size)):
+        body = {"assets": [{"externalId": f"floor/{m}/{i}", "data": f"https://storage.googleapis.com/landing/floor/{m}/{i}.jpg",
+                            "storage": env["HUB_STORAGE_ID"], "metadata": {"width": 640, "height": 480}}
+                           for i in range(size)], "uploadLocal": "false", "priority": 0}
+        session.post(f"{env['HUB_API_URL']}/v2/project/bench-floor/cloud", json=body,
+                     headers={"apikey": env["HUB_API_KEY"]}, timeout=60).raise_for_status()
+    floor = time.perf_counter() - t0
+    ratio = seconds / floor
+    line("1 flush throughput", f"{N} in {seconds:.1f} s ({N / seconds:.0f}/s); floor {floor:.1f} s; ratio {ratio:.2f}",
+         "ratio <= 1.5", ratio <= 1.5, seconds=seconds, floor_seconds=floor, ratio=ratio, floor_pulled=pulled,
+         gcs_class_a=store.a, gcs_class_b=store.b, summary=total)
+    expected = math.ceil(N / size)
+    line("2 hub calls", f"{imports} imports for {N} assets (ceil(N/{size}) = {expected}); {total['hub_calls']} calls in all",
+         "= ceil(N/size) + small const", imports == expected and total["hub_calls"] - imports <= 10,
+         imports=imports, expected=expected, all_calls=total["hub_calls"])
+    return {"flush_seconds": seconds, "gcs_a": store.a, "gcs_b": store.b, "imports": imports,
+            "calls": total["hub_calls"], "n": N}
+
+
+def case_rate_limit(env: dict, hub: HubStandin) -> None:
+    from hub_import.assets import Asset
+    from hub_import.hub import HubClient
+
+    assets_n, size = int(os.environ.get("BENCH_RATE_ASSETS", "60000")), 500
+    hub.faults(rate_limit_per_minute=100, rate_limit_window_s=60)
+    hub.reset_stats()
+    client = HubClient(env["HUB_API_URL"], env["HUB_API_KEY"], requests_per_minute=100)
+    calls = math.ceil(assets_n / size)
+    t0 = time.perf_counter()
+    for m in range(calls):
+        chunk = [Asset(f"rate/{m}/{i}", f"https://storage.googleapis.com/landing/rate/{m}/{i}.jpg",
+                       env["HUB_STORAGE_ID"]) for i in range(size)]
+        client.import_assets("bench-floor", chunk, deadline=time.monotonic() + 600)
+    wall = time.perf_counter() - t0
+    hub.faults(rate_limit_per_minute=0)
+    statuses = hub.stats()["requests"].get("POST /v2/project/<project_id>/cloud", {})
+    floor = (calls - 1) * 60 / 100  # the first call is free; each next one waits 0.6 s at 100 a minute
+    ratio = wall / floor
+    line("3 rate limit", f"{calls} calls in {wall:.1f} s, floor {floor:.1f} s, {statuses.get('429', 0)} x 429",
+         "0 x 429, within 10% of floor", statuses.get("429", 0) == 0 and ratio <= 1.10,
+         wall=wall, floor=floor, ratio=ratio, statuses=statuses)
+
+
+def case_ingest(env: dict) -> None:
+    from cloudevents.http import CloudEvent
+
+    from hub_import import ingest
+
+    s = settings(env, PROBE_IMAGE_SIZE="false")
+    published = []
+    ingest.publish = lambda topic, message: published.append(message) or None  # the I/O excluded
+    ingest.wait = lambda future: "id"
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    events = [CloudEvent({"type": "google.cloud.storage.object.v1.finalized", "id": str(i),
+                          "source": "//storage.googleapis.com/projects/_/buckets/landing", "time": now},
+                         {"bucket": "landing", "name": f"cams/{i % 50}/photo {i}.jpg", "generation": str(i + 1),
+                          "size": "123456", "contentType": "image/jpeg", "timeCreated": now})
+              for i in range(10_000)]
+    import logging
+    logging.getLogger("hub_import").setLevel(logging.WARNING)
+    t0 = time.process_time()
+    for e in events:
+        ingest.handle_event(e, s)
+    per_event_ms = (time.process_time() - t0) / len(events) * 1000
+    line("4 ingest cpu/event", f"{per_event_ms:.3f} ms CPU per event over {len(events)} events", "< 1 ms",
+         per_event_ms < 1.0, per_event_ms=per_event_ms, queued=len(published))
+
+    def import_time(code: str) -> float:
+        samples = []
+        for _ in range(7):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, check=True)
+            samples.append(time.perf_counter() - t)
+        return statistics.median(samples)
+
+    base = import_time("import functions_framework, google.cloud.storage, google.cloud.pubsub_v1")
+    ours = import_time("import main")
+    ratio = ours / base
+    line("4 cold start", f"import main {ours * 1000:.0f} ms vs the three libraries {base * 1000:.0f} ms; ratio {ratio:.2f}",
+         "ratio <= 1.15", ratio <= 1.15, main_s=ours, libraries_s=base, ratio=ratio)
+
+
+def case_probe() -> None:
+    from deploy.local.samples import make_image
+    from hub_import.probe import image_size
+
+    samples = []
+    for fmt, dims, extra in [("JPEG", (400, 300), {}), ("JPEG", (1200, 900), {"exif_padding": 60_000}),
+                             ("JPEG", (3000, 2000), {"orientation": 6, "quality": 95}),
+                             ("PNG", (300, 300), {}), ("PNG", (2000, 2000), {}),
+                             ("WEBP", (800, 600), {}), ("WEBP", (2500, 2500), {"lossless": True}),
+                             ("TIFF", (200, 200), {}), ("TIFF", (1900, 1900), {}), ("TIFF", (4100, 4100), {})]:
+        data = make_image(fmt, *dims, noise=True, **extra)
+        reads = []
+
+        def fetch(start, end, data=data):
+            reads.append(end - start)
+            return data[start:end]
+        result = image_size(fetch, len(data), 1024 * 1024)
+        samples.append({"format": fmt, "file_bytes": len(data), "bytes_read": result.bytes_read,
+                        "reads": len(reads)})
+    read = [s["bytes_read"] for s in samples]
+    median = statistics.median(read)
+    line("5 size probe", f"median {median / 1024:.1f} KiB read, max {max(read) / 1024:.1f} KiB, files "
+         f"{min(s['file_bytes'] for s in samples) / 1e3:.0f} KB..{max(s['file_bytes'] for s in samples) / 1e6:.0f} MB",
+         "<= cap (1 MiB), median < 64 KiB", max(read) <= 1024 * 1024 and median < 64 * 1024, samples=samples)
+
+
+def fill_bucket(name: str, n: int) -> None:
+    from hub_import.clients import storage_client
+
+    bucket = storage_client().create_bucket(name)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda i: bucket.blob(f"docs/{i:06d}.pdf").upload_from_string(b"%PDF-1.4",
+                                                                                    content_type="application/pdf"),
+                      range(n)))
+
+
+def case_backfill(env: dict) -> None:
+    from hub_import.backfill import backfill
+    from hub_import.clients import publisher_client, storage_client
+    from hub_import.objects import ObjectRef
+    from hub_import.queue import ObjectMessage
+    from hub_import.routes import Destination
+
+    fill_bucket("bench-backfill", N)
+    s = settings(env)
+    t0 = time.perf_counter()
+    report = backfill(s, "gs://bench-backfill/docs")
+    ours = time.perf_counter() - t0
+    # Floor: list with the bare client, publish the same messages with the bare publisher.
+    t0 = time.perf_counter()
+    dest = Destination(env["HUB_PROJECT_ID"], env["HUB_STORAGE_ID"])
+    futures = []
+    for blob in storage_client().bucket("bench-backfill").list_blobs(prefix="docs", page_size=1000):
+        data, attrs = ObjectMessage(ObjectRef("bench-backfill", blob.name, int(blob.generation), int(blob.size)),
+                                    dest).encode()
+        futures.append(publisher_client().publish(s.topic_path, data, **attrs))
+    for f in futures:
+        f.result(timeout=120)
+    floor = time.perf_counter() - t0
+    ratio = ours / floor
+    line("6 backfill", f"{report.queued} queued in {ours:.1f} s; floor {floor:.1f} s; ratio {ratio:.2f}",
+         "ratio <= 1.3", ratio <= 1.3, seconds=ours, floor=floor, ratio=ratio)
+    drain(env)
+
+
+def drain(env: dict) -> int:
+    """Pull and ack whatever is queued, with the bare client; how many messages that was.
+    (Also the floor of case 1, and what keeps one case's messages from reaching the next.)"""
+    from hub_import.clients import subscriber_client
+
+    sub, path = subscriber_client(), settings(env).subscription_path
+    pulled = 0
+    while True:
+        try:
+            answer = sub.pull(subscription=path, max_messages=1000, timeout=2, retry=None)
+        except Exception:  # noqa: BLE001 - DeadlineExceeded: empty
+            return pulled
+        if not answer.received_messages:
+            return pulled
+        sub.acknowledge(subscription=path, ack_ids=[m.ack_id for m in answer.received_messages])
+        pulled += len(answer.received_messages)
+
+
+def case_memory(env: dict) -> None:
+    flush_code = ("import os, sys; sys.path.insert(0, '.'); from tests.bench.bench import run_flush;"
+                  "run_flush(dict(os.environ), FLUSH_BUDGET_SECONDS=1200)")
+    backfill_code = ("import os, sys; sys.path.insert(0, '.'); from tests.bench.bench import settings;"
+                     "from hub_import.backfill import backfill; backfill(settings(dict(os.environ)), 'gs://bench-mem{n}/docs')")
+    figures = {"flush": [], "backfill": []}
+    for n in (SMALL, N):
+        publish_messages(env, f"bench/mem{n}/", n)
+        figures["flush"].append(child_peak_rss_mb(flush_code, env))
+        fill_bucket(f"bench-mem{n}", n)
+        figures["backfill"].append(child_peak_rss_mb(backfill_code.format(n=n), env))
+        drain(env)
+    growth = {k: (v[1] - v[0]) / v[0] for k, v in figures.items()}
+    peak = max(v[1] for v in figures.values())
+    line("7 memory", "; ".join(f"{k} {v[0]:.0f} -> {v[1]:.0f} MB (+{growth[k] * 100:.0f}%)" for k, v in figures.items()),
+         "< 256 MB, growth < 20%", peak < 256 and max(growth.values()) < 0.20,
+         **{f"{k}_{n}": v[i] for k, v in figures.items() for i, n in ((0, SMALL), (1, N))})
+
+
+PRICES = {  # list prices (USD), Tier 1 regions, as published in 2025-2026
+    "run_vcpu_second": 0.000024, "run_gib_second": 0.0000025, "run_request": 0.40 / 1e6,
+    "pubsub_tib": 40.0, "gcs_class_a": 0.005 / 1000, "gcs_class_b": 0.0004 / 1000, "scheduler_job_month": 0.10,
+}
+
+
+def case_cost(flush: dict) -> None:
+    per = 100_000 / flush["n"]
+    ingest_s = 0.15  # per event, wall (a ranged read and a publish); the function is billed per request-second
+    flush_s = flush["flush_seconds"] * per
+    runs = {
+        "ingest invocations": 100_000 * PRICES["run_request"],
+        "ingest compute (1 vCPU 0.17, 256 MiB)": 100_000 * ingest_s * (0.1666 * PRICES["run_vcpu_second"] + 0.25 * PRICES["run_gib_second"]),
+        "flush compute (1 vCPU 0.33, 512 MiB)": flush_s * (0.333 * PRICES["run_vcpu_second"] + 0.5 * PRICES["run_gib_second"]),
+        "pubsub (event + queue, 1 KB min each way)": 4 * 100_000 * 1000 / 2**40 * PRICES["pubsub_tib"],
+        "gcs class A (ledger, manifests)": flush["gcs_a"] * per * PRICES["gcs_class_a"],
+        "gcs class B (probe reads, ledger reads)": (flush["gcs_b"] * per + 100_000 * 1.1) * PRICES["gcs_class_b"],
+    }
+    total = sum(runs.values())
+    hub_calls = flush["calls"] * per
+    line("8 cost / 100k files", f"${total:.2f} GCP; {hub_calls:.0f} Hub calls ({hub_calls / 100:.0f} min at 100/min); "
+         f"naive: 100000 calls (1000 min)", "(report)", None, breakdown=runs, prices=PRICES,
+         scheduler_idle_month=PRICES["scheduler_job_month"] + 43_200 * 1.0 * (0.333 * PRICES["run_vcpu_second"]),
+         hub_calls=hub_calls)
+
+
+def main() -> int:
+    state_dir = ROOT / ".local" / "bench"
+    started = time.perf_counter()
+    # A second Hub project for the floors, so that they never mix with the product's assets.
+    env = up(state_dir, scheduler_every=None, hub_faults={"rate_limit_per_minute": 0},
+             settings={"MAX_ASSETS_PER_MANIFEST": "500"}, hub_projects=("bench-floor",))
+    os.environ.update(env)
+    hub = HubStandin(url=env["HUB_API_URL"], api_key=env["HUB_API_KEY"], data_dir=state_dir, process=None,
+                     name="hub", state_dir=state_dir)
+    import requests
+    requests.post(f"{hub.url}/_admin/faults", json={"rate_limit_per_minute": 0}, timeout=10)
+    try:
+        print(f"make bench: N = {N}, stack up in {time.perf_counter() - started:.1f} s")
+        case_probe()
+        case_ingest(env)
+        flush = case_flush(env, hub)
+        case_backfill(env)
+        case_memory(env)
+        case_rate_limit(env, hub)
+        case_cost(flush)
+    finally:
+        down(state_dir)
+    RESULTS["_total_seconds"] = time.perf_counter() - started
+    out = ROOT / ".local" / "bench.json"
+    out.write_text(json.dumps(RESULTS, indent=1, default=str))
+    print(f"make bench: {RESULTS['_total_seconds']:.0f} s; figures in {out.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
