@@ -93,7 +93,7 @@ class Progress:
 
 
 def backfill(settings: Settings, target: str, *, since: datetime | None = None, dry_run: bool = False,
-             workers: int = 16, window: int = 2000, progress: Progress | None = None, client=None) -> BackfillReport:
+             workers: int = 16, window: int = 500, progress: Progress | None = None, client=None) -> BackfillReport:
     """List `target` and queue each eligible object as a finalize event would (or only count, dry-run)."""
     from .clients import storage_client
 

@@ -127,6 +127,10 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
         raise StackError("the local stack needs:\n  - " + "\n  - ".join(missing))
     state_dir = Path(state_dir).resolve()
     stop_all(state_dir)
+    # A fresh start: the emulators' data does not outlive the stack. (fake-gcs-server's
+    # filesystem backend, unlike its memory one, writes in constant time as a bucket grows.)
+    for data in ("gcs-data", "pubsub-data", "hub-data"):
+        shutil.rmtree(state_dir / data, ignore_errors=True)
     state_dir.mkdir(parents=True, exist_ok=True)
     bin_dir = Path(sys.executable).parent
     env: dict[str, str] = {"GOOGLE_CLOUD_PROJECT": GCP_PROJECT, "LANDING_BUCKET": LANDING_BUCKET,
@@ -147,7 +151,7 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
 
         port = free_port()
         gcs = spawn("gcs", [str(fake_gcs_binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
-                            "-backend", "memory", "-public-host", f"127.0.0.1:{port}",
+                            "-backend", "filesystem", "-filesystem-root", str(state_dir / "gcs-data"), "-public-host", f"127.0.0.1:{port}",
                             "-external-url", f"http://127.0.0.1:{port}", "-log-level", "warn",
                             "-event.pubsub-project-id", GCP_PROJECT, "-event.pubsub-topic", NOTIFY_TOPIC,
                             "-event.bucket", LANDING_BUCKET, "-event.list", "finalize"],
