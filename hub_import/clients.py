@@ -12,17 +12,25 @@ from functools import lru_cache
 _lock = threading.Lock()
 
 
+POOL_SIZE = 64  # connections kept to GCS: the flush and backfill work with up to 32 threads
+
+
 @lru_cache(maxsize=1)
 def storage_client():
     from google.cloud import storage
+    from requests.adapters import HTTPAdapter
 
     with _lock:
         if os.environ.get("STORAGE_EMULATOR_HOST"):
             from google.auth.credentials import AnonymousCredentials
 
-            return storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or "local",
-                                  credentials=AnonymousCredentials())
-        return storage.Client()
+            client = storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or "local",
+                                    credentials=AnonymousCredentials())
+        else:
+            client = storage.Client()
+        for scheme in ("https://", "http://"):
+            client._http.mount(scheme, HTTPAdapter(pool_connections=4, pool_maxsize=POOL_SIZE))
+        return client
 
 
 @lru_cache(maxsize=1)

@@ -45,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 PULL_MAX = 1000
 PULL_WAIT_S = 2.0  # an empty queue answers a pull by letting it time out
-DEFER_S = 60  # a message whose object another flush carries comes back after this long
+DEFER_S = 60  # a deferred message comes back after this long (or half the claim timeout, if shorter)
 MAX_ACK_DEADLINE_S = 600  # Pub/Sub's maximum
 IO_THREADS = 32
 
@@ -108,7 +108,7 @@ class Flush:
         self.summary = Summary(self.id)
         self.pool = ThreadPoolExecutor(IO_THREADS)
         self.lease_s = claim_timeout_s(settings)
-        self._manifest_states: dict[str, dict | None] = {}
+        self._sent_manifests: set[str] = set()
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Summary:
@@ -192,6 +192,9 @@ class Flush:
 
     # -- shipping one group --------------------------------------------------------------------
     def _ship(self, dest: Destination, items: list[Item]) -> None:
+        if time.monotonic() >= self.deadline:
+            self._defer(items)  # out of time: a later flush takes them
+            return
         try:
             batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
                                            deadline=self.deadline)
@@ -206,8 +209,16 @@ class Flush:
                                      url_template=self.settings.url_template,
                                      external_id_template=self.settings.external_id_template)
         path = self.manifests.new_path(self.id)
+        claimed_at = time.time()
         kept = self._claim_all(items, path)
         if not kept:
+            return
+        if time.time() - claimed_at > self.lease_s / 2:
+            # So slow that another flush could soon take these claims over as stale: give them back.
+            list(self.pool.map(lambda i: self.ledger.release(i.message.ref, i.record_generation), kept))
+            log(logger, logging.WARNING, "claiming took too long; gave the claims back", flush_id=self.id,
+                seconds=round(time.time() - claimed_at, 1), objects=len(kept))
+            self._defer(kept)
             return
         self._extend(kept)
         _crash_point("before-manifest")
@@ -237,16 +248,12 @@ class Flush:
 
     def _judge(self, item: Item, record: dict, generation: int, path: str) -> str:
         """An object whose ledger record exists: a duplicate, someone else's, or ours to take over."""
-        state = record.get("state")
-        if state in (SENT, FAILED):
+        state, manifest = record.get("state"), record.get("manifest", "")
+        if state in (SENT, FAILED) or self._manifest_sent(manifest):
             return "duplicate"
-        manifest_state = self._manifest_state(record.get("manifest", ""))
+        manifest_state = self.manifests.state_of(manifest) if manifest else None
         if manifest_state is not None:
-            if manifest_state.get("state") == MANIFEST_SENT:
-                self.ledger.settle(item.message.ref, SENT, record["manifest"], self.id, item.asset.external_id,
-                                   generation)
-                return "duplicate"
-            if manifest_state.get("state") == MANIFEST_FAILED:
+            if manifest_state.get("state") in (MANIFEST_SENT, MANIFEST_FAILED):
                 return "duplicate"
             return "defer"  # a pending manifest carries it; it is finished by its flush or a resume
         if time.time() - float(record.get("at", 0)) < self.lease_s:
@@ -259,12 +266,11 @@ class Flush:
             return "keep"
         return "defer"
 
-    def _manifest_state(self, path: str) -> dict | None:
-        if not path:
-            return None
-        if path not in self._manifest_states:
-            self._manifest_states[path] = self.manifests.state_of(path)
-        return self._manifest_states[path]
+    def _manifest_sent(self, path: str) -> bool:
+        """Whether the ledger marks manifest `path` sent (cached: a sent manifest stays sent)."""
+        if path not in self._sent_manifests and self.ledger.is_sent(path):
+            self._sent_manifests.add(path)
+        return path in self._sent_manifests
 
     # -- sending one manifest --------------------------------------------------------------------
     def _send(self, manifest: Manifest, items: dict[str, Item], since: float | None = None) -> None:
@@ -318,8 +324,8 @@ class Flush:
                 items: dict[str, Item]) -> None:
         dest = manifest.destination
         refs = lambda assets: [objects[a.external_id] for a in assets]  # noqa: E731
-        # 1. The ledger first: once these records say sent, no redelivery can send them again.
-        self._settle_records([(objects[a.external_id], a.external_id, SENT, manifest.path) for a in sent])
+        # 1. The ledger first. Assets that did not go in leave this manifest (their records point
+        # at the failed or the new pending manifest) before the one marker that settles the rest.
         if failed:
             bad = [a for a, _ in failed]
             failed_path = self.manifests.new_path(self.id, failed=True)
@@ -334,22 +340,24 @@ class Flush:
                 message = item.message if item else ObjectMessage(objects[asset.external_id], dest)
                 self._dead_letter(*message.encode(), f"Hub rejected: {reason}")
             self.summary.failed += len(failed)
-        # 2. The manifest keeps exactly what the Hub got; what is still to send stays pending.
         attempts = manifest.state.get("attempts", 0) + 1
+        if unsent and (sent or failed):
+            pending_path = self.manifests.new_path(self.id)
+            self.manifests.create(pending_path, dest, unsent, refs(unsent), self.id, 0, error=str(error),
+                                  uncertain_since=manifest.state.get("uncertain_since")
+                                  or manifest.state.get("created_at"))
+            self._settle_records([(objects[a.external_id], a.external_id, CLAIMED, pending_path) for a in unsent])
+            self.summary.manifests.append(pending_path)
+        if sent:
+            # Once this marker exists, no redelivery or backfill can send these assets again.
+            self.ledger.mark_sent(manifest.path, len(sent))
+        # 2. The manifest keeps exactly what the Hub got; what is still to send stays pending.
         if not sent and not failed:
             # Nothing got through: the whole manifest stays pending, for a later flush to finish.
             self.manifests.update(manifest, state=PENDING, attempts=attempts, error=str(error), lease_until=0,
                                   uncertain_since=getattr(error, "sent_at", None)
                                   or manifest.state.get("uncertain_since"))
         else:
-            if unsent:
-                pending_path = self.manifests.new_path(self.id)
-                self.manifests.create(pending_path, dest, unsent, refs(unsent), self.id, 0, error=str(error),
-                                      uncertain_since=manifest.state.get("uncertain_since")
-                                      or manifest.state.get("created_at"))
-                self._settle_records([(objects[a.external_id], a.external_id, CLAIMED, pending_path)
-                                      for a in unsent])
-                self.summary.manifests.append(pending_path)
             if sent:
                 if len(sent) != len(manifest.assets):
                     self.manifests.rewrite_assets(manifest, sent, refs(sent))
@@ -418,7 +426,8 @@ class Flush:
         self.summary.deferred += len(items)
         for start in range(0, len(ack_ids), 2500):
             self.subscriber.modify_ack_deadline(subscription=self.settings.subscription_path,
-                                                ack_ids=ack_ids[start:start + 2500], ack_deadline_seconds=DEFER_S)
+                                                ack_ids=ack_ids[start:start + 2500],
+                                                ack_deadline_seconds=int(min(DEFER_S, self.lease_s / 2)))
 
     def _extend(self, items: list[Item]) -> None:
         """Keep held messages leased while their manifest is written and sent."""

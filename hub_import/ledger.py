@@ -3,14 +3,18 @@
 One record per object (or per object generation, when ON_OVERWRITE=import) in the state
 bucket, at LEDGER_PREFIX/<hash>.json. A flush claims an object by creating its record with
 `if_generation_match=0`: of any number of flushes at once, exactly one wins. The record names
-the manifest that carries the object; the manifest's own state (see manifests.py) says whether
-that manifest reached the Hub. The record moves on with compare-and-swap writes:
+the manifest M that carries the object, and that is the only write per object: when the Hub
+accepts M, one marker LEDGER_PREFIX/manifests/<hash of M>.json says so for all of M's objects
+(kept for good, unlike manifests, which age out). So an object is
 
-    claimed (manifest M)  --Hub accepted M-->  sent
-                          --Hub rejected it-->  failed (in a failed manifest, dead-lettered)
+    in the Hub        when its record's manifest has a sent marker (or the record says sent);
+    failed            when its record says failed (it is in a failed manifest, dead-lettered);
+    on its way        when its record's manifest is pending (its flush, or a resume, ends it);
+    orphaned          when its manifest was never written (its flush died first): the claim is
+                      taken over after the claim timeout.
 
-A claim whose manifest was never written (its flush died first) is taken over after
-`claim_timeout_s`; a claim whose manifest exists is settled by finishing that manifest.
+Objects that leave a manifest (rejected by the Hub, or moved to a new pending manifest when
+part of it went in) have their records rewritten to point at where they went.
 """
 from __future__ import annotations
 
@@ -82,5 +86,23 @@ class Ledger:
         except ConflictError:
             return False
 
+    def release(self, ref: ObjectRef, generation: int) -> None:
+        """Give a claim back (only if it is still the one we made)."""
+        try:
+            self.store.delete(self.path(ref), if_generation_match=generation)
+        except ConflictError:
+            pass
+
     def read(self, ref: ObjectRef) -> Doc | None:
         return self.store.read(self.path(ref))
+
+    def _marker(self, manifest: str) -> str:
+        return f"{self.prefix}manifests/{hashlib.sha256(manifest.encode()).hexdigest()}.json"
+
+    def mark_sent(self, manifest: str, assets: int) -> None:
+        """Every object whose record names `manifest` is in the Hub."""
+        self.store.write(self._marker(manifest), {"state": SENT, "manifest": manifest, "assets": assets,
+                                                   "at": time.time()})
+
+    def is_sent(self, manifest: str) -> bool:
+        return bool(manifest) and self.store.read(self._marker(manifest)) is not None

@@ -147,9 +147,17 @@ class HubStandin:
         rows: list[dict] = []
         page = 1
         while True:
-            answer = requests.get(f"{self.url}/v2/project/{project}/assets",
-                                  params={"page": page, "limit": 100, "sort": "createdAt"},
-                                  headers={"apikey": self.api_key}, timeout=30)
+            for attempt in range(50):  # a judge that reads through the stand-in's own injected faults
+                try:
+                    answer = requests.get(f"{self.url}/v2/project/{project}/assets",
+                                          params={"page": page, "limit": 100, "sort": "createdAt"},
+                                          headers={"apikey": self.api_key}, timeout=30)
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+                    continue
+                if answer.status_code < 429 or attempt == 49:
+                    break
+                time.sleep(0.1)
             answer.raise_for_status()
             chunk = answer.json()["data"]["assets"]
             rows.extend(chunk)
