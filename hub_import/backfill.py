@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections import Counter, defaultdict
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from collections import Counter, defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -101,31 +101,27 @@ def backfill(settings: Settings, target: str, *, since: datetime | None = None, 
     bucket = (client or storage_client()).bucket(bucket_name)
     report = BackfillReport()
     started = time.monotonic()
-    in_flight: set = set()  # describing (probing) now
-    publishing: list = []  # published, not yet confirmed
+    publishing: deque = deque()  # published, not yet confirmed, oldest first
 
-    def confirm() -> None:
-        for future in publishing:
-            future.result(timeout=60)  # raises if Pub/Sub did not take it: the run stops, loudly
-        report.queued += len(publishing)
-        publishing.clear()
-
-    def settle(done) -> None:
-        for future in done:
-            in_flight.discard(future)
-            published = future.result()
-            if published is None:
-                report.skipped += 1
-            else:
-                publishing.append(published)
-        if len(publishing) >= window:
-            confirm()
+    def confirm(keep: int = 0) -> None:
+        while len(publishing) > keep:
+            publishing.popleft().result(timeout=60)  # raises if Pub/Sub did not take it: the run stops, loudly
+            report.queued += 1
 
     def describe_and_publish(ref: ObjectRef):
         message = describe(ref, settings, source="backfill")
         return None if message is None else publish(settings.topic_path, message)
 
+    def run_batch(refs: list[ObjectRef]) -> None:
+        for published in pool.map(describe_and_publish, refs):
+            if published is None:
+                report.skipped += 1
+            else:
+                publishing.append(published)
+        confirm(keep=window)
+
     with ThreadPoolExecutor(workers) as pool:
+        batch: list[ObjectRef] = []
         for ref in list_objects(bucket, prefix, since):
             report.listed += 1
             if dry_run:
@@ -141,13 +137,13 @@ def backfill(settings: Settings, target: str, *, since: datetime | None = None, 
                 else:
                     report.skipped += 1
             else:
-                in_flight.add(pool.submit(describe_and_publish, ref))
-                if len(in_flight) >= window:
-                    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                    settle(done)
+                batch.append(ref)
+                if len(batch) >= window:
+                    run_batch(batch)
+                    batch = []
             if progress:
                 progress.update(report)
-        settle(wait(in_flight)[0])
+        run_batch(batch)
         confirm()
     if progress:
         progress.update(report)

@@ -149,7 +149,7 @@ class Flush:
                 break
             received = self._pull()
             if not received:
-                self.summary.queue_empty = True
+                self.summary.queue_empty = received is not None
                 break
             self.summary.pulled += len(received)
             for key, item in self._admit(received, held):
@@ -408,13 +408,18 @@ class Flush:
             self._send(manifest, {}, since=float(since) - 1 if since else None)
 
     # -- Pub/Sub -----------------------------------------------------------------------------
-    def _pull(self) -> list:
-        """Up to PULL_MAX messages; none when the queue stays empty for PULL_WAIT_S."""
+    def _pull(self) -> list | None:
+        """Up to PULL_MAX messages; [] when the queue stays empty for PULL_WAIT_S; None when Pub/Sub
+        fails (what is held is still shipped; the rest waits for the next flush)."""
         try:
             return list(self.subscriber.pull(subscription=self.settings.subscription_path, max_messages=PULL_MAX,
                                              timeout=PULL_WAIT_S, retry=None).received_messages)
         except exceptions.DeadlineExceeded:
             return []
+        except (exceptions.ServiceUnavailable, exceptions.InternalServerError, exceptions.Aborted,
+                exceptions.Unknown) as exc:
+            log(logger, logging.WARNING, f"pulling failed; shipping what is held: {exc}", flush_id=self.id)
+            return None
 
     def _ack(self, ack_ids: list[str]) -> None:
         for start in range(0, len(ack_ids), 2500):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 import time
 import uuid
@@ -180,3 +181,26 @@ def test_hub_calls_are_one_per_manifest_and_the_rate_limit_is_never_exceeded(sta
     assert imports == {"201": math.ceil(n / size)}
     assert sum(s["hub_calls"] for s in summaries) <= math.ceil(n / size) + 3 * len(summaries)
     assert all("429" not in by_status for by_status in stats.values())
+
+
+@pytest.mark.slow
+def test_a_five_minute_outage_while_files_keep_landing_loses_nothing_and_doubles_nothing(stack, healthy_hub):
+    # GIVEN a Hub that goes down for five minutes (OUTAGE_TEST_SECONDS), while the scheduler keeps
+    # calling the flush every 5 seconds and files keep landing
+    outage_s = float(os.environ.get("OUTAGE_TEST_SECONDS", "300"))
+    run = run_id("outage5")
+    messages = publish(stack, refs(run, 100))
+    healthy_hub.faults(outage=True)
+    during, n = [], 0
+    end = time.monotonic() + outage_s
+    while time.monotonic() < end:
+        messages += publish(stack, refs(f"{run}late-{n:03d}-", 5))
+        during.append(flush_http(stack))
+        n += 1
+        time.sleep(5)
+    # THEN no flush pulled anything while it was down (no delivery attempt spent, nothing acked)
+    assert during and all(s["hub_unavailable"] and s["pulled"] == 0 for s in during)
+    # AND once it is back, every file is in the Hub exactly once
+    healthy_hub.faults(outage=False)
+    flush_until_idle(stack, flush=lambda: flush_http(stack), expect=messages)
+    assert_once(stack, messages)
