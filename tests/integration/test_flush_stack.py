@@ -184,6 +184,7 @@ def test_hub_calls_are_one_per_manifest_and_the_rate_limit_is_never_exceeded(sta
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_a_five_minute_outage_while_files_keep_landing_loses_nothing_and_doubles_nothing(stack, healthy_hub):
     # GIVEN a Hub that goes down for five minutes (OUTAGE_TEST_SECONDS), while the scheduler keeps
     # calling the flush every 5 seconds and files keep landing
