@@ -30,7 +30,7 @@ from google.api_core import exceptions
 
 from .assets import Asset, build_asset
 from .config import Settings
-from .hub import (HubAuthError, HubClient, HubError, HubNotFoundError, HubOutcomeUnknownError, HubRejectedError,
+from .hub import (HubAuthError, HubClient, HubError, HubNotFoundError, HubRejectedError,
                   HubUnavailableError)
 from .ledger import CLAIMED, FAILED, SENT, Ledger
 from .logs import log

@@ -11,6 +11,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from hub_import.clients import storage_client, subscriber_client
 from deploy.local.samples import make_image
@@ -52,8 +53,7 @@ def test_files_in_the_bucket_are_in_the_hub_once_with_url_id_size_and_batch(stac
     assets = [a for a in healthy_hub.all_assets(stack["HUB_PROJECT_ID"]) if run in a["externalId"]]
     by_id = {a["externalId"]: a for a in assets}
     assert len(assets) == len(by_id) == len(files) - 1
-    project = healthy_hub.stats  # noqa: F841 - (kept for debugging)
-    batches = {b["name"]: b["_id"] for b in __import__("requests").get(
+    batches = {b["name"]: b["_id"] for b in requests.get(
         f"{stack['HUB_API_URL']}/v2/project/{stack['HUB_PROJECT_ID']}", headers={"apikey": stack["HUB_API_KEY"]},
         timeout=10).json()["data"]["project"]["batches"]}
     first = by_id[f"{run}cam 0 é.jpg"]

@@ -13,13 +13,11 @@ import pytest
 import requests
 
 from deploy.local.processes import ROOT
-from hub_import.assets import Asset
 from hub_import.clients import storage_client
 from hub_import.hub import HubClient
 from hub_import.routes import Destination
-from hub_import.objects import ObjectRef
 from hub_import.queue import ObjectMessage
-from tests.integration.flushing import flush_until_idle, held, hub, publish, refs, run_flush
+from tests.integration.flushing import flush_until_idle, held, hub, refs, run_flush
 
 
 def cli(stack, *args, **settings) -> subprocess.CompletedProcess:
@@ -34,6 +32,16 @@ def fill_bucket(name: str, files: dict[str, bytes]):
         list(pool.map(lambda kv: bucket.blob(kv[0]).upload_from_string(kv[1], content_type="image/jpeg"),
                       files.items()))
     return bucket
+
+
+def publish_to(stack, objects, dest: Destination) -> None:
+    """Queue `objects` for `dest` as the ingest function would, whatever the routes say."""
+    from hub_import.clients import publisher_client
+
+    topic = f"projects/{stack['GOOGLE_CLOUD_PROJECT']}/topics/{stack['PUBSUB_TOPIC']}"
+    for ref in objects:
+        data, attributes = ObjectMessage(ref, dest).encode()
+        publisher_client().publish(topic, data, **attributes).result()
 
 
 def ledger_count(stack) -> int:
@@ -110,12 +118,7 @@ def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twic
     run = uuid.uuid4().hex[:8]
     storage_id = f"late-{run}"
     objects = refs(f"replay-{run}/", 12)
-    dest = Destination(stack["HUB_PROJECT_ID"], storage_id)
-    from hub_import.clients import publisher_client
-    for ref in objects:
-        data, attributes = ObjectMessage(ref, dest).encode()
-        publisher_client().publish(f"projects/{stack['GOOGLE_CLOUD_PROJECT']}/topics/{stack['PUBSUB_TOPIC']}",
-                                   data, **attributes).result()
+    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], storage_id))
     summaries = flush_until_idle(stack)
     assert sum(s["failed"] for s in summaries) == 12 and held(stack, f"replay-{run}/") == {}
     status = cli(stack, "status", "--json")
@@ -143,12 +146,7 @@ def test_replay_of_a_manifest_already_in_the_hub_sends_nothing(stack):
     run = uuid.uuid4().hex[:8]
     storage_id = f"gone-{run}"
     objects = refs(f"already-{run}/", 5)
-    dest = Destination(stack["HUB_PROJECT_ID"], storage_id)
-    from hub_import.clients import publisher_client
-    for ref in objects:
-        data, attributes = ObjectMessage(ref, dest).encode()
-        publisher_client().publish(f"projects/{stack['GOOGLE_CLOUD_PROJECT']}/topics/{stack['PUBSUB_TOPIC']}",
-                                   data, **attributes).result()
+    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], storage_id))
     flush_until_idle(stack)
     # Somebody fixes it by hand: creates the storage and uploads the same assets in the Hub UI.
     requests.post(f"{stack['HUB_API_URL']}/_admin/storages", json={"_id": storage_id}, timeout=10).raise_for_status()

@@ -6,7 +6,6 @@ covered on the local stack in tests/integration/test_ingest_stack.py.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
