@@ -40,6 +40,11 @@ class JsonStore:
             raise ConflictError(path) from None
         return int(blob.generation)
 
+    def write_text(self, path: str, text: str) -> int:
+        blob = self.bucket.blob(path)
+        blob.upload_from_string(text, content_type="application/json")
+        return int(blob.generation)
+
     def read(self, path: str) -> Doc | None:
         blob = self.bucket.blob(path)
         try:

@@ -387,6 +387,14 @@ class HubClient:
         return answer["data"]["assets"]
 
     # -- reads and set-up ---------------------------------------------------------------------
+    def list_assets(self, project: str, *, page: int = 1, limit: int = LIST_LIMIT, filters: dict | None = None,
+                    sort: str = "-createdAt", deadline: float | None = None) -> tuple[list[dict], int]:
+        """One page of a project's assets, newest first by default, and the total that match."""
+        answer = self._call("GET", ASSETS_PATH.format(project=project),
+                            params={"page": page, "limit": limit, "sort": sort,
+                                    "filters": json.dumps(filters or {})}, deadline=deadline)
+        return answer["data"]["assets"], answer["data"].get("total", 0)
+
     def storages(self, deadline: float | None = None) -> list[dict]:
         """The account's storage integrations."""
         return self._call("GET", STORAGES_PATH, deadline=deadline)["data"]["storages"]
