@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -86,12 +87,12 @@ def test_a_backfill_beside_live_events_imports_each_object_once(stack):
 
     uploader = threading.Thread(target=upload)
     uploader.start()
-    while sum(1 for _ in bucket.list_blobs(prefix=prefix)) < 100:
-        pass
+    deadline = time.monotonic() + 60  # a bounded wait: an uploader that died must not hang the suite
+    while sum(1 for _ in bucket.list_blobs(prefix=prefix)) < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
     done = cli(stack, "backfill", f"gs://{stack['LANDING_BUCKET']}/{prefix}")
     uploader.join()
     assert done.returncode == 0, done.stderr
-    import time
     time.sleep(3)  # the last events reach the queue
     flush_until_idle(stack)
     counts = held(stack, prefix)
