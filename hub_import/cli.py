@@ -3,6 +3,7 @@
     backfill gs://BUCKET[/PREFIX] [--since DATE] [--dry-run]   queue objects already in a bucket
     replay [MANIFEST ...] [--failed] [--since DATE]            send failed or stuck manifests again
     status [--since DATE] [--json]                             the import history at a glance
+    audit [--project P] [--since DATE] [--fix] [--json]       what we sent against what the Hub holds
     check                                                      reach every dependency once
     flush                                                      one flush, as the scheduler runs it
 
@@ -91,6 +92,29 @@ def cmd_status(settings, args) -> int:
     return 0
 
 
+def cmd_audit(settings, args) -> int:
+    from .audit import audit
+    from .backfill import parse_since
+    from .clients import storage_client
+    from .flush import hub_client
+    from .gcs import JsonStore
+
+    project = args.project or (settings.default.project if settings.default else settings.routes[0].destination.project)
+    report = audit(settings, JsonStore(storage_client().bucket(settings.state_bucket)), hub_client(settings),
+                   project, since=parse_since(args.since), fix=args.fix)
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+    else:
+        print(f"project {report.project}: {report.sent} sent by us, {report.in_hub} assets in the Hub, "
+              f"{len(report.missing)} missing, {len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
+              f"{len(report.removed)} removed ({report.hub_calls} Hub calls)")
+        for external_id in report.missing[:20]:
+            print(f"  missing     {external_id}")
+        for external_id, n in sorted(report.duplicated.items())[:20]:
+            print(f"  duplicated  {external_id}  x{n}")
+    return 1 if report.missing or (report.duplicated and not args.fix) else 0
+
+
 def cmd_check(settings, args) -> int:
     from .clients import publisher_client, storage_client, subscriber_client
     from .flush import hub_client
@@ -136,6 +160,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only manifests written on or after this date")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
+
+    p = commands.add_parser("audit", help="what the ledger says was sent against what the Hub holds")
+    p.add_argument("--project", help="the Hub project (default: HUB_PROJECT_ID, else the first route's)")
+    p.add_argument("--since", help="only manifests written on or after this date")
+    p.add_argument("--fix", action="store_true", help="remove duplicates this product created (oldest copy stays)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_audit)
 
     p = commands.add_parser("check", help="check the configuration and reach every dependency once")
     p.set_defaults(run=cmd_check)

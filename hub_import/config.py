@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from .assets import DEFAULT_EXTERNAL_ID_TEMPLATE, DEFAULT_URL_TEMPLATE, TemplateError, check_template
 from .hub import HUB_HOSTS
+from .hub.quirks import DEFAULT_SETTLE_S
 from .routes import Destination, Route, parse_routes
 
 # name -> (default, what it holds). A default of None means required.
@@ -31,6 +32,8 @@ ENV: dict[str, tuple[str | None, str]] = {
     "HUB_CREATE_BATCHES": ("false", "create missing batches in the Hub (true/false)"),
     "HUB_ROUTES": ("[]", "JSON list of routes: {prefix|glob, project, storage, batches, priority}"),
     "HUB_REQUESTS_PER_MINUTE": ("100", "the Hub's rate limit for this key, requests per minute"),
+    "HUB_SETTLE_SECONDS": (str(DEFAULT_SETTLE_S), "after an import whose answer was lost, how long to wait before "
+                           "asking the Hub what it stored and sending the rest"),
     "INCLUDE_GLOBS": ("", "comma-separated globs; when set, only matching names are imported"),
     "EXCLUDE_GLOBS": ("", "comma-separated globs of names never imported"),
     "ALLOWED_EXTENSIONS": ("jpg,jpeg,png,gif,webp,bmp,tif,tiff,heic,avif,mp4,mov,m4v,webm,avi,mkv,"
@@ -94,6 +97,7 @@ class Settings:
     each_generation: bool
     max_event_age_s: float
     log_level: str
+    settle_s: float = DEFAULT_SETTLE_S
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -177,6 +181,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         each_generation=on_overwrite == "import",
         max_event_age_s=env.number("MAX_EVENT_AGE_SECONDS", 60),
         log_level=level,
+        settle_s=env.number("HUB_SETTLE_SECONDS", 0),
     )
 
 

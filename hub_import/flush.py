@@ -30,8 +30,9 @@ from google.api_core import exceptions
 
 from .assets import Asset, build_asset
 from .config import Settings
-from .hub import (HubAuthError, HubClient, HubError, HubNotFoundError, HubRejectedError,
-                  HubUnavailableError)
+from . import heal
+from .hub import HubClient, HubError, Progress
+from .lease import Lease
 from .ledger import CLAIMED, FAILED, SENT, Ledger
 from .logs import log
 from .manifests import PENDING, Manifest, ManifestStore
@@ -40,6 +41,7 @@ from .manifests import SENT as MANIFEST_SENT
 from .objects import ObjectRef
 from .queue import MessageError, ObjectMessage
 from .routes import Destination, decide
+from .sending import Outcome, send
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +50,9 @@ PULL_WAIT_S = 2.0  # an empty queue answers a pull by letting it time out
 DEFER_S = 60  # a deferred message comes back after this long (or half the claim timeout, if shorter)
 MAX_ACK_DEADLINE_S = 600  # Pub/Sub's maximum
 IO_THREADS = 32
+# The most of a flush's Hub calls that settling earlier unknown outcomes may take, so that the
+# queue keeps draining while a large reconcile goes on over several flushes.
+RECONCILE_SHARE = 0.25
 
 
 def claim_timeout_s(settings: Settings) -> float:
@@ -70,12 +75,17 @@ class Summary:
     failed: int = 0
     dead_lettered: int = 0
     resumed_manifests: int = 0
+    duplicates_removed: int = 0
+    uncertain: int = 0
+    reconciled_manifests: int = 0
+    reconcile_calls: int = 0
     manifests: list[str] = field(default_factory=list)
     hub_calls: int = 0
     seconds: float = 0.0
     queue_empty: bool = False
     budget_exhausted: bool = False
     hub_unavailable: str = ""
+    lease_held_by: str = ""
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -108,6 +118,9 @@ class Flush:
         self.summary = Summary(self.id)
         self.pool = ThreadPoolExecutor(IO_THREADS)
         self.lease_s = claim_timeout_s(settings)
+        self.lease = Lease(state_store, f"{settings.ledger_prefix}leases/flush.json", self.id)
+        rpm = settings.requests_per_minute
+        self.reconcile_budget = max(5, int(RECONCILE_SHARE * settings.flush_budget_s * rpm / 60)) if rpm else 1000
         self._sent_manifests: set[str] = set()
 
     # -- the run -----------------------------------------------------------------------------
@@ -118,10 +131,17 @@ class Flush:
         self.pull_until = self.deadline - min(60.0, self.settings.flush_budget_s / 4)
         calls_before = self.hub.calls
         try:
-            if self._hub_answers():
+            holder = self.lease.acquire(self.lease_s)
+            if holder is not None:
+                self.summary.lease_held_by = str(holder.get("owner", "?"))
+                log(logger, logging.INFO, "another flush is sending; this one does nothing", flush_id=self.id,
+                    holder=self.summary.lease_held_by, until=holder.get("until"))
+            elif self._hub_answers():
                 self._resume_pending()
+                heal.run_due(self)
                 self._drain()
         finally:
+            self.lease.release()
             self.summary.hub_calls = self.hub.calls - calls_before
             self.summary.seconds = round(time.monotonic() - started, 3)
             self.pool.shutdown(wait=True)
@@ -131,7 +151,7 @@ class Flush:
 
     def _hub_answers(self) -> bool:
         try:
-            self.hub.storages(deadline=min(self.deadline, time.monotonic() + 30))
+            self.hub.ping(deadline=min(self.deadline, time.monotonic() + 30))
             return True
         except HubError as exc:
             self.summary.hub_unavailable = str(exc)
@@ -143,7 +163,7 @@ class Flush:
         groups: dict[Destination, dict[str, Item]] = defaultdict(dict)
         held: dict[str, Item] = {}  # ledger key -> the item buffered for it, not yet shipped
         size = self.settings.max_assets_per_manifest
-        while True:
+        while not self.summary.hub_unavailable:
             if time.monotonic() >= self.pull_until:
                 self.summary.budget_exhausted = True
                 break
@@ -192,8 +212,8 @@ class Flush:
 
     # -- shipping one group --------------------------------------------------------------------
     def _ship(self, dest: Destination, items: list[Item]) -> None:
-        if time.monotonic() >= self.deadline:
-            self._defer(items)  # out of time: a later flush takes them
+        if time.monotonic() >= self.deadline or self.summary.hub_unavailable:
+            self._defer(items)  # out of time, or the Hub refuses us: a later flush takes them
             return
         try:
             batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
@@ -273,59 +293,64 @@ class Flush:
         return path in self._sent_manifests
 
     # -- sending one manifest --------------------------------------------------------------------
-    def _send(self, manifest: Manifest, items: dict[str, Item], since: float | None = None) -> None:
-        """Get `manifest` into the Hub and record the outcome. `since`: its assets may be in the Hub
-        already (a flush died while sending it), so ask the Hub first."""
+    def _send(self, manifest: Manifest, items: dict[str, Item]) -> None:
+        """Get `manifest` into the Hub and record the outcome. A manifest whose earlier import has
+        an unknown outcome (`uncertain_since`) is settled first: what the Hub holds is not sent again."""
         dest = manifest.destination
         objects = dict(zip((a.external_id for a in manifest.assets), manifest.objects))
-        sent: list[Asset] = []
-        failed: list[tuple[Asset, str]] = []
         todo = list(manifest.assets)
-        error: HubError | None = None
-        try:
-            if since is not None:
-                present, todo = self.hub.reconcile(dest.project, todo, since=since, deadline=self.deadline)
-                sent += present
-                self.summary.found_in_hub += len(present)
-            parts = [todo] if todo else []
-            while parts:
-                part = parts.pop()
-                try:
-                    result = self.hub.import_assets(dest.project, part, priority=dest.priority,
-                                                    deadline=self.deadline)
-                    sent += result.sent + result.found
-                    self.summary.found_in_hub += len(result.found)
-                except HubRejectedError as exc:
-                    if exc.result:
-                        sent += exc.result.sent + exc.result.found
-                    rest, bad = exc.assets, set(exc.indexes)
-                    if not bad and len(rest) == 1:
-                        bad = {0}
-                    if bad:
-                        failed += [(a, exc.message) for i, a in enumerate(rest) if i in bad]
-                        remaining = [a for i, a in enumerate(rest) if i not in bad]
-                        if remaining:
-                            parts.append(remaining)
-                    else:
-                        mid = len(rest) // 2
-                        parts += [rest[mid:], rest[:mid]]
-        except (HubUnavailableError, HubNotFoundError, HubAuthError) as exc:
-            error = exc
-            if getattr(exc, "result", None):
-                sent += exc.result.sent + exc.result.found
+        found: list[Asset] = []
+        since = manifest.state.get("uncertain_since")
+        if since is not None:
+            progress = Progress.from_json(manifest.state.get("reconcile"))
+            calls_before = progress.calls
+            error: HubError | None = None
+            try:
+                done = self.hub.reconcile(dest.project, {a.external_id for a in todo}, since=float(since) - 1,
+                                          progress=progress, max_calls=self._reconcile_calls_left(),
+                                          deadline=self.deadline)
+            except HubError as exc:
+                done, error = False, exc
+            self.summary.reconcile_calls += progress.calls - calls_before
+            if not done:
+                self.manifests.update(manifest, state=PENDING, lease_until=0, reconcile=progress.to_json(),
+                                      error=str(error) if error else manifest.state.get("error"))
+                self._defer(list(items.values()))
+                log(logger, logging.INFO, "settling an unknown outcome goes on in a later flush", flush_id=self.id,
+                    manifest=manifest.path, found=len(progress.found), absent=len(progress.absent),
+                    calls=progress.calls, reason=str(error) if error else "this flush's share of Hub calls is spent")
+                return
+            found = [a for a in todo if a.external_id in progress.found]
+            todo = [a for a in todo if a.external_id not in progress.found]
+            self.summary.found_in_hub += len(found)
+            self.summary.reconciled_manifests += 1
+            log(logger, logging.INFO, "settled an unknown outcome", flush_id=self.id, manifest=manifest.path,
+                in_hub=len(found), to_send=len(todo), calls=progress.calls)
+        outcome = send(self.hub, dest.project, todo, priority=dest.priority, deadline=self.deadline) \
+            if todo else Outcome()
+        if since is not None and outcome.sent:
+            # Sent again after a reconcile found them absent: if the lost request still lands
+            # after all, a later check removes the copy (heal.py).
+            heal.schedule(self.manifests.store, self.settings, manifest.path, dest.project, outcome.sent,
+                          float(since) - 1)
+        outcome.sent = found + outcome.sent
+        if outcome.stop:
+            self.summary.hub_unavailable = str(outcome.error)
         _crash_point("after-hub")
-        sent_ids = {a.external_id for a in sent}
-        failed_ids = {a.external_id for a, _ in failed}
-        unsent = [a for a in manifest.assets if a.external_id not in sent_ids | failed_ids]
-        self._settle(manifest, objects, sent, failed, unsent, error, items)
+        self._settle(manifest, objects, outcome, items)
 
-    def _settle(self, manifest: Manifest, objects: dict[str, ObjectRef], sent: list[Asset],
-                failed: list[tuple[Asset, str]], unsent: list[Asset], error: HubError | None,
+    def _settle(self, manifest: Manifest, objects: dict[str, ObjectRef], outcome: Outcome,
                 items: dict[str, Item]) -> None:
         dest = manifest.destination
+        sent, failed, uncertain, unsent, error = (outcome.sent, outcome.failed, outcome.uncertain, outcome.unsent,
+                                                  outcome.error)
         refs = lambda assets: [objects[a.external_id] for a in assets]  # noqa: E731
-        # 1. The ledger first. Assets that did not go in leave this manifest (their records point
-        # at the failed or the new pending manifest) before the one marker that settles the rest.
+        not_before = time.time() + self.settings.settle_s
+        # Where the manifest's own file stays: with what was sent, or with the one kind of unsent.
+        keep = "sent" if sent else "uncertain" if uncertain and not unsent and not failed \
+            else "unsent" if unsent and not uncertain and not failed else None
+        # 1. The ledger first. Assets that leave this manifest (rejected by the Hub, or moved to a new
+        # pending manifest) have their records point where they went before the marker settles the rest.
         if failed:
             bad = [a for a, _ in failed]
             failed_path = self.manifests.new_path(self.id, failed=True)
@@ -340,37 +365,38 @@ class Flush:
                 message = item.message if item else ObjectMessage(objects[asset.external_id], dest)
                 self._dead_letter(*message.encode(), f"Hub rejected: {reason}")
             self.summary.failed += len(failed)
-        attempts = manifest.state.get("attempts", 0) + 1
-        if unsent and (sent or failed):
-            pending_path = self.manifests.new_path(self.id)
-            self.manifests.create(pending_path, dest, unsent, refs(unsent), self.id, 0, error=str(error),
-                                  uncertain_since=manifest.state.get("uncertain_since")
-                                  or manifest.state.get("created_at"))
-            self._settle_records([(objects[a.external_id], a.external_id, CLAIMED, pending_path) for a in unsent])
-            self.summary.manifests.append(pending_path)
+        for kind, assets, since in (("uncertain", uncertain, outcome.uncertain_since), ("unsent", unsent, None)):
+            if assets and keep != kind:
+                path = self.manifests.new_path(self.id)
+                self.manifests.create(path, dest, assets, refs(assets), self.id, 0, error=str(error),
+                                      uncertain_since=since, not_before=not_before if since else 0)
+                self._settle_records([(objects[a.external_id], a.external_id, CLAIMED, path) for a in assets])
+                self.summary.manifests.append(path)
         if sent:
             # Once this marker exists, no redelivery or backfill can send these assets again.
             self.ledger.mark_sent(manifest.path, len(sent))
-        # 2. The manifest keeps exactly what the Hub got; what is still to send stays pending.
-        if not sent and not failed:
-            # Nothing got through: the whole manifest stays pending, for a later flush to finish.
+        # 2. The manifest itself: sent keeps exactly what the Hub got; pending keeps its one kind.
+        attempts = manifest.state.get("attempts", 0) + 1
+        if keep == "sent":
+            if len(sent) != len(manifest.assets):
+                self.manifests.rewrite_assets(manifest, sent, refs(sent))
+            self.manifests.update(manifest, state=MANIFEST_SENT, attempts=attempts, error=None, reconcile=None,
+                                  hub_answer={"sent": len(sent), "failed": len(failed),
+                                              "moved": len(unsent) + len(uncertain)})
+        elif keep in ("uncertain", "unsent"):
             self.manifests.update(manifest, state=PENDING, attempts=attempts, error=str(error), lease_until=0,
-                                  uncertain_since=getattr(error, "sent_at", None)
-                                  or manifest.state.get("uncertain_since"))
+                                  reconcile=None, uncertain_since=outcome.uncertain_since if keep == "uncertain"
+                                  else None, not_before=not_before if keep == "uncertain" else 0)
         else:
-            if sent:
-                if len(sent) != len(manifest.assets):
-                    self.manifests.rewrite_assets(manifest, sent, refs(sent))
-                self.manifests.update(manifest, state=MANIFEST_SENT, attempts=attempts, error=None,
-                                      hub_answer={"sent": len(sent), "failed": len(failed), "moved": len(unsent)})
-            else:
-                self.manifests.discard(manifest)  # every asset now lives in the failed or a new manifest
-                if manifest.path in self.summary.manifests:
-                    self.summary.manifests.remove(manifest.path)
+            self.manifests.discard(manifest)  # every asset now lives in the failed or a new manifest
+            if manifest.path in self.summary.manifests:
+                self.summary.manifests.remove(manifest.path)
         self.summary.sent += len(sent)
-        log(logger, logging.INFO if not unsent else logging.WARNING,
-            "manifest sent" if not unsent else "manifest left pending", flush_id=self.id, manifest=manifest.path,
-            project=dest.project, sent=len(sent), failed=len(failed), pending=len(unsent),
+        self.summary.uncertain += len(uncertain)
+        left = len(uncertain) + len(unsent)
+        log(logger, logging.INFO if not left else logging.WARNING,
+            "manifest sent" if not left else "manifest left pending", flush_id=self.id, manifest=manifest.path,
+            project=dest.project, sent=len(sent), failed=len(failed), uncertain=len(uncertain), pending=len(unsent),
             reason=str(error) if error else None)
         # 3. Ack only what is done: sent or dead-lettered. Unsent items come back to a later flush.
         done = [items[a.external_id] for a in sent if a.external_id in items]
@@ -380,7 +406,7 @@ class Flush:
         self._ack(ack_ids[:half])
         _crash_point("between-acks")
         self._ack(ack_ids[half:])
-        self._defer([items[a.external_id] for a in unsent if a.external_id in items])
+        self._defer([items[a.external_id] for a in uncertain + unsent if a.external_id in items])
 
     def _settle_records(self, rows: list[tuple[ObjectRef, str, str, str]]) -> None:
         list(self.pool.map(lambda r: self.ledger.settle(r[0], r[2], r[3], self.id, r[1]), rows))
@@ -388,24 +414,48 @@ class Flush:
     # -- pending manifests from earlier runs ---------------------------------------------------
     def _resume_pending(self) -> None:
         for path in self.manifests.pending_paths():
-            if time.monotonic() >= self.pull_until:
+            if time.monotonic() >= self.pull_until or self.summary.hub_unavailable:
                 return
             manifest = self.manifests.load(path)
-            if manifest is None:
+            if manifest is None or manifest.state.get("state") != PENDING:
                 self.manifests.drop_marker(path)
                 continue
-            if manifest.state.get("state") != PENDING:
-                self.manifests.drop_marker(path)
-                continue
-            if float(manifest.state.get("lease_until", 0)) > time.time():
+            state, now = manifest.state, time.time()
+            lease_until = float(state.get("lease_until") or 0)
+            if lease_until > now:
                 continue  # its flush is still at work on it
-            since = manifest.state.get("uncertain_since") or manifest.state.get("created_at")
-            if not self.manifests.update(manifest, owner=self.id, lease_until=time.time() + self.lease_s):
+            since, not_before = state.get("uncertain_since"), float(state.get("not_before") or 0)
+            if lease_until:
+                # Its flush died holding it: what that flush sent may still be landing in the Hub.
+                since = since if since is not None else state.get("created_at")
+                not_before = max(not_before, lease_until + self.settings.settle_s)
+            if since is not None and (now < not_before or self._reconcile_calls_left() <= 0):
+                continue  # settled later: an unknown outcome is never raced
+            if not self.manifests.update(manifest, owner=self.id, lease_until=now + self.lease_s,
+                                         uncertain_since=since, not_before=not_before):
                 continue  # another flush took it first
+            if not self._keep_own_assets(manifest):
+                continue
             log(logger, logging.INFO, "resuming a pending manifest", flush_id=self.id, manifest=path,
-                assets=len(manifest.assets), attempts=manifest.state.get("attempts", 0))
+                assets=len(manifest.assets), attempts=state.get("attempts", 0), uncertain_since=since)
             self.summary.resumed_manifests += 1
-            self._send(manifest, {}, since=float(since) - 1 if since else None)
+            self._send(manifest, {})
+
+    def _keep_own_assets(self, manifest: Manifest) -> bool:
+        """Drop from `manifest` (in memory) the objects whose ledger record names another manifest:
+        a flush that died while settling had moved them already. False if none is left."""
+        records = list(self.pool.map(self.ledger.read, manifest.objects))
+        mine = [i for i, r in enumerate(records) if r is None or r.body.get("manifest") == manifest.path]
+        if len(mine) != len(manifest.assets):
+            manifest.assets = [manifest.assets[i] for i in mine]
+            manifest.objects = [manifest.objects[i] for i in mine]
+        if not manifest.assets:
+            self.manifests.discard(manifest)
+            return False
+        return True
+
+    def _reconcile_calls_left(self) -> int:
+        return self.reconcile_budget - self.summary.reconcile_calls
 
     # -- Pub/Sub -----------------------------------------------------------------------------
     def _pull(self) -> list | None:

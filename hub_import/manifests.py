@@ -6,7 +6,12 @@ integration). Beside it, <same>.state.json keeps its state and history:
 
     {"state": "pending" | "sent" | "failed", "destination": {...}, "objects": [ObjectRef...],
      "attempts": n, "owner": flush id, "lease_until": t, "created_at": t, "updated_at": t,
-     "hub_answer": {...} | null, "error": str | null}
+     "hub_answer": {...} | null, "error": str | null,
+     "uncertain_since": t | null, "not_before": t, "reconcile": {...} | null}
+
+A pending manifest with `uncertain_since` was sent, or may have been, without a readable answer:
+it is not sent again before `not_before` (the settle time), and then only what a reconcile
+(hub/reconcile.py, its progress in "reconcile") shows the Hub does not hold.
 
 A pending manifest also has a marker at MANIFEST_PREFIX/pending/<name>, so that a flush finds
 unfinished work with one small listing. Together the sent manifests are the import history;
@@ -60,12 +65,13 @@ class ManifestStore:
 
     def create(self, path: str, destination: Destination, assets: list[Asset], objects: list[ObjectRef],
                owner: str, lease_s: float, state: str = PENDING, error: str | None = None,
-               uncertain_since: float | None = None) -> Manifest:
+               uncertain_since: float | None = None, not_before: float = 0) -> Manifest:
         """Write the manifest and its state (and a pending marker when pending)."""
         now = time.time()
         body = {"state": state, "destination": destination.to_json(), "objects": [o.to_json() for o in objects],
                 "attempts": 0, "owner": owner, "lease_until": now + lease_s, "created_at": now,
-                "updated_at": now, "hub_answer": None, "error": error, "uncertain_since": uncertain_since}
+                "updated_at": now, "hub_answer": None, "error": error, "uncertain_since": uncertain_since,
+                "not_before": not_before}
         self.store.write(path, [a.to_json() for a in assets])
         if state == PENDING:
             self.store.write(self._marker(path), {"manifest": path})

@@ -9,6 +9,7 @@ instead of at the next scheduled flush.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -45,11 +46,23 @@ def manifest_paths(flush: Flush, *, failed: bool, since: datetime | None) -> lis
 
 def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayReport:
     """Send each manifest in `paths` again; returns what happened to each."""
-    import time
-
     flush.deadline = time.monotonic() + flush.settings.flush_budget_s
     flush.pull_until = flush.deadline
+    flush.reconcile_budget = 10 ** 6  # asked for by a person: settle what it takes, within the budget
     report = ReplayReport()
+    holder = None if dry_run else flush.lease.acquire(flush.lease_s)
+    if holder is not None:
+        report.manifests.append({"manifest": "*", "outcome": f"a flush is sending ({holder.get('owner')}); "
+                                 f"try again after {datetime.fromtimestamp(float(holder.get('until', 0))).isoformat()}"})
+        return report
+    try:
+        _replay(flush, paths, dry_run, report)
+    finally:
+        flush.lease.release()
+    return report
+
+
+def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport) -> None:
     for path in paths:
         manifest = flush.manifests.load(path)
         if manifest is None:
@@ -78,22 +91,30 @@ def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayRepor
                                            uncertain_since=manifest.state.get("created_at"))
             flush._settle_records([(ref, a.external_id, CLAIMED, new_path) for ref, a in zip(manifest.objects, assets)])
             flush.manifests.update(manifest, replayed_as=new_path)
-            since = manifest.state.get("created_at")
             target = again
         elif state == PENDING:
-            if not flush.manifests.update(manifest, owner=flush.id, lease_until=time.time() + flush.lease_s):
+            st = manifest.state
+            if float(st.get("lease_until") or 0) > time.time():
                 report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
                 continue
-            since = manifest.state.get("uncertain_since") or manifest.state.get("created_at")
+            # A stuck manifest may have been sent by a flush that died: settle it before sending.
+            since = st.get("uncertain_since") if st.get("uncertain_since") is not None else st.get("created_at")
+            if st.get("uncertain_since") is not None and float(st.get("not_before") or 0) > time.time():
+                report.manifests.append({"manifest": path, "outcome": "its last import's outcome is unknown; it "
+                                         f"settles after {datetime.fromtimestamp(st['not_before']).isoformat()}"})
+                continue
+            if not flush.manifests.update(manifest, owner=flush.id, lease_until=time.time() + flush.lease_s,
+                                          uncertain_since=since):
+                report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
+                continue
             target = manifest
         else:
             report.manifests.append({"manifest": path, "state": state, "outcome": "nothing to do"})
             continue
-        flush._send(target, {}, since=float(since) - 1 if since else None)
+        flush._send(target, {})
         sent, found, failed = (flush.summary.sent - before[0], flush.summary.found_in_hub - before[1],
                                flush.summary.failed - before[2])
         outcome = {"manifest": path, "replayed_as": target.path, "assets": len(target.assets),
                    "sent": sent - found, "already_in_hub": found, "failed": failed}
         log(logger, logging.INFO, "replayed", **outcome)
         report.manifests.append(outcome)
-    return report

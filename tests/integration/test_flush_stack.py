@@ -84,11 +84,14 @@ def test_the_same_object_delivered_three_times_and_redelivered_is_sent_once(stac
     assert sum(s["duplicates"] for s in summaries) >= 10
 
 
-def test_two_flushes_at_once_send_each_object_once(stack):
+def test_two_flushes_at_once_one_sends_the_other_stands_aside_and_each_object_goes_once(stack):
+    # The Hub's rate limit is per key: one sender at a time, so the pace is never doubled.
     messages = publish(stack, refs(run_id("twin"), 600))
     with ThreadPoolExecutor(2) as pool:
         results = list(pool.map(lambda _: run_flush(stack, MAX_ASSETS_PER_MANIFEST=50), range(2)))
-    assert all(r["pulled"] > 0 for r in results), "both flushes really worked at once"
+    senders = [r for r in results if not r["lease_held_by"]]
+    aside = [r for r in results if r["lease_held_by"]]
+    assert len(senders) >= 1 and all(r["pulled"] == 0 and r["hub_calls"] == 0 for r in aside)
     flush_until_idle(stack, expect=messages)
     assert_once(stack, messages)
 

@@ -1,0 +1,60 @@
+"""Self-healing: remove the copy a lost import left after all.
+
+When a reconcile finds assets absent and the flush sends them again, the lost request could
+still land later than the settle time allowed for (a gateway that held it for longer). So the
+flush leaves a check behind: `MANIFEST_PREFIX/verify/<name>`, due one settle time later. A later
+flush (within the reconcile share of its Hub calls) lists the copies of those externalIds created
+since the lost request and soft-deletes the extra copies this product made (the same data URL;
+the oldest copy stays), logging both ids. `python -m hub_import audit --fix` does the same for
+a whole project.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+from .audit import remove_extra_copies
+from .hub import HubError
+from .logs import log
+
+logger = logging.getLogger(__name__)
+
+
+def _prefix(settings) -> str:
+    return f"{settings.manifest_prefix}verify/"
+
+
+def schedule(store, settings, manifest_path: str, project: str, resent: list, since: float) -> None:
+    name = manifest_path.removeprefix(settings.manifest_prefix).replace("/", "_")
+    store.write(_prefix(settings) + name, {"manifest": manifest_path, "project": project, "since": since,
+                                           "after": time.time() + settings.settle_s,
+                                           "assets": {a.external_id: a.data for a in resent}})
+
+
+def run_due(flush) -> None:
+    """Check every due verification that this flush's share of Hub calls allows."""
+    store, settings = flush.manifests.store, flush.settings
+    for path in list(store.list(_prefix(settings))):
+        if time.monotonic() >= flush.pull_until or flush._reconcile_calls_left() <= 0:
+            return
+        doc = store.read(path)
+        if doc is None or float(doc.body.get("after", 0)) > time.time():
+            continue
+        body, calls_before = doc.body, flush.hub.calls
+        try:
+            copies = flush.hub.copies(body["project"], set(body["assets"]), since=body.get("since"),
+                                      max_calls=flush._reconcile_calls_left(), deadline=flush.deadline)
+            if copies is not None:
+                for external_id, rows in copies.items():
+                    if len(rows) > 1:
+                        removed = remove_extra_copies(flush.hub, body["project"], external_id,
+                                                      body["assets"][external_id], rows)
+                        flush.summary.duplicates_removed += len(removed)
+        except HubError as exc:
+            log(logger, logging.WARNING, "checking a re-sent manifest for copies failed; trying later",
+                flush_id=flush.id, manifest=body.get("manifest"), reason=str(exc))
+            copies = None
+        finally:
+            flush.summary.reconcile_calls += flush.hub.calls - calls_before
+        if copies is not None:
+            store.delete(path)

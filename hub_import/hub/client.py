@@ -1,0 +1,228 @@
+"""The Hub API client: what each call sends and what its answer means.
+
+Everything this module knows of the Hub's API (paths, shapes) is written here once, from
+../shared/hub-api.md; what the public material leaves open is in quirks.py.
+
+Promises:
+- Every call goes through one `Pacer` (transport.py), so a burst is spread at the configured
+  requests-per-minute; a 429 holds every caller, with or without Retry-After.
+- Reads are retried with backoff until the caller's deadline.
+- An import is sent once per call. It is retried only after failures that surely stored nothing
+  (429, a refused connection). Any other failure raises a typed error at once; one whose outcome
+  is unknown (`HubOutcomeUnknownError`) must not be re-sent before it is settled (reconcile.py).
+- The API key lives in one request header and nowhere else.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..assets import Asset
+from ..logs import log
+from .errors import HubNotFoundError, HubOutcomeUnknownError, HubRejectedError, HubUnavailableError
+from .quirks import LIST_SORT, SUCCESS_STATUS, Behaviour
+from .reconcile import Progress, Reconcile
+from .transport import NotStored, Retryable, Transport, Unknown, data_of
+
+logger = logging.getLogger(__name__)
+
+# The Hub's paths, all under the base URL (which has no /v2).
+IMPORT_PATH = "/v2/project/{project}/cloud"
+ASSETS_PATH = "/v2/project/{project}/assets"
+PROJECT_PATH = "/v2/project/{project}"
+BATCHES_PATH = "/v2/batches/{project}"
+STORAGES_PATH = "/v2/storages"
+LIST_LIMIT = 100  # the most a list call returns per page (documented)
+HUB_HOSTS = {"eu": "https://imeritapi.ango.ai", "us": "https://us-api.ango.ai",
+             "in": "https://in-api.ango.ai", "test": "https://testapi.ango.ai"}
+
+
+@dataclass
+class ImportResult:
+    """What one `import_assets` call did: the assets the Hub accepted, and the calls it took."""
+
+    sent: list[Asset]
+    calls: int
+
+
+class HubClient:
+    """A client for one Hub account (one API key). Safe to share between threads."""
+
+    list_limit = LIST_LIMIT
+
+    def __init__(self, base_url: str, api_key: str, *, requests_per_minute: float = 100,
+                 connect_timeout: float = 5.0, read_timeout: float = 60.0,
+                 backoff_base: float = 0.5, backoff_cap: float = 30.0, default_budget: float = 300.0,
+                 rng: random.Random | None = None):
+        self.transport = Transport(base_url, api_key, requests_per_minute=requests_per_minute,
+                                   connect_timeout=connect_timeout, read_timeout=read_timeout,
+                                   backoff_base=backoff_base, backoff_cap=backoff_cap,
+                                   default_budget=default_budget, rng=rng)
+        self.base_url = self.transport.base_url
+        self.behaviour = Behaviour()
+        self._batches: dict[str, dict[str, str]] = {}  # project -> batch name -> id
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:  # never the key
+        return f"HubClient({self.base_url!r})"
+
+    @property
+    def calls(self) -> int:
+        return self.transport.calls
+
+    @property
+    def pacer(self):
+        return self.transport.pacer
+
+    def close(self) -> None:
+        self.transport.close()
+
+    # -- the import --------------------------------------------------------------------------
+    def import_assets(self, project: str, assets: Sequence[Asset], *, priority: int = 0,
+                      deadline: float | None = None) -> ImportResult:
+        """Send `assets` to `project` in one import request (retried only while surely not stored).
+
+        Raises HubRejectedError (400; `.assets` are these, `.indexes` the ones named),
+        HubTooLargeError (413), HubAuthError, HubNotFoundError, HubGeofencedError,
+        HubRedirectError, HubUnavailableError (nothing stored, deadline reached) or
+        HubOutcomeUnknownError (the Hub may hold any of them; settle before sending again).
+        """
+        t = self.transport
+        deadline = t.deadline(deadline)
+        calls_before = t.thread_calls()
+        body = {"assets": [a.to_json() for a in assets], "uploadLocal": "false", "priority": priority}
+        path = IMPORT_PATH.format(project=project)
+        attempt = 0
+        while True:
+            sent_at = time.time()
+            try:
+                answer = t.attempt("POST", path, body=body, deadline=deadline)
+            except Unknown as failure:
+                raise HubOutcomeUnknownError(f"import outcome unknown: {failure}", assets, sent_at,
+                                             failure.status) from None
+            except NotStored as failure:
+                if not t.backoff(failure, attempt, deadline):
+                    raise HubUnavailableError(f"Hub unavailable until the deadline: {failure}",
+                                              failure.status) from None
+                attempt += 1
+                continue
+            except HubRejectedError as exc:
+                raise HubRejectedError(exc.message, assets) from None
+            problem = _import_answer_problem(answer, len(assets))
+            if problem:
+                raise HubOutcomeUnknownError(f"import outcome unknown: {problem}", assets, sent_at)
+            return ImportResult(list(assets), t.thread_calls() - calls_before)
+
+    def reconcile(self, project: str, external_ids: set[str], *, since: float | None, progress: Progress,
+                  max_calls: int, deadline: float | None = None) -> bool:
+        """Learn which of `external_ids` the Hub holds (into `progress`); see reconcile.py."""
+        return Reconcile(self, project, external_ids, since, progress, max_calls,
+                         self.transport.deadline(deadline)).run()
+
+    def copies(self, project: str, external_ids: set[str], *, since: float | None, max_calls: int,
+               deadline: float | None = None) -> dict[str, list[dict]] | None:
+        """Every asset row the Hub holds for each of `external_ids` created since `since` (all of
+        them when their order cannot be proven); None if `max_calls` was not enough."""
+        found: dict[str, dict[str, dict]] = {}
+        done = Reconcile(self, project, external_ids, since, Progress(), max_calls, self.transport.deadline(deadline),
+                         copies=found).run()
+        return {k: list(v.values()) for k, v in found.items()} if done else None
+
+    # -- reads ----------------------------------------------------------------------------------
+    def list_assets(self, project: str, *, page: int = 1, limit: int = LIST_LIMIT, filters: dict | None = None,
+                    deadline: float | None = None) -> tuple[list[dict], int]:
+        """One page of a project's assets (in whatever order the Hub lists them), and the total."""
+        params = {"page": page, "limit": limit, "sort": LIST_SORT}
+        if filters:
+            params["filters"] = json.dumps(filters)
+        answer = self.transport.call("GET", ASSETS_PATH.format(project=project), params=params, deadline=deadline)
+        rows = data_of(answer, "assets", kind=list, what="asset listing")
+        total = answer["data"].get("total")
+        rows = [r for r in rows if isinstance(r, dict)]
+        return rows, total if isinstance(total, int) else len(rows) + (page - 1) * limit
+
+    def ping(self, deadline: float | None = None) -> None:
+        """The cheapest authenticated call: raises HubError unless the Hub answers."""
+        self.transport.call("GET", STORAGES_PATH, params={"page": 1, "limit": 1}, deadline=deadline)
+
+    def storage(self, storage_id: str, deadline: float | None = None) -> dict | None:
+        """One storage integration by id (as the SDK asks), or None."""
+        answer = self.transport.call("GET", STORAGES_PATH, params={"_id": storage_id}, deadline=deadline)
+        rows = data_of(answer, "storages", kind=list, what="storage listing")
+        return next((s for s in rows if isinstance(s, dict) and s.get("_id") == storage_id), None)
+
+    def storages(self, deadline: float | None = None) -> list[dict]:
+        """Every storage integration of the account, page by page (the default page is 10)."""
+        found: dict[str, dict] = {}
+        page = 1
+        while True:
+            answer = self.transport.call("GET", STORAGES_PATH, params={"page": page, "limit": LIST_LIMIT},
+                                         deadline=deadline)
+            rows = [s for s in data_of(answer, "storages", kind=list, what="storage listing") if isinstance(s, dict)]
+            new = {s.get("_id"): s for s in rows if s.get("_id") not in found}
+            found.update(new)
+            if len(rows) < LIST_LIMIT or not new:
+                return list(found.values())
+            page += 1
+
+    def project(self, project: str, deadline: float | None = None) -> dict:
+        """The project, with its batches ({_id, name})."""
+        answer = self.transport.call("GET", PROJECT_PATH.format(project=project), deadline=deadline)
+        return data_of(answer, "project", what="project")
+
+    def delete_assets(self, project: str, asset_ids: Sequence[str], deadline: float | None = None) -> None:
+        """Soft-delete assets by `_id` (as the SDK's delete_assets does); safe to repeat."""
+        self.transport.call("DELETE", ASSETS_PATH.format(project=project),
+                            body={"project": project, "assets": list(asset_ids)}, deadline=deadline)
+
+    def batch_ids(self, project: str, names: Sequence[str], *, create: bool = False,
+                  deadline: float | None = None) -> tuple[str, ...]:
+        """The ids of batches named `names` in `project`, looked up once per process and cached.
+
+        A missing batch is created when `create` is set, else HubNotFoundError names it.
+        """
+        if not names:
+            return ()
+        known = self._batches.get(project)
+        if known is None or any(n not in known for n in names):
+            known = self._load_batches(project, deadline)
+        missing = [n for n in names if n not in known]
+        if missing and not create:
+            raise HubNotFoundError(f"batch {missing[0]!r} does not exist in project {project}; "
+                                   f"create it in the Hub or allow creating batches", 404)
+        for name in missing:
+            try:
+                self.transport.attempt("POST", BATCHES_PATH.format(project=project), body={"name": name},
+                                       deadline=self.transport.deadline(deadline))
+            except Retryable as failure:
+                # Creating is not safe to repeat blindly; the re-read below tells what happened.
+                log(logger, logging.WARNING, "creating a batch failed; checking the project",
+                    project=project, batch=name, reason=str(failure))
+            known = self._load_batches(project, deadline)
+            if name not in known:
+                raise HubUnavailableError(f"could not create batch {name!r} in project {project}")
+            log(logger, logging.INFO, "created batch", project=project, batch=name, batch_id=known[name])
+        return tuple(known[n] for n in names)
+
+    def _load_batches(self, project: str, deadline: float | None) -> dict[str, str]:
+        batches = {b["name"]: b["_id"] for b in self.project(project, deadline).get("batches", [])
+                   if isinstance(b, dict) and "name" in b and "_id" in b}
+        self._batches[project] = batches
+        return batches
+
+
+def _import_answer_problem(answer: dict, sent: int) -> str | None:
+    """Why a 2xx import answer does not prove that all `sent` assets were stored (None if it does)."""
+    status = answer.get("status")
+    if status is not None and status != SUCCESS_STATUS:
+        return f"a 2xx answer with status {str(status)[:20]!r}: {str(answer.get('message', ''))[:200]}"
+    counts = answer.get("data", {}).get("assets") if isinstance(answer.get("data"), dict) else None
+    created = counts.get("assetsCreated") if isinstance(counts, dict) else None
+    if isinstance(created, int) and not isinstance(created, bool) and created < sent:
+        return f"the Hub says it created {created} of {sent} assets"
+    return None
