@@ -22,7 +22,7 @@ open, is a switch:
 | `rate_limit_per_minute` | integer, 100 | calls per API key per window, then 429 with `Retry-After`; 0: no limit |
 | `rate_limit_window_s` | seconds, 60 | that window |
 | `max_assets_per_request` | integer, 1000 | an import with more assets answers 400 |
-| `slow_commit` | fraction, 0 | imports that validate, answer a failure (`slow_commit_as`), and are stored `slow_commit_delay_s` later by a background thread |
+| `slow_commit` | fraction, 0 | imports that validate, answer a failure (`slow_commit_as`), and are stored `slow_commit_delay_s` later by a background thread (their `createdAt` is then) |
 | `slow_commit_as` | `504`, `timeout`, `reset` | 504 `{"status": "error", "message": "Gateway Timeout"}`; no answer for `slow_commit_hang_s`, then the connection closed; closed at once |
 | `slow_commit_delay_s` | seconds, 4 | when a slow commit is stored |
 | `slow_commit_hang_s` | seconds, 65 | how long `timeout` holds the connection |

@@ -147,7 +147,7 @@ def test_unknown_ids_in_a_soft_delete_ignored_or_refused(hub):
 
 @pytest.mark.parametrize("how", ["504", "timeout", "reset"])
 def test_slow_commit_fails_the_import_then_stores_it_later(hub_factory, how):
-    hub = hub_factory({"slow_commit": 1.0, "slow_commit_as": how, "slow_commit_delay_s": 0.5,
+    hub = hub_factory({"slow_commit": 1.0, "slow_commit_as": how, "slow_commit_delay_s": 1.0,
                        "slow_commit_hang_s": 2})
     if how == "504":
         answer = post(hub, assets("late"))
