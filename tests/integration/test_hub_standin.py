@@ -145,3 +145,102 @@ def test_the_official_ango_sdk_works_against_the_stand_in_unchanged(hub):
     batch_id = next(b["_id"] for b in out["batches"] if b["name"] == "sdk-batch")
     assert asset["externalId"] == "sdk/c.jpg" and asset["storage"] == STORAGE and asset["batches"] == [batch_id]
     assert asset["priority"] == 5
+
+
+def listing(hub, **params) -> dict:
+    if isinstance(params.get("filters"), dict):
+        params["filters"] = json.dumps(params["filters"])
+    answer = requests.get(f"{hub.url}/v2/project/{PROJECT}/assets", params=params,
+                          headers={"apikey": hub.api_key}, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]
+
+
+def delete(hub, ids, project=PROJECT):
+    return requests.delete(f"{hub.url}/v2/project/{PROJECT}/assets", headers={"apikey": hub.api_key},
+                           json={"project": project, "assets": ids}, timeout=10)
+
+
+def test_soft_deleted_assets_leave_the_listing_and_the_filters_and_stay_deleted(hub_factory):
+    hub = hub_factory()
+    assert post(hub, [{"data": GOOD, "externalId": f"d{i}"} for i in range(3)]).status_code == 201
+    ids = [a["_id"] for a in hub.all_assets(PROJECT)]
+    answer = delete(hub, [ids[0], ids[1], "0" * 24])
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "success", "data": {"deletedCount": 2}}, "an unknown id is ignored"
+    assert [a["externalId"] for a in hub.all_assets(PROJECT)] == ["d2"]
+    assert listing(hub, filters={"externalId": "d0"}) == {"assets": [], "total": 0}
+    assert listing(hub, filters={"_id": ids[1]})["total"] == 0
+    assert delete(hub, [ids[0]]).json()["data"]["deletedCount"] == 0, "deleting twice changes nothing"
+    assert delete(hub, [ids[2]], project="other").status_code == 400
+    assert delete(hub, []).status_code == 400
+    counts = hub.stats()
+    assert counts["assets"] == {PROJECT: 1} and counts["deleted"] == {PROJECT: 2}
+    hub.stop()
+    again = hub_factory(data_dir=hub.data_dir)
+    assert [a["externalId"] for a in again.all_assets(PROJECT)] == ["d2"], "a restart keeps them deleted"
+
+
+def test_stats_count_live_assets_and_duplicated_external_ids(hub):
+    for _ in range(2):
+        assert post(hub, [{"data": GOOD, "externalId": "twice"}, {"data": GOOD, "externalId": "x"}]).status_code == 201
+    assert post(hub, [{"data": GOOD, "externalId": "once"}]).status_code == 201
+    stats = hub.stats()
+    assert stats["assets"] == {PROJECT: 5} and stats["duplicate_external_ids"] == {PROJECT: 2}
+    extra = [a["_id"] for a in hub.all_assets(PROJECT) if a["externalId"] == "twice"][1:]
+    assert delete(hub, extra).status_code == 200
+    stats = hub.stats()
+    assert stats["assets"] == {PROJECT: 4} and stats["duplicate_external_ids"] == {PROJECT: 1}
+
+
+def test_storages_answer_a_page_of_10_newest_first_and_find_any_by_id(hub):
+    # GIVEN 12 storage integrations, the fixture's demo-storage the oldest
+    made = requests.post(f"{hub.url}/_admin/storages", json=[{"_id": f"s{i:02d}"} for i in range(1, 12)], timeout=10)
+    assert made.status_code == 201 and len(made.json()) == 11
+    get = lambda **p: requests.get(f"{hub.url}/v2/storages", params=p, headers={"apikey": hub.api_key},
+                                   timeout=10).json()["data"]["storages"]
+    # THEN the default page holds the newest 10, without the oldest
+    first = get()
+    assert [s["_id"] for s in first] == [f"s{i:02d}" for i in range(11, 1, -1)]
+    assert all(s["createdAt"] for s in first)
+    assert [s["_id"] for s in get(page=2)] == ["s01", STORAGE]
+    assert len(get(limit=100)) == 12 and len(get(limit=1000)) == 12
+    assert [s["_id"] for s in get(_id=STORAGE)] == [STORAGE], "_id finds one that no default page shows"
+    assert get(_id="nope") == []
+    assert requests.get(f"{hub.url}/v2/storages", params={"limit": "x"}, headers={"apikey": hub.api_key},
+                        timeout=10).status_code == 400
+
+
+def test_data_files_from_before_storages_had_created_at_still_load(hub_factory, tmp_path):
+    data_dir = tmp_path / "old-hub"
+    data_dir.mkdir()
+    (data_dir / "hub.json").write_text(json.dumps({
+        "projects": {PROJECT: {"_id": PROJECT, "name": PROJECT, "batches": [{"_id": "b1", "name": BATCH}]}},
+        "storages": {STORAGE: {"_id": STORAGE, "name": STORAGE, "type": "gcs", "bucket": "", "public": False}}}))
+    hub = hub_factory(data_dir=data_dir)
+    [storage] = requests.get(f"{hub.url}/v2/storages", headers={"apikey": hub.api_key}, timeout=10).json()["data"]["storages"]
+    assert storage["_id"] == STORAGE and storage["createdAt"]
+
+
+def test_the_ango_sdk_finds_the_11th_storage_by_id_and_soft_deletes(hub):
+    """What SDK 1.4.10 sends to storages (`?_id=`) and to delete_assets, answered as it expects."""
+    import subprocess
+    from pathlib import Path
+
+    python = Path(__file__).resolve().parents[2] / ".venv-sdk" / "bin" / "python"
+    assert python.exists(), "the ango SDK is missing: `make test` installs it into .venv-sdk"
+    requests.post(f"{hub.url}/_admin/storages", json=[{"_id": f"s{i:02d}"} for i in range(1, 12)],
+                  timeout=10).raise_for_status()
+    assert post(hub, [{"data": GOOD, "externalId": "gone"}, {"data": GOOD, "externalId": "kept"}]).status_code == 201
+    gone = next(a["_id"] for a in hub.all_assets(PROJECT) if a["externalId"] == "gone")
+    script = ("import json, sys\nfrom imerit_ango.sdk import SDK\n"
+              "url, key, project, storage, asset = sys.argv[1:6]\nsdk = SDK(api_key=key, host=url)\n"
+              "print(json.dumps({'storage': sdk.get_storages(storage), 'listed': len(sdk.get_storages()['data']['storages']),"
+              " 'deleted': sdk.delete_assets(project, [asset])}))\n")
+    done = subprocess.run([str(python), "-c", script, hub.url, hub.api_key, PROJECT, STORAGE, gone],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout)
+    assert out["storage"]["_id"] == STORAGE and out["listed"] == 10
+    assert out["deleted"]["status"] == "success"
+    assert [a["externalId"] for a in hub.all_assets(PROJECT)] == ["kept"]
