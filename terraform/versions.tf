@@ -4,7 +4,7 @@ terraform {
   required_providers {
     google = {
       source  = "hashicorp/google"
-      version = "~> 7.0"
+      version = "7.46.1" # the release tests/terraform checks the configuration against
     }
     archive = {
       source  = "hashicorp/archive"

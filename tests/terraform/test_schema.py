@@ -1,0 +1,123 @@
+"""The Terraform, checked against the Google provider's real schema (tests/terraform/provider_schema.py)
+as `terraform validate` would check it, and the check shown to catch the mistakes it is for."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from . import provider_schema
+from .schema_check import check
+from .tfconfig import TF_ROOT, load
+
+MODULES = sorted(p for p in (TF_ROOT / "modules").glob("*") if p.is_dir()) if (TF_ROOT / "modules").exists() else []
+CONFIGS = [TF_ROOT, *MODULES]
+RESOURCES_AT = MODULES[0] if MODULES else TF_ROOT  # where the deployment's resources are
+
+
+@pytest.fixture(scope="session")
+def schema():
+    try:
+        return provider_schema.load()
+    except provider_schema.SchemaMissing as exc:
+        pytest.fail(f"the schema check cannot run: {exc}", pytrace=False)
+
+
+def test_the_schema_is_the_pinned_provider_release(schema):
+    assert schema["provider_version"] == provider_schema.PROVIDER_VERSION
+    assert len(schema["resource"]) > 1000 and len(schema["data"]) > 300
+    function = schema["resource"]["google_cloudfunctions2_function"]
+    assert function["args"]["name"]["required"] and not function["args"]["description"]["required"]
+    assert "uri" in function["attrs"]["service_config"]
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(TF_ROOT.parent)))
+def test_every_resource_and_data_source_matches_the_provider_schema(path, schema):
+    report = check(path, schema)
+    assert report.problems == []
+
+
+def test_everything_is_checked_and_only_time_and_archive_by_hand(schema):
+    reports = [check(path, schema) for path in CONFIGS]
+    blocks = sum(r.blocks for r in reports)
+    declared = sum(len(load(p).of("resource")) + len(load(p).of("data")) for p in CONFIGS)
+    assert blocks == declared > 30
+    assert sum(r.arguments for r in reports) > 200 and sum(r.references for r in reports) > 50
+    by_hand = set().union(*(r.by_hand for r in reports))
+    assert {t for _, t in by_hand} <= {"time_sleep", "archive_file"}
+
+
+def _planted(tmp_path: Path, file: str, old: str, new: str) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(RESOURCES_AT, copy)
+    text = (copy / file).read_text()
+    assert text.count(old) == 1, f"the text to plant the mistake in is not in {file} exactly once: {old!r}"
+    (copy / file).write_text(text.replace(old, new))
+    return copy
+
+
+@pytest.mark.parametrize("file,old,new,expected", [
+    pytest.param("functions.tf", "max_instance_request_concurrency = 1\n    ingress_settings                 = \"ALLOW_ALL\"",
+                 "max_instance_request_concurency = 1\n    ingress_settings                 = \"ALLOW_ALL\"",
+                 "google_cloudfunctions2_function.flush.service_config: unknown argument or block "
+                 "`max_instance_request_concurency` (did you mean `max_instance_request_concurrency`?)",
+                 id="a misspelled argument"),
+    pytest.param("pubsub.tf", "  topic = google_pubsub_topic.assets.id\n", "",
+                 "google_pubsub_subscription.flush: missing required argument `topic`",
+                 id="a missing required argument"),
+    pytest.param("scheduler.tf", "retry_count = 0 # the next run comes within the minute\n",
+                 "retry_count = 0\n    oidc_token {\n      service_account_email = \"x\"\n    }\n",
+                 "google_cloud_scheduler_job.flush.retry_config: unknown argument or block `oidc_token`",
+                 id="a nested block in the wrong place"),
+    pytest.param("outputs.tf", "google_cloudfunctions2_function.flush.service_config[0].uri\n}",
+                 "google_cloudfunctions2_function.flush.service_config[0].url\n}",
+                 "`google_cloudfunctions2_function.flush.service_config[0].url`: `url` is not an attribute it exports",
+                 id="an attribute the resource does not export"),
+])
+def test_the_check_catches_a_planted_mistake(tmp_path, schema, file, old, new, expected):
+    report = check(_planted(tmp_path, file, old, new), schema)
+    assert len(report.problems) == 1 and expected in report.problems[0], report.problems
+
+
+def _admits(constraint: str, version: str) -> bool:
+    """Whether a Terraform version constraint (=, !=, >, >=, <, <=, ~>; comma-separated) admits `version`."""
+    have = tuple(int(x) for x in version.split("."))
+    for part in constraint.split(","):
+        op, want = re.fullmatch(r"\s*(~>|>=|<=|!=|=|>|<)?\s*([\d.]+)\s*", part).groups()
+        nums = tuple(int(x) for x in want.split("."))
+        padded = nums + (0,) * (3 - len(nums))
+        ok = {None: have == padded, "=": have == padded, "!=": have != padded, ">": have > padded,
+              ">=": have >= padded, "<": have < padded, "<=": have <= padded,
+              "~>": have >= padded and have[:len(nums) - 1] == nums[:-1]}[op]
+        if not ok:
+            return False
+    return True
+
+
+def _google_constraint(path: Path) -> str:
+    terraform = [b.body for b in load(path).of("terraform")]
+    return next(t["required_providers"][0]["google"]["version"] for t in terraform if "required_providers" in t)
+
+
+def test_the_root_pins_the_google_release_the_check_uses():
+    assert _google_constraint(TF_ROOT) == provider_schema.PROVIDER_VERSION
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+def test_each_module_admits_the_checked_google_release(path):
+    assert _admits(_google_constraint(path), provider_schema.PROVIDER_VERSION)
+
+
+def test_constraints_are_read_as_terraform_reads_them():
+    assert _admits("~> 7.46", "7.50.0") and not _admits("~> 7.46.1", "7.47.0")
+    assert _admits(">= 7.46.1, < 8.0.0", "7.46.1") and not _admits(">= 7.46.1, < 8.0.0", "8.0.0")
+
+
+@pytest.mark.skipif(not shutil.which("terraform"), reason="no terraform binary on PATH")
+def test_terraform_fmt_finds_nothing_to_change():
+    done = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-diff", str(TF_ROOT)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
