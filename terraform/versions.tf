@@ -1,5 +1,6 @@
 terraform {
-  required_version = ">= 1.5.0"
+  # 1.11: write-only arguments (the Hub API key) and ephemeral variables.
+  required_version = ">= 1.11.0"
 
   required_providers {
     google = {
@@ -10,10 +11,9 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.7"
     }
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.13"
+    }
   }
-}
-
-provider "google" {
-  project = var.project_id
-  region  = var.region
 }

@@ -50,35 +50,50 @@ def test_everything_is_checked_and_only_time_and_archive_by_hand(schema):
     assert {t for _, t in by_hand} <= {"time_sleep", "archive_file"}
 
 
-def _planted(tmp_path: Path, file: str, old: str, new: str) -> Path:
+def _planted(tmp_path: Path, file: str, pattern: str, new: str) -> Path:
+    """A copy of the module with one mistake: `pattern` (a regex, found exactly once in `file`) replaced."""
     copy = tmp_path / "copy"
     shutil.copytree(RESOURCES_AT, copy)
-    text = (copy / file).read_text()
-    assert text.count(old) == 1, f"the text to plant the mistake in is not in {file} exactly once: {old!r}"
-    (copy / file).write_text(text.replace(old, new))
+    text, n = re.subn(pattern, new, (copy / file).read_text())
+    assert n == 1, f"the place to plant the mistake is not in {file} exactly once: {pattern!r}"
+    (copy / file).write_text(text)
     return copy
 
 
-@pytest.mark.parametrize("file,old,new,expected", [
-    pytest.param("functions.tf", "max_instance_request_concurrency = 1\n    ingress_settings                 = \"ALLOW_ALL\"",
-                 "max_instance_request_concurency = 1\n    ingress_settings                 = \"ALLOW_ALL\"",
+@pytest.mark.parametrize("file,pattern,new,expected", [
+    pytest.param("functions.tf", r"max_instance_request_concurrency( += 1\n\s+ingress_settings += \"ALLOW_ALL\")",
+                 r"max_instance_request_concurency\1",
                  "google_cloudfunctions2_function.flush.service_config: unknown argument or block "
                  "`max_instance_request_concurency` (did you mean `max_instance_request_concurrency`?)",
                  id="a misspelled argument"),
-    pytest.param("pubsub.tf", "  topic = google_pubsub_topic.assets.id\n", "",
+    pytest.param("pubsub.tf", r"\n +topic += google_pubsub_topic.assets.id", "",
                  "google_pubsub_subscription.flush: missing required argument `topic`",
                  id="a missing required argument"),
-    pytest.param("scheduler.tf", "retry_count = 0 # the next run comes within the minute\n",
+    pytest.param("scheduler.tf", r"retry_count = 0[^\n]*\n",
                  "retry_count = 0\n    oidc_token {\n      service_account_email = \"x\"\n    }\n",
                  "google_cloud_scheduler_job.flush.retry_config: unknown argument or block `oidc_token`",
                  id="a nested block in the wrong place"),
-    pytest.param("outputs.tf", "google_cloudfunctions2_function.flush.service_config[0].uri\n}",
-                 "google_cloudfunctions2_function.flush.service_config[0].url\n}",
+    pytest.param("outputs.tf", r"(google_cloudfunctions2_function.flush.service_config\[0\]).uri\n}",
+                 r"\1.url\n}",
                  "`google_cloudfunctions2_function.flush.service_config[0].url`: `url` is not an attribute it exports",
                  id="an attribute the resource does not export"),
 ])
-def test_the_check_catches_a_planted_mistake(tmp_path, schema, file, old, new, expected):
-    report = check(_planted(tmp_path, file, old, new), schema)
+def test_the_check_catches_a_planted_mistake(tmp_path, schema, file, pattern, new, expected):
+    report = check(_planted(tmp_path, file, pattern, new), schema)
+    assert len(report.problems) == 1 and expected in report.problems[0], report.problems
+
+
+@pytest.mark.parametrize("pattern,new,expected", [
+    (r"hub_batches( += )", r"hub_batch\1", "`hub_batch` is not a variable of hub-import (did you mean `hub_batches`?)"),
+    (r"\n +state_bucket += [^\n]+", "", "missing required variable `state_bucket`"),
+], ids=["a misspelled module argument", "a missing module variable"])
+def test_the_check_catches_a_planted_mistake_in_the_module_call(tmp_path, schema, pattern, new, expected):
+    copy = tmp_path / "terraform"
+    shutil.copytree(TF_ROOT, copy, ignore=shutil.ignore_patterns(".terraform", "build"))
+    text, n = re.subn(pattern, new, (copy / "main.tf").read_text(), count=1)
+    assert n == 1
+    (copy / "main.tf").write_text(text)
+    report = check(copy, schema)
     assert len(report.problems) == 1 and expected in report.problems[0], report.problems
 
 

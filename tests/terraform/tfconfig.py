@@ -145,3 +145,35 @@ def references(value) -> set[str]:
         for m in RESOURCE_REF.finditer(text):
             found.add(f"{m.group(1) or ''}{m.group(2)}.{m.group(3)}")
     return found
+
+
+def dependencies(config: Config) -> dict[str, set[str]]:
+    """address -> the resources and data sources it refers to or depends on, directly or through
+    locals (one level of the graph; see `depends_on_transitively`)."""
+    local_exprs = config.locals
+    memo: dict[str, set[str]] = {}
+
+    def via_locals(value, seen=frozenset()) -> set[str]:
+        found = references(value)
+        for text in expressions(value):
+            for kind, name, _ in NAMED_REF.findall(text):
+                if kind == "local" and name in local_exprs and name not in seen:
+                    if name not in memo:
+                        memo[name] = via_locals(local_exprs[name], seen | {name})
+                    found |= memo[name]
+        return found
+
+    return {b.address: via_locals(b.raw) for b in config.of("resource") + config.of("data")}
+
+
+def depends_on_transitively(graph: dict[str, set[str]], start: str, target: str) -> bool:
+    todo, seen = [start], set()
+    while todo:
+        node = todo.pop()
+        for nxt in graph.get(node, ()):
+            if nxt == target:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return False
