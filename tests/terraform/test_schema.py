@@ -136,3 +136,28 @@ def test_terraform_fmt_finds_nothing_to_change():
     done = subprocess.run(["terraform", "fmt", "-check", "-recursive", "-diff", str(TF_ROOT)],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("packing", ["plain", "gzip", "tarball"])
+def test_the_assembly_is_read_however_the_wheel_packs_it(tmp_path, packing):
+    import gzip
+    import io
+    import json
+    import tarfile
+    import zipfile
+
+    assembly = json.dumps({"types": {}, "name": "x"}).encode()
+    wheel = tmp_path / "x.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        if packing == "plain":
+            z.writestr("pkg/_jsii/.jsii", assembly)
+        elif packing == "gzip":
+            z.writestr("pkg/_jsii/x.jsii.gz", gzip.compress(assembly))
+        else:
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+                info = tarfile.TarInfo("package/.jsii")
+                info.size = len(assembly)
+                tar.addfile(info, io.BytesIO(assembly))
+            z.writestr("pkg/_jsii/x@1.0.0.jsii.tgz", buf.getvalue())
+    assert provider_schema._assembly(wheel) == {"types": {}, "name": "x"}
