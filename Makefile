@@ -9,6 +9,7 @@ STAMP  := $(VENV)/.installed
 help:
 	@echo "make demo    the whole product on this machine: files in a bucket, assets in the Hub stand-in"
 	@echo "make test    set up .venv and the emulators if missing, then run the whole test suite"
+	@echo "make schema  fetch the Google provider schema the Terraform tests check against (once, into ~/.cache/gcs-to-hub)"
 	@echo "make bench   speed, Hub calls, memory and cost against floors measured in the same run (.local/bench.json)"
 	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in)"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
