@@ -1,7 +1,7 @@
 # The deployment: fill in the values below, then
 #     terraform init
 #     TF_VAR_hub_api_key="$(cat hub-api-key.txt)" terraform apply
-# Every setting of the module is described in modules/hub-import/variables.tf.
+# Every setting of the module is described in modules/hub-import/variables.tf and settings.tf.
 
 locals {
   project_id = "my-gcp-project"
