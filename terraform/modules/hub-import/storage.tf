@@ -2,8 +2,9 @@
 
 resource "google_storage_bucket" "landing" {
   count                       = var.create_landing_bucket ? 1 : 0
+  project                     = var.project_id
   name                        = var.landing_bucket
-  location                    = local.landing_location
+  location                    = local.new_landing_location
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
   force_destroy               = false
@@ -21,15 +22,18 @@ resource "google_storage_bucket" "landing" {
   }
 
   # checkov:skip=CKV_GCP_62: access logs of the landing bucket are the customer's choice; Cloud Audit Logs cover data access
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
+# An existing landing bucket: its real location is the trigger's region.
 data "google_storage_bucket" "landing" {
-  count = var.create_landing_bucket ? 0 : 1
-  name  = var.landing_bucket
+  count      = var.create_landing_bucket ? 0 : 1
+  name       = var.landing_bucket
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_storage_bucket" "state" {
+  project                     = var.project_id
   name                        = var.state_bucket
   location                    = upper(var.region)
   uniform_bucket_level_access = true
@@ -62,10 +66,11 @@ resource "google_storage_bucket" "state" {
   }
 
   # checkov:skip=CKV_GCP_62: the state bucket's writes are all made by the flush and logged by it
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }
 
 resource "google_storage_bucket" "source" {
+  project                     = var.project_id
   name                        = "${var.project_id}-${var.name_prefix}-source"
   location                    = upper(var.region)
   uniform_bucket_level_access = true
@@ -87,5 +92,5 @@ resource "google_storage_bucket" "source" {
   }
 
   # checkov:skip=CKV_GCP_62: holds only the function source zips, written by terraform apply
-  depends_on = [google_project_service.apis]
+  depends_on = [time_sleep.apis_enabled]
 }

@@ -1,30 +1,81 @@
-# One service account per job, each bound on the one resource it needs.
-# Project-level grants: only the two that Eventarc's Cloud Storage triggers require.
+# One service account per job, each bound on the one resource it needs. Project-level grants:
+# the two Eventarc's Cloud Storage triggers require, and the build's log writing and source
+# reading (the latter conditioned to the function-source buckets).
 
 resource "google_service_account" "ingest" {
+  project      = var.project_id
   account_id   = "${local.short}-ingest"
   display_name = "hub-import ingest function"
+  depends_on   = [time_sleep.apis_enabled]
 }
 
 resource "google_service_account" "flush" {
+  project      = var.project_id
   account_id   = "${local.short}-flush"
   display_name = "hub-import flush function"
+  depends_on   = [time_sleep.apis_enabled]
 }
 
 resource "google_service_account" "trigger" {
+  project      = var.project_id
   account_id   = "${local.short}-trigger"
   display_name = "hub-import Eventarc trigger"
+  depends_on   = [time_sleep.apis_enabled]
 }
 
 resource "google_service_account" "scheduler" {
+  project      = var.project_id
   account_id   = "${local.short}-sched"
   display_name = "hub-import Cloud Scheduler caller"
+  depends_on   = [time_sleep.apis_enabled]
+}
+
+# Builds run as this account, not the Compute default one (which has no roles in new projects
+# and in organisations that block default grants).
+resource "google_service_account" "build" {
+  project      = var.project_id
+  account_id   = "${local.short}-build"
+  display_name = "hub-import function builds"
+  depends_on   = [time_sleep.apis_enabled]
 }
 
 resource "google_service_account" "hub_reader" {
   count        = var.create_hub_reader ? 1 : 0
+  project      = var.project_id
   account_id   = "${local.short}-hub"
   display_name = "Ango Hub storage integration (reads the landing bucket)"
+  depends_on   = [time_sleep.apis_enabled]
+}
+
+# -- the build: the roles Google documents for a build account, each as narrow as it goes -------
+resource "google_project_iam_member" "build_writes_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter" # build logs; granted on projects only
+  member  = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_artifact_registry_repository_iam_member" "build_pushes_images" {
+  project    = var.project_id
+  location   = google_artifact_registry_repository.functions.location
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.build.email}"
+}
+
+locals {
+  # Ours, and the one Cloud Functions copies each deployed source into.
+  source_buckets = [google_storage_bucket.source.name, "gcf-v2-sources-${data.google_project.this.number}-${var.region}"]
+}
+
+resource "google_project_iam_member" "build_reads_sources" {
+  project = var.project_id
+  role    = "roles/storage.objectAdmin"
+  member  = "serviceAccount:${google_service_account.build.email}"
+
+  condition {
+    title      = "function sources only"
+    expression = join(" || ", [for b in local.source_buckets : "resource.name == \"projects/_/buckets/${b}\" || resource.name.startsWith(\"projects/_/buckets/${b}/\")"])
+  }
 }
 
 # -- ingest: read object headers, publish to the topic ----------------------------------------
@@ -35,22 +86,25 @@ resource "google_storage_bucket_iam_member" "ingest_reads_landing" {
 }
 
 resource "google_pubsub_topic_iam_member" "ingest_publishes" {
-  topic  = google_pubsub_topic.assets.id
-  role   = "roles/pubsub.publisher"
-  member = "serviceAccount:${google_service_account.ingest.email}"
+  project = var.project_id
+  topic   = google_pubsub_topic.assets.id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.ingest.email}"
 }
 
 # -- flush: drain the subscription, dead-letter, keep state, read the key -------------------------
 resource "google_pubsub_subscription_iam_member" "flush_subscribes" {
+  project      = var.project_id
   subscription = google_pubsub_subscription.flush.id
   role         = "roles/pubsub.subscriber"
   member       = "serviceAccount:${google_service_account.flush.email}"
 }
 
 resource "google_pubsub_topic_iam_member" "flush_dead_letters" {
-  topic  = google_pubsub_topic.dead_letter.id
-  role   = "roles/pubsub.publisher"
-  member = "serviceAccount:${google_service_account.flush.email}"
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.flush.email}"
 }
 
 resource "google_storage_bucket_iam_member" "flush_keeps_state" {
@@ -60,6 +114,7 @@ resource "google_storage_bucket_iam_member" "flush_keeps_state" {
 }
 
 resource "google_secret_manager_secret_iam_member" "flush_reads_key" {
+  project   = var.project_id
   secret_id = google_secret_manager_secret.hub_api_key.id
   role      = "roles/secretmanager.secretAccessor"
   member    = "serviceAccount:${google_service_account.flush.email}"
@@ -67,6 +122,7 @@ resource "google_secret_manager_secret_iam_member" "flush_reads_key" {
 
 # -- Eventarc: the trigger invokes the ingest service -------------------------------------------
 resource "google_cloud_run_service_iam_member" "trigger_invokes_ingest" {
+  project  = var.project_id
   location = var.region
   service  = google_cloudfunctions2_function.ingest.service_config[0].service
   role     = "roles/run.invoker"
@@ -80,8 +136,10 @@ resource "google_project_iam_member" "trigger_receives_events" {
   member  = "serviceAccount:${google_service_account.trigger.email}"
 }
 
-# Cloud Storage publishes the bucket's events through Pub/Sub as its service agent.
+# Cloud Storage publishes the bucket's events through Pub/Sub as its service agent. One grant per
+# project: a second instance of this module in the same project leaves it to the first.
 resource "google_project_iam_member" "gcs_agent_publishes_events" {
+  count   = var.grant_gcs_agent_publisher ? 1 : 0
   project = var.project_id
   role    = "roles/pubsub.publisher"
   member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
@@ -89,6 +147,7 @@ resource "google_project_iam_member" "gcs_agent_publishes_events" {
 
 # -- the scheduler invokes the flush service ----------------------------------------------------
 resource "google_cloud_run_service_iam_member" "scheduler_invokes_flush" {
+  project  = var.project_id
   location = var.region
   service  = google_cloudfunctions2_function.flush.service_config[0].service
   role     = "roles/run.invoker"
@@ -101,12 +160,14 @@ locals {
 }
 
 resource "google_pubsub_topic_iam_member" "pubsub_agent_dead_letters" {
-  topic  = google_pubsub_topic.dead_letter.id
-  role   = "roles/pubsub.publisher"
-  member = local.pubsub_agent
+  project = var.project_id
+  topic   = google_pubsub_topic.dead_letter.id
+  role    = "roles/pubsub.publisher"
+  member  = local.pubsub_agent
 }
 
 resource "google_pubsub_subscription_iam_member" "pubsub_agent_subscribes" {
+  project      = var.project_id
   subscription = google_pubsub_subscription.flush.id
   role         = "roles/pubsub.subscriber"
   member       = local.pubsub_agent

@@ -1,7 +1,8 @@
 # Cloud Scheduler calls the flush every minute with an OIDC token.
 
 resource "google_cloud_scheduler_job" "flush" {
-  name             = "${var.name_prefix}-flush"
+  project          = var.project_id
+  name             = local.flush_name
   region           = var.region
   schedule         = var.flush_schedule
   time_zone        = "Etc/UTC"

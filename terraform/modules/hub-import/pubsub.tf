@@ -2,21 +2,24 @@
 
 resource "google_pubsub_topic" "assets" {
   # checkov:skip=CKV_GCP_83: messages carry object names and sizes, no file content; Google-managed encryption suffices
+  project                    = var.project_id
   name                       = "${var.name_prefix}-assets"
   message_retention_duration = "604800s"
-  depends_on                 = [google_project_service.apis]
+  depends_on                 = [time_sleep.apis_enabled]
 }
 
 resource "google_pubsub_topic" "dead_letter" {
   # checkov:skip=CKV_GCP_83: messages carry object names and sizes, no file content; Google-managed encryption suffices
+  project                    = var.project_id
   name                       = "${var.name_prefix}-dead-letter"
   message_retention_duration = "604800s"
-  depends_on                 = [google_project_service.apis]
+  depends_on                 = [time_sleep.apis_enabled]
 }
 
 resource "google_pubsub_subscription" "flush" {
-  name  = "${var.name_prefix}-flush"
-  topic = google_pubsub_topic.assets.id
+  project = var.project_id
+  name    = local.flush_name
+  topic   = google_pubsub_topic.assets.id
 
   # The flush holds a message at most its budget, and extends the lease while it works.
   ack_deadline_seconds       = 600
@@ -41,6 +44,7 @@ resource "google_pubsub_subscription" "flush" {
 }
 
 resource "google_pubsub_subscription" "dead_letter" {
+  project                    = var.project_id
   name                       = "${var.name_prefix}-dead-letter-inspect"
   topic                      = google_pubsub_topic.dead_letter.id
   ack_deadline_seconds       = 60

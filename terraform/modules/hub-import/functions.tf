@@ -1,0 +1,148 @@
+# One source zip (main.py, requirements.txt, hub_import/), two functions, built by an account of
+# their own into a repository of their own.
+
+locals {
+  source_dir = coalesce(var.source_dir, "${path.module}/../../..")
+}
+
+data "archive_file" "source" {
+  type        = "zip"
+  output_path = "${path.module}/build/${var.name_prefix}-source.zip"
+
+  source {
+    content  = file("${local.source_dir}/main.py")
+    filename = "main.py"
+  }
+  source {
+    content  = file("${local.source_dir}/requirements.txt")
+    filename = "requirements.txt"
+  }
+  dynamic "source" {
+    for_each = fileset("${local.source_dir}/hub_import", "*.py")
+    content {
+      content  = file("${local.source_dir}/hub_import/${source.value}")
+      filename = "hub_import/${source.value}"
+    }
+  }
+}
+
+# The zip's md5 in the name: a code change uploads a new object, and so redeploys.
+resource "google_storage_bucket_object" "source" {
+  name   = "source-${data.archive_file.source.output_md5}.zip"
+  bucket = google_storage_bucket.source.name
+  source = data.archive_file.source.output_path
+}
+
+# The build's images; the build account may push here and nowhere else.
+resource "google_artifact_registry_repository" "functions" {
+  # checkov:skip=CKV_GCP_84: holds only the two functions' images, built from this repository's public code; Google-managed encryption suffices
+  project                = var.project_id
+  location               = var.region
+  repository_id          = "${var.name_prefix}-functions"
+  format                 = "DOCKER"
+  description            = "Images of the hub-import functions (${var.name_prefix})"
+  cleanup_policy_dry_run = false
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = 5
+    }
+  }
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      older_than = "2592000s" # 30 days; the five newest are kept regardless
+    }
+  }
+
+  depends_on = [time_sleep.apis_enabled]
+}
+
+resource "google_cloudfunctions2_function" "ingest" {
+  project  = var.project_id
+  name     = "${var.name_prefix}-ingest"
+  location = var.region
+
+  build_config {
+    runtime           = "python312"
+    entry_point       = "on_object_finalized"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.functions.id
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory                 = "256M"
+    timeout_seconds                  = 60
+    max_instance_count               = 20
+    max_instance_request_concurrency = 1
+    ingress_settings                 = "ALLOW_INTERNAL_ONLY"
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.ingest.email
+    environment_variables            = local.function_env
+  }
+
+  event_trigger {
+    trigger_region        = lower(local.landing_location)
+    event_type            = "google.cloud.storage.object.v1.finalized"
+    retry_policy          = "RETRY_POLICY_RETRY"
+    service_account_email = google_service_account.trigger.email
+    event_filters {
+      attribute = "bucket"
+      value     = local.landing_bucket
+    }
+  }
+
+  depends_on = [time_sleep.grants_propagated]
+}
+
+resource "google_cloudfunctions2_function" "flush" {
+  # checkov:skip=CKV_GCP_124: Cloud Scheduler's HTTP calls come from outside the VPC; only the scheduler's account may invoke it
+  project  = var.project_id
+  name     = local.flush_name
+  location = var.region
+
+  build_config {
+    runtime           = "python312"
+    entry_point       = "flush"
+    service_account   = google_service_account.build.id
+    docker_repository = google_artifact_registry_repository.functions.id
+    source {
+      storage_source {
+        bucket = google_storage_bucket.source.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    available_memory = "512M"
+    timeout_seconds  = var.flush_budget_seconds + 60
+    # One flush at a time: each paces its calls at the Hub's whole rate limit for this key.
+    max_instance_count               = 1
+    max_instance_request_concurrency = 1
+    ingress_settings                 = "ALLOW_ALL" # Cloud Scheduler calls from outside the VPC; IAM guards it
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.flush.email
+    environment_variables            = local.function_env
+
+    # The version's number, not "latest": Cloud Run reads a secret when a revision deploys, so a
+    # new key version changes this and deploys a new revision, with no wait for a cold start.
+    secret_environment_variables {
+      key        = "HUB_API_KEY"
+      project_id = var.project_id
+      secret     = google_secret_manager_secret.hub_api_key.secret_id
+      version    = google_secret_manager_secret_version.hub_api_key.version
+    }
+  }
+
+  depends_on = [time_sleep.grants_propagated, google_secret_manager_secret_iam_member.flush_reads_key]
+}

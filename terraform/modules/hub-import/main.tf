@@ -1,0 +1,103 @@
+# The APIs, the waits Google documents, and the settings both functions share.
+
+locals {
+  apis = [
+    "cloudresourcemanager.googleapis.com", # project lookups and project-level IAM
+    "iam.googleapis.com",                  # service accounts
+    "cloudfunctions.googleapis.com",
+    "run.googleapis.com",
+    "cloudbuild.googleapis.com",
+    "artifactregistry.googleapis.com",
+    "eventarc.googleapis.com",
+    "pubsub.googleapis.com",
+    "cloudscheduler.googleapis.com",
+    "secretmanager.googleapis.com",
+    "storage.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+  ]
+
+  # The trigger must be in the landing bucket's location: for an existing bucket, its real one.
+  new_landing_location = upper(coalesce(var.landing_bucket_location, var.region))
+  landing_location     = var.create_landing_bucket ? local.new_landing_location : data.google_storage_bucket.landing[0].location
+  landing_bucket       = var.create_landing_bucket ? google_storage_bucket.landing[0].name : data.google_storage_bucket.landing[0].name
+  short                = substr(var.name_prefix, 0, 16)
+  flush_name           = "${var.name_prefix}-flush"
+
+  # Exactly the variables hub_import/config.py reads (tests/terraform checks it); the API key
+  # is a secret variable of the flush function only.
+  function_env = {
+    GOOGLE_CLOUD_PROJECT    = var.project_id
+    HUB_API_URL             = var.hub_api_url
+    HUB_ALLOW_HTTP          = "false"
+    HUB_PROJECT_ID          = var.hub_project_id
+    HUB_STORAGE_ID          = var.hub_storage_id
+    HUB_BATCHES             = join(",", var.hub_batches)
+    HUB_PRIORITY            = tostring(var.hub_priority)
+    HUB_CREATE_BATCHES      = tostring(var.hub_create_batches)
+    HUB_ROUTES              = jsonencode(var.hub_routes)
+    HUB_REQUESTS_PER_MINUTE = tostring(var.hub_requests_per_minute)
+    INCLUDE_GLOBS           = join(",", var.include_globs)
+    EXCLUDE_GLOBS           = join(",", var.exclude_globs)
+    ALLOWED_EXTENSIONS      = join(",", var.allowed_extensions)
+    ALLOWED_CONTENT_TYPES   = join(",", var.allowed_content_types)
+    SKIP_EMPTY_OBJECTS      = tostring(var.skip_empty_objects)
+    MAX_OBJECT_BYTES        = tostring(var.max_object_bytes)
+    URL_TEMPLATE            = var.url_template
+    EXTERNAL_ID_TEMPLATE    = var.external_id_template
+    PROBE_IMAGE_SIZE        = tostring(var.probe_image_size)
+    PROBE_MAX_BYTES         = tostring(var.probe_max_bytes)
+    PUBSUB_TOPIC            = google_pubsub_topic.assets.name
+    PUBSUB_SUBSCRIPTION     = google_pubsub_subscription.flush.name
+    DEAD_LETTER_TOPIC       = google_pubsub_topic.dead_letter.name
+    LANDING_BUCKET          = local.landing_bucket
+    STATE_BUCKET            = google_storage_bucket.state.name
+    MANIFEST_PREFIX         = "manifests/"
+    LEDGER_PREFIX           = "ledger/"
+    MAX_ASSETS_PER_MANIFEST = tostring(var.max_assets_per_manifest)
+    FLUSH_BUDGET_SECONDS    = tostring(var.flush_budget_seconds)
+    ON_OVERWRITE            = var.on_overwrite
+    MAX_EVENT_AGE_SECONDS   = tostring(var.max_event_age_seconds)
+    LOG_LEVEL               = var.log_level
+  }
+}
+
+resource "google_project_service" "apis" {
+  for_each           = toset(local.apis)
+  project            = var.project_id
+  service            = each.value
+  disable_on_destroy = false # other workloads in the project may use them
+}
+
+# A just-enabled API can refuse calls for a while ("If you enabled this API recently, wait a few
+# minutes for the action to propagate to our systems"). Every other resource waits for this.
+resource "time_sleep" "apis_enabled" {
+  create_duration = "60s"
+  depends_on      = [google_project_service.apis]
+}
+
+# Eventarc's service agent gets its role some minutes after the API is enabled, and IAM grants
+# take up to a few minutes to apply; until then creating a Cloud Storage trigger fails with
+# "Permission denied while using the Eventarc Service Agent" (terraform-provider-google #25294),
+# and a build fails without its account's roles. The functions wait for both.
+resource "time_sleep" "grants_propagated" {
+  create_duration = "180s"
+  depends_on = [
+    time_sleep.apis_enabled,
+    google_project_iam_member.gcs_agent_publishes_events,
+    google_project_iam_member.trigger_receives_events,
+    google_project_iam_member.build_writes_logs,
+    google_project_iam_member.build_reads_sources,
+    google_artifact_registry_repository_iam_member.build_pushes_images,
+  ]
+}
+
+data "google_project" "this" {
+  project_id = var.project_id
+  depends_on = [time_sleep.apis_enabled]
+}
+
+data "google_storage_project_service_account" "gcs" {
+  project    = var.project_id
+  depends_on = [time_sleep.apis_enabled]
+}

@@ -1,0 +1,27 @@
+# The Hub API key. Terraform writes it as a new secret version through a write-only argument:
+# it is sent to Secret Manager and kept in neither the plan nor the state. The value comes from
+# an ephemeral variable; only the version number is stored. Rotation: a new key and the next
+# hub_api_key_version, then apply.
+
+resource "google_secret_manager_secret" "hub_api_key" {
+  project   = var.project_id
+  secret_id = "${var.name_prefix}-hub-api-key"
+
+  replication {
+    auto {}
+  }
+
+  depends_on = [time_sleep.apis_enabled]
+}
+
+resource "google_secret_manager_secret_version" "hub_api_key" {
+  secret                 = google_secret_manager_secret.hub_api_key.id
+  secret_data_wo         = var.hub_api_key
+  secret_data_wo_version = var.hub_api_key_version
+  deletion_policy        = "DELETE" # a replaced key is destroyed, not kept disabled
+
+  # The new version exists, and the flush function points at it, before the old one goes.
+  lifecycle {
+    create_before_destroy = true
+  }
+}

@@ -1,0 +1,222 @@
+# The functions' settings. Each (but flush_schedule, the scheduler's) becomes the environment
+# variable of the same name in upper case (main.tf, local.function_env) and mirrors
+# hub_import/config.py (ENV), defaults included; tests/terraform checks that both agree.
+
+# -- the Hub ---------------------------------------------------------------------------------
+variable "hub_api_url" {
+  type        = string
+  description = "The Hub's API base URL, without /v2: https://imeritapi.ango.ai (EU), https://us-api.ango.ai (US), https://in-api.ango.ai (India)."
+  default     = "https://imeritapi.ango.ai"
+
+  validation {
+    condition     = can(regex("^https://[^/]+$", var.hub_api_url))
+    error_message = "hub_api_url: an https:// URL without a path."
+  }
+}
+
+variable "hub_project_id" {
+  type        = string
+  description = "The Hub project objects go to when no route matches (empty: such objects are skipped)."
+  default     = ""
+}
+
+variable "hub_storage_id" {
+  type        = string
+  description = "The _id of the Hub storage integration that reads the landing bucket."
+  default     = ""
+}
+
+variable "hub_batches" {
+  type        = list(string)
+  description = "Batch names for the default route."
+  default     = []
+}
+
+variable "hub_priority" {
+  type        = number
+  description = "Priority of the default route, -1000..1000 (higher is labeled first)."
+  default     = 0
+
+  validation {
+    condition     = var.hub_priority >= -1000 && var.hub_priority <= 1000 && floor(var.hub_priority) == var.hub_priority
+    error_message = "hub_priority must be a whole number from -1000 to 1000."
+  }
+}
+
+variable "hub_create_batches" {
+  type        = bool
+  description = "Create batches that do not exist yet in the Hub project."
+  default     = false
+}
+
+variable "hub_routes" {
+  type = list(object({
+    prefix   = optional(string)
+    glob     = optional(string)
+    project  = optional(string)
+    storage  = optional(string)
+    batches  = optional(list(string))
+    priority = optional(number)
+  }))
+  description = "Ordered routes; the first whose prefix or glob matches the object name wins. Unset fields take the default route's."
+  default     = []
+
+  validation {
+    condition     = alltrue([for r in var.hub_routes : (r.prefix == null) != (r.glob == null)])
+    error_message = "hub_routes: each route needs exactly one of prefix or glob."
+  }
+}
+
+variable "hub_requests_per_minute" {
+  type        = number
+  description = "The Hub's rate limit for this API key (100 a minute on the standard plan)."
+  default     = 100
+
+  validation {
+    condition     = var.hub_requests_per_minute > 0
+    error_message = "hub_requests_per_minute must be positive."
+  }
+}
+
+# -- rules -----------------------------------------------------------------------------------
+variable "include_globs" {
+  type        = list(string)
+  description = "When not empty, only object names matching one of these globs are imported."
+  default     = []
+}
+
+variable "exclude_globs" {
+  type        = list(string)
+  description = "Object names matching any of these globs are never imported."
+  default     = []
+}
+
+variable "allowed_extensions" {
+  type        = list(string)
+  description = "File extensions to import; a name with an extension is judged by it."
+  default     = ["jpg", "jpeg", "png", "gif", "webp", "bmp", "tif", "tiff", "heic", "avif", "mp4", "mov", "m4v", "webm", "avi", "mkv", "mp3", "wav", "flac", "pdf", "txt", "md", "csv", "json", "html", "dcm", "nii", "gz"]
+}
+
+variable "allowed_content_types" {
+  type        = list(string)
+  description = "Content types (type/* allowed) that admit names without an extension."
+  default     = ["image/*", "video/*", "audio/*", "application/pdf", "text/*", "application/dicom"]
+}
+
+variable "skip_empty_objects" {
+  type        = bool
+  description = "Skip zero-byte objects."
+  default     = true
+}
+
+variable "max_object_bytes" {
+  type        = number
+  description = "Skip objects larger than this many bytes (0: no limit)."
+  default     = 0
+
+  validation {
+    condition     = var.max_object_bytes >= 0
+    error_message = "max_object_bytes must not be negative."
+  }
+}
+
+variable "url_template" {
+  type        = string
+  description = "The asset data URL; fields {bucket} {name} {generation}, the name percent-encoded."
+  default     = "https://storage.googleapis.com/{bucket}/{name}"
+
+  validation {
+    condition     = startswith(var.url_template, "https://")
+    error_message = "url_template must start with https://."
+  }
+}
+
+variable "external_id_template" {
+  type        = string
+  description = "The asset externalId; fields {bucket} {name} {generation}."
+  default     = "{name}"
+}
+
+variable "probe_image_size" {
+  type        = bool
+  description = "Read image headers (a few KiB) for width and height."
+  default     = true
+}
+
+variable "probe_max_bytes" {
+  type        = number
+  description = "The most bytes read from one object to find its size."
+  default     = 1048576
+
+  validation {
+    condition     = var.probe_max_bytes >= 1024
+    error_message = "probe_max_bytes must be at least 1024."
+  }
+}
+
+variable "on_overwrite" {
+  type        = string
+  description = "An overwritten object: skip (each name imported once) or import (each generation)."
+  default     = "skip"
+
+  validation {
+    condition     = contains(["skip", "import"], var.on_overwrite)
+    error_message = "on_overwrite must be skip or import."
+  }
+}
+
+variable "max_event_age_seconds" {
+  type        = number
+  description = "Events older than this are dropped instead of retried."
+  default     = 86400
+
+  validation {
+    condition     = var.max_event_age_seconds >= 60
+    error_message = "max_event_age_seconds must be at least 60."
+  }
+}
+
+# -- the flush -------------------------------------------------------------------------------
+variable "max_assets_per_manifest" {
+  type        = number
+  description = "The most assets in one manifest (one Hub import call)."
+  default     = 500
+
+  validation {
+    condition     = var.max_assets_per_manifest >= 1 && var.max_assets_per_manifest <= 10000
+    error_message = "max_assets_per_manifest must be from 1 to 10000."
+  }
+}
+
+variable "flush_budget_seconds" {
+  type        = number
+  description = "How long one flush works; the function's timeout is this plus 60 s."
+  default     = 240
+
+  validation {
+    condition     = var.flush_budget_seconds >= 30 && var.flush_budget_seconds <= 1740
+    error_message = "flush_budget_seconds must be from 30 to 1740 (the scheduler waits at most 30 minutes)."
+  }
+}
+
+variable "flush_schedule" {
+  type        = string
+  description = "Cron schedule of the flush (Cloud Scheduler, 5 fields)."
+  default     = "* * * * *"
+
+  validation {
+    condition     = can(regex("^(\\S+\\s+){4}\\S+$", trimspace(var.flush_schedule)))
+    error_message = "flush_schedule must be a 5-field cron expression such as \"* * * * *\"."
+  }
+}
+
+variable "log_level" {
+  type        = string
+  description = "DEBUG, INFO, WARNING or ERROR."
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR"], var.log_level)
+    error_message = "log_level must be DEBUG, INFO, WARNING or ERROR."
+  }
+}

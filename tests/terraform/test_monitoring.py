@@ -1,0 +1,118 @@
+"""Watching it run: log-based metrics read fields the code really writes, a dashboard charts the
+queue and the flush, and alert policies fire on old messages, dead letters and an unreachable
+Hub, to the notification channels a variable names."""
+from __future__ import annotations
+
+import re
+import pytest
+
+from hub_import.flush import Summary
+
+from .tfconfig import MODULE, ROOT, load
+
+CONFIG = load(MODULE)
+METRICS = CONFIG.resources["google_logging_metric"]
+POLICIES = CONFIG.resources["google_monitoring_alert_policy"]
+DASHBOARD = (MODULE / "dashboard.tf").read_text()
+CODE = "\n".join(p.read_text() for p in sorted((ROOT / "hub_import").glob("*.py")))
+
+
+def _unescape(text: str) -> str:
+    return text.replace('\\"', '"')
+
+
+def _filters() -> list[str]:
+    """Every metric's log filter, with the module's locals written out."""
+    out = []
+    for metric in METRICS.values():
+        text = metric["filter"]
+        for name in ("flush_done", "flush_logs"):
+            text = text.replace(f"${{local.{name}}}", CONFIG.locals[name])
+        out.append(_unescape(text))
+    return out
+
+
+def test_every_log_message_the_metrics_match_is_one_the_code_logs():
+    messages = {m for f in _filters() for m in re.findall(r'jsonPayload\.message=~?"\^?([^"]+)"', f)}
+    assert messages == {"flush done", "Hub call failed; retrying", "the Hub does not answer; nothing pulled this time",
+                        "the Hub rejected an asset", "dead-lettered"}
+    for message in messages:
+        assert f'"{message}' in CODE, message
+    assert all('resource.labels.service_name="${local.flush_name}"' in f for f in _filters())
+
+
+def test_every_field_the_metrics_read_is_on_the_line_they_match():
+    flush_done_fields = set(Summary("x").to_json()) - {"manifests"}
+    assert {"sent", "seconds", "hub_unavailable", "dead_lettered"} <= flush_done_fields
+    for metric in ("assets_sent", "flush_seconds", "hub_unreachable"):
+        assert METRICS[metric]["filter"].startswith("${local.flush_done}"), metric
+    read = set(re.findall(r"jsonPayload\.(\w+)", " ".join(str(METRICS[m]) for m in ("assets_sent", "flush_seconds", "hub_unreachable"))))
+    assert read <= flush_done_fields | {"message"}
+    # The Hub-error lines each carry a reason (hub_import/flush.py, hub.py).
+    for message in ("Hub call failed; retrying", "the Hub does not answer; nothing pulled this time",
+                    "the Hub rejected an asset"):
+        call = CODE[CODE.index(f'"{message}"'):][:300]
+        assert "reason=" in call, message
+
+
+def test_the_hub_error_status_is_read_from_the_reasons_the_client_writes():
+    extractor = METRICS["hub_errors"]["label_extractors"]["status"]
+    pattern = re.search(r'REGEXP_EXTRACT\(jsonPayload\.reason, "(.+)"\)', _unescape(extractor)).group(1)
+    for reason, status in [("503 on POST /v2/project/p/cloud_storage: busy", "503"),
+                           ("Hub unavailable until the deadline: 429 on GET /v2/storages: slow down", "429"),
+                           ("401 on GET /v2/storages: bad key", "401"),
+                           ("ConnectionError on POST /v2/project/p/cloud_storage", "ConnectionError"),
+                           ("read timeout on GET /v2/storages", "read timeout")]:
+        assert re.search(pattern, reason).group(1) == status, reason
+
+
+@pytest.mark.parametrize("title,metric", [
+    ("Backlog", "pubsub.googleapis.com/subscription/num_undelivered_messages"),
+    ("Age of the oldest unacked", "pubsub.googleapis.com/subscription/oldest_unacked_message_age"),
+    ("Assets sent", "google_logging_metric.assets_sent.name"),
+    ("Hub errors by status", "google_logging_metric.hub_errors.name"),
+    ("Dead letters", "google_logging_metric.dead_lettered.name"),
+    ("Dead letters", "pubsub.googleapis.com/subscription/dead_letter_message_count"),
+    ("Flush duration", "google_logging_metric.flush_seconds.name"),
+])
+def test_the_dashboard_charts(title, metric):
+    widget = DASHBOARD[DASHBOARD.index(f'title = "{title}'):]
+    widget = widget[:widget.index("\n    },\n")]
+    assert metric in widget
+    assert "metric.label.status" in DASHBOARD[DASHBOARD.index('"Hub errors by status"'):]
+
+
+def test_an_alert_fires_when_the_oldest_message_is_older_than_the_threshold():
+    [condition] = POLICIES["oldest_message"]["conditions"]
+    threshold = condition["condition_threshold"][0]
+    assert "oldest_unacked_message_age" in threshold["filter"] and "google_pubsub_subscription.flush.name" in threshold["filter"]
+    assert threshold["threshold_value"] == "${var.alert_oldest_message_seconds}"
+    assert threshold["comparison"] == "COMPARISON_GT"
+
+
+def test_an_alert_fires_on_any_dead_letter_from_the_flush_or_from_pubsub():
+    filters = [c["condition_threshold"][0] for c in POLICIES["dead_letters"]["conditions"]]
+    assert POLICIES["dead_letters"]["combiner"] == "OR"
+    assert any("google_logging_metric.dead_lettered.name" in f["filter"] for f in filters)
+    assert any("dead_letter_message_count" in f["filter"] for f in filters)
+    assert all(f["threshold_value"] == 0 and f["comparison"] == "COMPARISON_GT" for f in filters)
+
+
+def test_an_alert_fires_when_the_hub_is_unreachable_for_n_flushes():
+    [condition] = POLICIES["hub_unreachable"]["conditions"]
+    threshold = condition["condition_threshold"][0]
+    assert "google_logging_metric.hub_unreachable.name" in threshold["filter"]
+    assert threshold["threshold_value"] == "${var.alert_hub_unreachable_flushes - 1}"  # > N - 1: at least N
+    assert "var.alert_hub_unreachable_flushes + 1" in threshold["aggregations"][0]["alignment_period"]
+    assert "jsonPayload.hub_unavailable!=" in METRICS["hub_unreachable"]["filter"]
+
+
+def test_every_alert_goes_to_the_channels_of_the_variables():
+    assert CONFIG.locals["channels"] == "${concat(var.notification_channels, google_monitoring_notification_channel.email[*].id)}"
+    assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable"}
+    for name, policy in POLICIES.items():
+        assert policy["notification_channels"] == "${local.channels}", name
+        assert policy["documentation"][0]["content"], name
+    email = CONFIG.resources["google_monitoring_notification_channel"]["email"]
+    assert email["count"] == "${length(var.alert_emails)}"
+
