@@ -328,10 +328,12 @@ class Flush:
                 in_hub=len(found), to_send=len(todo), calls=progress.calls)
         outcome = send(self.hub, dest.project, todo, priority=dest.priority, deadline=self.deadline) \
             if todo else Outcome()
-        if since is not None and outcome.sent:
+        resent = [a for a in todo if a not in outcome.unsent and a.external_id not in
+                  {f.external_id for f, _ in outcome.failed}]
+        if since is not None and resent:
             # Sent again after a reconcile found them absent: if the lost request still lands
             # after all, a later check removes the copy (heal.py).
-            heal.schedule(self.manifests.store, self.settings, manifest.path, dest.project, outcome.sent,
+            heal.schedule(self.manifests.store, self.settings, manifest.path, dest.project, resent,
                           float(since) - 1)
         outcome.sent = found + outcome.sent
         if outcome.stop:

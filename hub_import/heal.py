@@ -2,7 +2,8 @@
 
 When a reconcile finds assets absent and the flush sends them again, the lost request could
 still land later than the settle time allowed for (a gateway that held it for longer). So the
-flush leaves a check behind: `MANIFEST_PREFIX/verify/<name>`, due one settle time later. A later
+flush leaves a check behind: `MANIFEST_PREFIX/verify/<name>`, due HEAL_AFTER_SETTLES settle
+times later (quirks.py). A later
 flush (within the reconcile share of its Hub calls) lists the copies of those externalIds created
 since the lost request and soft-deletes the extra copies this product made (the same data URL;
 the oldest copy stays), logging both ids. `python -m hub_import audit --fix` does the same for
@@ -15,6 +16,7 @@ import time
 
 from .audit import remove_extra_copies
 from .hub import HubError
+from .hub.quirks import HEAL_AFTER_SETTLES
 from .logs import log
 
 logger = logging.getLogger(__name__)
@@ -25,10 +27,13 @@ def _prefix(settings) -> str:
 
 
 def schedule(store, settings, manifest_path: str, project: str, resent: list, since: float) -> None:
-    name = manifest_path.removeprefix(settings.manifest_prefix).replace("/", "_")
-    store.write(_prefix(settings) + name, {"manifest": manifest_path, "project": project, "since": since,
-                                           "after": time.time() + settings.settle_s,
-                                           "assets": {a.external_id: a.data for a in resent}})
+    """Check `resent` (sent again after a reconcile found them absent, whatever that send's outcome)
+    for a second copy, HEAL_AFTER_SETTLES settle times from now."""
+    name = manifest_path.removeprefix(settings.manifest_prefix).replace("/", "_").removesuffix(".json")
+    store.write(f"{_prefix(settings)}{name}-{time.time_ns()}.json",
+                {"manifest": manifest_path, "project": project, "since": since,
+                 "after": time.time() + HEAL_AFTER_SETTLES * settings.settle_s,
+                 "assets": {a.external_id: a.data for a in resent}})
 
 
 def run_due(flush) -> None:

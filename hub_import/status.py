@@ -131,7 +131,7 @@ def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check
         results.append(Check("Hub API key", True, f"accepted by {settings.hub_api_url}"))
     except HubAuthError as exc:
         results.append(Check("Hub API key", False, f"refused ({exc.status})",
-                             "set the right key: deploy/set-api-key.sh PROJECT SECRET (or HUB_API_KEY locally)"))
+                             "set the right key: TF_VAR_hub_api_key from a file, raise hub_api_key_version, terraform apply (or HUB_API_KEY locally)"))
     except HubError as exc:
         results.append(Check("Hub API key", False, f"Hub unreachable: {exc}", "check HUB_API_URL and the network"))
     destinations = ([settings.default] if settings.default else []) + [r.destination for r in settings.routes]

@@ -35,12 +35,17 @@ LIST_SORT = "-createdAt"
 
 # GUESS: how far the Hub's createdAt may run behind our clock, beyond the offset its Date header
 # shows (one-second resolution), when a reconcile cuts a scan at "created since".
-CLOCK_MARGIN_S = 5.0
+CLOCK_MARGIN_S = 2.0
 
 # GUESS: how long after an unknown outcome the Hub may still store the request's assets (a gateway
 # that timed out while the application went on). Nothing of it is re-sent before this has passed.
 # The default for HUB_SETTLE_SECONDS (config.py); self-healing (heal.py) catches what is later still.
 DEFAULT_SETTLE_S = 300
+
+
+# GUESS: a lost import that was not stored within HEAL_AFTER_SETTLES settle times never will be.
+# Assets sent again after a reconcile are checked for a second copy once that much time has passed.
+HEAL_AFTER_SETTLES = 5
 
 
 def bad_asset_indexes(message: str, n_assets: int) -> list[int]:

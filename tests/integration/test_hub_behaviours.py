@@ -8,13 +8,16 @@ the judge: every file once, none missing, and the Hub calls within the bound the
 """
 from __future__ import annotations
 
+import http.server
 import math
 import os
+import threading
+import time
 import uuid
 
 import pytest
 
-from tests.integration.flushing import assert_once, flush_until_idle, hub, publish, refs
+from tests.integration.flushing import assert_once, flush_until_idle, held, hub, publish, refs, run_flush
 
 FILES = int(os.environ.get("HUB_SWITCH_FILES", "200"))
 PER_MANIFEST = 20
@@ -40,7 +43,8 @@ SWITCHES = {
 DEFAULTS = {"error_rate": 0.0, "rate_429": 0.0, "slow_commit": 0.0, "list_order": "honoured", "list_created_at": True,
             "external_id_filter": "exact", "slow_commit_as": "504", "max_body_bytes": 0, "retry_after": True,
             "short_created": 0.0, "short_created_as": "fewer", "odd_status": 0.0, "odd_status_code": 409,
-            "truncate_body": 0.0, "rate_limit_per_minute": 0}
+            "truncate_body": 0.0, "rate_limit_per_minute": 0, "slow_commit_delay_s": 1.0, "redirect_to": "",
+            "geofenced": False}
 
 
 def call_bound(n_files: int) -> int:
@@ -78,3 +82,60 @@ def test_every_file_is_in_the_hub_once_under_each_switch(stack, switched, switch
           f"slow commits {stats['requests'].get('slow commit', {})}, "
           f"reconcile calls {sum(s['reconcile_calls'] for s in summaries)}")
     assert calls <= call_bound(FILES), calls
+
+
+def test_a_commit_later_than_the_settle_time_is_healed_to_one_copy(stack, switched):
+    # GIVEN a Hub whose lost imports land 4 s later, and a settle time of only 1 s: the reconcile
+    # finds them absent, the flush sends them again, then the late commit lands as a second copy
+    prefix = f"heal-{uuid.uuid4().hex[:6]}/"
+    messages = publish(stack, refs(prefix, 40))
+    switched.faults(slow_commit=1.0, slow_commit_delay_s=4.0)
+    late = {**FLUSH, "HUB_SETTLE_SECONDS": 1}
+    first = flush_until_idle(stack, expect=messages, max_runs=40, **late)
+    switched.faults(slow_commit=0.0)
+    time.sleep(5)  # the late commits land
+    assert max(held(stack, prefix).values()) > 1, "the late commits must really have doubled some assets"
+    # WHEN later flushes run (the verification is due a few settle times after the resend)
+    healed, deadline = [], time.monotonic() + 60
+    while time.monotonic() < deadline and max(held(stack, prefix).values()) > 1:
+        healed.append(run_flush(stack, **late))
+        time.sleep(1)
+    # THEN the extra copies are gone, and each file is in the Hub once
+    assert_once(stack, messages)
+    assert sum(s["duplicates_removed"] for s in first + healed) > 0
+
+
+def test_a_redirect_never_carries_the_key_to_another_host(stack, switched):
+    seen: list[dict] = []
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's naming
+            seen.append(dict(self.headers))
+            self.send_response(200)
+            self.end_headers()
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        publish(stack, refs(f"redirect-{uuid.uuid4().hex[:6]}/", 5))
+        switched.faults(redirect_to=f"http://127.0.0.2:{server.server_port}")
+        summary = run_flush(stack, **FLUSH)
+    finally:
+        switched.faults(redirect_to="")
+        server.shutdown()
+    assert "redirect" in summary["hub_unavailable"] and summary["pulled"] == 0
+    assert seen == [], "nothing, and so no key, reached the other host"
+
+
+def test_a_geofenced_organization_stops_the_flush_before_it_pulls(stack, switched):
+    publish(stack, refs(f"geo-{uuid.uuid4().hex[:6]}/", 5))
+    switched.faults(geofenced=True)
+    try:
+        summary = run_flush(stack, **FLUSH)
+    finally:
+        switched.faults(geofenced=False)
+    assert "451" in summary["hub_unavailable"] and summary["pulled"] == 0

@@ -3,6 +3,7 @@ whatever the Hub does, at the Hub's pace, and the API key never shown."""
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from hub_import.assets import build_asset
 from hub_import.hub import (HubAuthError, HubClient, HubNotFoundError, HubOutcomeUnknownError,
                             HubRejectedError, HubUnavailableError, Progress)
+from hub_import.hub.quirks import CLOCK_MARGIN_S
 from hub_import.logs import JsonFormatter
 from hub_import.objects import ObjectRef
 from tests.conftest import BATCH, PROJECT, STORAGE
@@ -221,3 +223,54 @@ def test_the_hub_accepts_the_url_of_any_object_name(hub, names):
     items = [build_asset(ObjectRef("landing", name, 1), storage=STORAGE) for name in names]
     result = client(hub).import_assets(PROJECT, items, deadline=time.monotonic() + 30)
     assert result.sent == items
+
+
+RECONCILE_CASES = {
+    "as-guessed": {},
+    "oldest-first": {"list_order": "oldest_first"},
+    "no-createdAt": {"list_created_at": False},
+    "substring-filter": {"external_id_filter": "substring"},
+    "ignored-filter-no-createdAt": {"external_id_filter": "ignored", "list_created_at": False},
+}
+
+
+@pytest.mark.parametrize("case", list(RECONCILE_CASES), ids=list(RECONCILE_CASES))
+def test_a_reconcile_is_exact_and_within_its_stated_cost_under_each_listing_behaviour(hub_factory, case):
+    # GIVEN a project of T = 2,000 older assets, then a lost import of N = 200 of which half were
+    # stored, and R = 300 newer assets created since by others
+    hub = hub_factory({"rate_limit_per_minute": 0})
+    c = client(hub)
+    older, lost, newer = assets(2000, "old"), assets(200, "lost"), assets(300, "new")
+    for i in range(0, 2000, 500):
+        c.import_assets(PROJECT, older[i:i + 500])
+    time.sleep(CLOCK_MARGIN_S + 0.5)  # the older assets are older than the reconcile's clock margin
+    since = time.time()
+    c.import_assets(PROJECT, lost[:100])
+    c.import_assets(PROJECT, newer)
+    hub.faults(**RECONCILE_CASES[case])
+    # WHEN a fresh client (nothing learned) settles the lost import
+    fresh = client(hub)
+    progress = Progress()
+    done = fresh.reconcile(PROJECT, {a.external_id for a in lost}, since=since, progress=progress, max_calls=10_000)
+    # THEN it knows exactly which are in the Hub, at no more than the README's cost
+    assert done and progress.found == {a.external_id for a in lost[:100]}
+    assert progress.absent == {a.external_id for a in lost[100:]}
+    total, n, recent = 2400, 200, 400
+    order_proven = "createdAt" not in case and RECONCILE_CASES[case].get("list_created_at", True)
+    bound = (math.ceil(recent / 100) + 2) if order_proven else min(math.ceil(total / 100), n) + 1
+    print(f"\nreconcile {case}: N={n} T={total} R={recent}: {progress.calls} calls (bound {bound})")
+    assert progress.calls <= bound
+
+
+def test_a_reconcile_too_large_for_one_flush_goes_on_where_it_stopped(hub_factory):
+    hub = hub_factory({"list_created_at": False, "external_id_filter": "ignored"})
+    c = client(hub)
+    items = assets(1000, "big")
+    for i in range(0, 1000, 500):
+        c.import_assets(PROJECT, items[i:i + 500])
+    progress, runs, wanted = Progress(), 0, {a.external_id for a in items[:50]}
+    while not c.reconcile(PROJECT, wanted, since=None, progress=progress, max_calls=3):
+        runs += 1
+        progress = Progress.from_json(progress.to_json())  # saved with the manifest between flushes
+        assert runs < 10
+    assert runs >= 2 and progress.found == wanted and progress.calls <= 10 + runs

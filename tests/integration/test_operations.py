@@ -184,3 +184,57 @@ def test_check_names_each_failure_with_a_fix_and_exits_1(stack, settings, named)
 def test_a_bad_setting_is_named_and_exits_2(stack):
     done = cli(stack, "status", HUB_PRIORITY="urgent")
     assert done.returncode == 2 and "HUB_PRIORITY" in done.stderr
+
+
+def test_check_finds_our_storage_among_12_and_reports_how_the_hub_behaves(stack):
+    # GIVEN an organization with 12 more storage integrations, newer than ours (the default page is 10)
+    extra = [{"_id": f"extra-{uuid.uuid4().hex[:6]}-{i}", "bucket": "elsewhere"} for i in range(12)]
+    requests.post(f"{stack['HUB_API_URL']}/_admin/storages", json=extra, timeout=10).raise_for_status()
+    h = hub(stack)
+    c = HubClient(stack["HUB_API_URL"], stack["HUB_API_KEY"], requests_per_minute=0)
+    from hub_import.assets import build_asset
+    from hub_import.objects import ObjectRef
+    for i in range(2):  # two imports a moment apart, so the listing shows an order
+        c.import_assets(stack["HUB_PROJECT_ID"], [build_asset(ObjectRef("landing", f"probe-{uuid.uuid4().hex}", 1),
+                                                               storage=stack["HUB_STORAGE_ID"])])
+        time.sleep(0.05)
+    try:
+        # WHEN the Hub lists oldest first whatever `sort` says, and its filter matches substrings
+        h.faults(list_order="oldest_first", external_id_filter="substring")
+        done = cli(stack, "check")
+    finally:
+        h.faults(list_order="honoured", external_id_filter="exact")
+    # THEN check passes, and says so
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ok   Hub storage {stack['HUB_STORAGE_ID']}" in done.stdout
+    assert "storages listing: 10 without limit" in done.stdout and "(paged" in done.stdout
+    assert "listing order: oldest first" in done.stdout
+    assert "externalId filter: matches substrings" in done.stdout
+
+
+def test_audit_finds_a_duplicate_and_fix_removes_only_the_copy_we_made(stack):
+    from hub_import.assets import build_asset
+    from hub_import.objects import ObjectRef
+
+    run = uuid.uuid4().hex[:6]
+    objects = refs(f"audit-{run}/", 6)
+    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], stack["HUB_STORAGE_ID"]))
+    flush_until_idle(stack)
+    # GIVEN a copy made behind our back of one of ours, and a person's upload under another's id
+    c = HubClient(stack["HUB_API_URL"], stack["HUB_API_KEY"], requests_per_minute=0)
+    twin = build_asset(objects[0], storage=stack["HUB_STORAGE_ID"])
+    c.import_assets(stack["HUB_PROJECT_ID"], [twin])
+    by_hand = build_asset(ObjectRef("other-bucket", objects[1].name, 1), storage=stack["HUB_STORAGE_ID"])
+    c.import_assets(stack["HUB_PROJECT_ID"], [by_hand])
+    # WHEN audit looks, then fixes
+    looked = cli(stack, "audit", "--json")
+    fixed = cli(stack, "audit", "--fix", "--json")
+    # THEN it names both, removes only our own extra copy, and keeps the oldest
+    report = json.loads(looked.stdout)
+    assert looked.returncode == 1 and report["duplicated"][objects[0].name] == 2
+    assert report["duplicated"][objects[1].name] == 2 and not report["missing"]
+    removed = json.loads(fixed.stdout)["removed"]
+    assert [r["externalId"] for r in removed if r["externalId"].startswith(f"audit-{run}/")] == [objects[0].name]
+    counts = held(stack, f"audit-{run}/")
+    assert counts[objects[0].name] == 1 and counts[objects[1].name] == 2
+    assert all(counts[o.name] == 1 for o in objects[2:])

@@ -14,7 +14,7 @@ CONFIG = load(MODULE)
 METRICS = CONFIG.resources["google_logging_metric"]
 POLICIES = CONFIG.resources["google_monitoring_alert_policy"]
 DASHBOARD = (MODULE / "dashboard.tf").read_text()
-CODE = "\n".join(p.read_text() for p in sorted((ROOT / "hub_import").glob("*.py")))
+CODE = "\n".join(p.read_text() for p in sorted((ROOT / "hub_import").rglob("*.py")))
 
 
 def _unescape(text: str) -> str:
@@ -35,7 +35,7 @@ def _filters() -> list[str]:
 def test_every_log_message_the_metrics_match_is_one_the_code_logs():
     messages = {m for f in _filters() for m in re.findall(r'jsonPayload\.message=~?"\^?([^"]+)"', f)}
     assert messages == {"flush done", "Hub call failed; retrying", "the Hub does not answer; nothing pulled this time",
-                        "the Hub rejected an asset", "dead-lettered"}
+                        "the Hub rejected an asset", "dead-lettered", "manifest left pending"}
     for message in messages:
         assert f'"{message}' in CODE, message
     assert all('resource.labels.service_name="${local.flush_name}"' in f for f in _filters())
@@ -50,7 +50,7 @@ def test_every_field_the_metrics_read_is_on_the_line_they_match():
     assert read <= flush_done_fields | {"message"}
     # The Hub-error lines each carry a reason (hub_import/flush.py, hub.py).
     for message in ("Hub call failed; retrying", "the Hub does not answer; nothing pulled this time",
-                    "the Hub rejected an asset"):
+                    "the Hub rejected an asset", "manifest left pending"):
         call = CODE[CODE.index(f'"{message}"'):][:300]
         assert "reason=" in call, message
 
@@ -62,7 +62,8 @@ def test_the_hub_error_status_is_read_from_the_reasons_the_client_writes():
                            ("Hub unavailable until the deadline: 429 on GET /v2/storages: slow down", "429"),
                            ("401 on GET /v2/storages: bad key", "401"),
                            ("ConnectionError on POST /v2/project/p/cloud_storage", "ConnectionError"),
-                           ("read timeout on GET /v2/storages", "read timeout")]:
+                           ("read timeout on GET /v2/storages", "read timeout"),
+                           ("import outcome unknown: 504 on POST /v2/project/p/cloud: Gateway Timeout", "504")]:
         assert re.search(pattern, reason).group(1) == status, reason
 
 

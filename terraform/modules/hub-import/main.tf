@@ -37,6 +37,7 @@ locals {
     HUB_CREATE_BATCHES      = tostring(var.hub_create_batches)
     HUB_ROUTES              = jsonencode(var.hub_routes)
     HUB_REQUESTS_PER_MINUTE = tostring(var.hub_requests_per_minute)
+    HUB_SETTLE_SECONDS      = tostring(var.hub_settle_seconds)
     INCLUDE_GLOBS           = join(",", var.include_globs)
     EXCLUDE_GLOBS           = join(",", var.exclude_globs)
     ALLOWED_EXTENSIONS      = join(",", var.allowed_extensions)

@@ -75,8 +75,8 @@ resource "google_logging_metric" "hub_unreachable" {
 resource "google_logging_metric" "hub_errors" {
   project     = var.project_id
   name        = "${local.metric_prefix}_hub_errors"
-  description = "Failed Hub calls: retried ones, a Hub that does not answer, rejected assets (400)"
-  filter      = "${local.flush_logs} AND (jsonPayload.message=\"Hub call failed; retrying\" OR jsonPayload.message=\"the Hub does not answer; nothing pulled this time\" OR jsonPayload.message=\"the Hub rejected an asset\")"
+  description = "Failed Hub calls: retried ones, imports left pending (unknown outcome or Hub down), a Hub that does not answer, rejected assets (400)"
+  filter      = "${local.flush_logs} AND (jsonPayload.message=\"Hub call failed; retrying\" OR jsonPayload.message=\"manifest left pending\" OR jsonPayload.message=\"the Hub does not answer; nothing pulled this time\" OR jsonPayload.message=\"the Hub rejected an asset\")"
 
   # The status leads the reason text ("503 on POST /v2/..."); a call that got no answer names
   # its failure instead ("ConnectionError on ...", "read timeout on ...").

@@ -78,6 +78,17 @@ variable "hub_requests_per_minute" {
   }
 }
 
+variable "hub_settle_seconds" {
+  type        = number
+  description = "After an import whose answer was lost (timeout, reset, 5xx), how long nothing of it is sent again; then the Hub is asked what it stored and only the rest is sent."
+  default     = 300
+
+  validation {
+    condition     = var.hub_settle_seconds >= 0
+    error_message = "hub_settle_seconds must be zero or more."
+  }
+}
+
 # -- rules -----------------------------------------------------------------------------------
 variable "include_globs" {
   type        = list(string)
