@@ -4,12 +4,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv tools schema demo bench test test-unit test-integration up down status hub clean
+.PHONY: help venv tools schema demo bench soak test test-unit test-integration up down status hub clean
 
 help:
 	@echo "make demo    the whole product on this machine: files in a bucket, assets in the Hub stand-in"
 	@echo "make test    set up .venv and the emulators if missing, then run the whole test suite"
 	@echo "make schema  fetch the Google provider schema the Terraform tests check against (once, into ~/.cache/gcs-to-hub)"
+	@echo "make soak    the long runs: 1,000 files through the stack under every Hub switch, a five-minute outage (.local/soak.log)"
 	@echo "make bench   speed, Hub calls, memory and cost against floors measured in the same run (.local/bench.json)"
 	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in)"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
@@ -60,6 +61,14 @@ test-integration: $(STAMP) $(SDK) tools
 
 demo: $(STAMP) tools
 	$(PY) -m deploy.local.demo
+
+# The long runs, beside `make test`'s shorter ones: figures in .local/soak.log and the README.
+soak: $(STAMP) $(SDK) tools
+	@mkdir -p .local
+	bash -o pipefail -c 'OUTAGE_TEST_SECONDS=300 HUB_SWITCH_FILES=1000 $(PY) -m pytest -s -p no:cacheprovider \
+		tests/integration/test_hub_behaviours.py tests/integration/test_hub_client.py \
+		tests/integration/test_flush_stack.py::test_an_outage_of_minutes_while_files_keep_landing_loses_nothing_and_doubles_nothing \
+		2>&1 | tee .local/soak.log'
 
 bench: $(STAMP) tools
 	$(PY) tests/bench/bench.py

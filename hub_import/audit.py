@@ -14,7 +14,6 @@ soft-deleted, newest first, each logged with the id kept and the id removed.
 from __future__ import annotations
 
 import logging
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -66,17 +65,15 @@ def sent_assets(settings: Settings, store, project: str, since: datetime | None)
 def copies_in_hub(hub: HubClient, project: str, deadline: float | None = None) -> dict[str, list[dict]]:
     """externalId -> every live asset row the Hub lists for it (the whole listing, page by page)."""
     rows_by_id: dict[str, dict[str, dict]] = defaultdict(dict)
-    rows, total = hub.list_assets(project, page=1, deadline=deadline)
-    pages = max(1, math.ceil(total / hub.list_limit))
-    page = 1
+    page, seen = 1, 0
     while True:
+        rows, total = hub.list_assets(project, page=page, deadline=deadline)
         for row in rows:
             rows_by_id[str(row.get("externalId"))][str(row.get("_id"))] = row
-        page += 1
-        if page > pages or not rows:
+        seen += len(rows)
+        if not rows or seen >= total:  # pages may hold fewer rows than asked for: count, do not assume
             break
-        rows, total = hub.list_assets(project, page=page, deadline=deadline)
-        pages = max(pages, math.ceil(total / hub.list_limit))
+        page += 1
     return {k: list(v.values()) for k, v in rows_by_id.items()}
 
 

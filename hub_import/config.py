@@ -32,6 +32,7 @@ ENV: dict[str, tuple[str | None, str]] = {
     "HUB_CREATE_BATCHES": ("false", "create missing batches in the Hub (true/false)"),
     "HUB_ROUTES": ("[]", "JSON list of routes: {prefix|glob, project, storage, batches, priority}"),
     "HUB_REQUESTS_PER_MINUTE": ("100", "the Hub's rate limit for this key, requests per minute"),
+    "HUB_TIMEOUT_SECONDS": ("60", "the longest the flush waits for one Hub answer (an import's answer, or a read)"),
     "HUB_SETTLE_SECONDS": (str(DEFAULT_SETTLE_S), "after an import whose answer was lost, how long to wait before "
                            "asking the Hub what it stored and sending the rest"),
     "INCLUDE_GLOBS": ("", "comma-separated globs; when set, only matching names are imported"),
@@ -98,6 +99,7 @@ class Settings:
     max_event_age_s: float
     log_level: str
     settle_s: float = DEFAULT_SETTLE_S
+    hub_timeout_s: float = 60.0
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -182,6 +184,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_event_age_s=env.number("MAX_EVENT_AGE_SECONDS", 60),
         log_level=level,
         settle_s=env.number("HUB_SETTLE_SECONDS", 0),
+        hub_timeout_s=env.number("HUB_TIMEOUT_SECONDS", 1),
     )
 
 

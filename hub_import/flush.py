@@ -35,7 +35,7 @@ from .hub import HubClient, HubError, Progress
 from .lease import Lease
 from .ledger import CLAIMED, FAILED, SENT, Ledger
 from .logs import log
-from .manifests import PENDING, Manifest, ManifestStore
+from .manifests import PENDING, Manifest, ManifestStore, settle_window
 from .manifests import FAILED as MANIFEST_FAILED
 from .manifests import SENT as MANIFEST_SENT
 from .objects import ObjectRef
@@ -56,9 +56,10 @@ RECONCILE_SHARE = 0.25
 
 
 def claim_timeout_s(settings: Settings) -> float:
-    """How old a claim must be before its flush is surely dead: longer than any flush lives (a
-    flush stops at its budget; Terraform gives the function a timeout of budget + 60 s)."""
-    return 2 * settings.flush_budget_s + 10
+    """How old a claim (or a lease) must be before its flush is surely dead and done with the Hub:
+    longer than any flush lives (it starts no Hub call after its budget, and waits at most
+    HUB_TIMEOUT_SECONDS for one; Terraform gives the function a timeout of budget + 60 s)."""
+    return 2 * settings.flush_budget_s + 10 + settings.hub_timeout_s
 
 
 @dataclass
@@ -306,7 +307,7 @@ class Flush:
             calls_before = progress.calls
             error: HubError | None = None
             try:
-                done = self.hub.reconcile(dest.project, {a.external_id for a in todo}, since=float(since) - 1,
+                done = self.hub.reconcile(dest.project, {a.external_id: a.data for a in todo}, since=float(since) - 1,
                                           progress=progress, max_calls=self._reconcile_calls_left(),
                                           deadline=self.deadline)
             except HubError as exc:
@@ -328,13 +329,16 @@ class Flush:
                 in_hub=len(found), to_send=len(todo), calls=progress.calls)
         outcome = send(self.hub, dest.project, todo, priority=dest.priority, deadline=self.deadline) \
             if todo else Outcome()
-        resent = [a for a in todo if a not in outcome.unsent and a.external_id not in
-                  {f.external_id for f, _ in outcome.failed}]
-        if since is not None and resent:
-            # Sent again after a reconcile found them absent: if the lost request still lands
-            # after all, a later check removes the copy (heal.py).
-            heal.schedule(self.manifests.store, self.settings, manifest.path, dest.project, resent,
-                          float(since) - 1)
+        # Once an import of these assets had an unknown outcome, it may still land some day: whatever
+        # is sent of them from then on is checked later for a second copy (heal.py).
+        known = [t for t in (manifest.state.get("heal_since"), since, outcome.uncertain_since) if t is not None]
+        heal_since = min(known) if known else None
+        unsent_ids = {a.external_id for a in outcome.unsent} | {a.external_id for a, _ in outcome.failed}
+        attempted = [a for a in todo if a.external_id not in unsent_ids]
+        if heal_since is not None and attempted:
+            heal.schedule(self.manifests.store, self.settings, manifest.path, dest.project, attempted,
+                          float(heal_since) - 1)
+        outcome.heal_since = heal_since
         outcome.sent = found + outcome.sent
         if outcome.stop:
             self.summary.hub_unavailable = str(outcome.error)
@@ -371,7 +375,8 @@ class Flush:
             if assets and keep != kind:
                 path = self.manifests.new_path(self.id)
                 self.manifests.create(path, dest, assets, refs(assets), self.id, 0, error=str(error),
-                                      uncertain_since=since, not_before=not_before if since else 0)
+                                      uncertain_since=since, not_before=not_before if since else 0,
+                                      heal_since=outcome.heal_since)
                 self._settle_records([(objects[a.external_id], a.external_id, CLAIMED, path) for a in assets])
                 self.summary.manifests.append(path)
         if sent:
@@ -388,7 +393,8 @@ class Flush:
         elif keep in ("uncertain", "unsent"):
             self.manifests.update(manifest, state=PENDING, attempts=attempts, error=str(error), lease_until=0,
                                   reconcile=None, uncertain_since=outcome.uncertain_since if keep == "uncertain"
-                                  else None, not_before=not_before if keep == "uncertain" else 0)
+                                  else None, not_before=not_before if keep == "uncertain" else 0,
+                                  heal_since=outcome.heal_since)
         else:
             self.manifests.discard(manifest)  # every asset now lives in the failed or a new manifest
             if manifest.path in self.summary.manifests:
@@ -423,14 +429,9 @@ class Flush:
                 self.manifests.drop_marker(path)
                 continue
             state, now = manifest.state, time.time()
-            lease_until = float(state.get("lease_until") or 0)
-            if lease_until > now:
+            if float(state.get("lease_until") or 0) > now:
                 continue  # its flush is still at work on it
-            since, not_before = state.get("uncertain_since"), float(state.get("not_before") or 0)
-            if lease_until:
-                # Its flush died holding it: what that flush sent may still be landing in the Hub.
-                since = since if since is not None else state.get("created_at")
-                not_before = max(not_before, lease_until + self.settings.settle_s)
+            since, not_before = settle_window(state, self.settings.settle_s, self.hub.transport.clock_offset)
             if since is not None and (now < not_before or self._reconcile_calls_left() <= 0):
                 continue  # settled later: an unknown outcome is never raced
             if not self.manifests.update(manifest, owner=self.id, lease_until=now + self.lease_s,
@@ -508,10 +509,11 @@ _hub_clients: dict[tuple, HubClient] = {}
 
 def hub_client(settings: Settings) -> HubClient:
     """One Hub client per process (and key): its pacing and batch cache span invocations."""
-    key = (settings.hub_api_url, settings.require_api_key(), settings.requests_per_minute)
+    key = (settings.hub_api_url, settings.require_api_key(), settings.requests_per_minute, settings.hub_timeout_s)
     if key not in _hub_clients:
         _hub_clients[key] = HubClient(settings.hub_api_url, settings.hub_api_key,
-                                      requests_per_minute=settings.requests_per_minute)
+                                      requests_per_minute=settings.requests_per_minute,
+                                      read_timeout=settings.hub_timeout_s)
     return _hub_clients[key]
 
 

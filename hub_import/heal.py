@@ -15,7 +15,7 @@ import logging
 import time
 
 from .audit import remove_extra_copies
-from .hub import HubError
+from .hub import HubError, Progress
 from .hub.quirks import HEAL_AFTER_SETTLES
 from .logs import log
 
@@ -46,9 +46,11 @@ def run_due(flush) -> None:
         if doc is None or float(doc.body.get("after", 0)) > time.time():
             continue
         body, calls_before = doc.body, flush.hub.calls
+        progress, found = Progress.from_json(body.get("progress")), body.get("found") or {}
         try:
-            copies = flush.hub.copies(body["project"], set(body["assets"]), since=body.get("since"),
-                                      max_calls=flush._reconcile_calls_left(), deadline=flush.deadline)
+            copies = flush.hub.copies(body["project"], body["assets"], since=body.get("since"),
+                                      max_calls=flush._reconcile_calls_left(), progress=progress, found=found,
+                                      deadline=flush.deadline)
             if copies is not None:
                 for external_id, rows in copies.items():
                     if len(rows) > 1:
@@ -61,5 +63,7 @@ def run_due(flush) -> None:
             copies = None
         finally:
             flush.summary.reconcile_calls += flush.hub.calls - calls_before
+        if copies is None:  # out of calls or the Hub failed: go on from here next time
+            store.write(path, {**body, "progress": progress.to_json(), "found": found})
         if copies is not None:
             store.delete(path)

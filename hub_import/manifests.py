@@ -7,11 +7,13 @@ integration). Beside it, <same>.state.json keeps its state and history:
     {"state": "pending" | "sent" | "failed", "destination": {...}, "objects": [ObjectRef...],
      "attempts": n, "owner": flush id, "lease_until": t, "created_at": t, "updated_at": t,
      "hub_answer": {...} | null, "error": str | null,
-     "uncertain_since": t | null, "not_before": t, "reconcile": {...} | null}
+     "uncertain_since": t | null, "not_before": t, "reconcile": {...} | null, "heal_since": t | null}
 
 A pending manifest with `uncertain_since` was sent, or may have been, without a readable answer:
 it is not sent again before `not_before` (the settle time), and then only what a reconcile
-(hub/reconcile.py, its progress in "reconcile") shows the Hub does not hold.
+(hub/reconcile.py, its progress in "reconcile") shows the Hub does not hold. `heal_since` stays
+with its assets for good once an import of them had an unknown outcome: whatever is sent of
+them afterwards is checked later for a second copy (heal.py). Times named since are the Hub's.
 
 A pending manifest also has a marker at MANIFEST_PREFIX/pending/<name>, so that a flush finds
 unfinished work with one small listing. Together the sent manifests are the import history;
@@ -49,6 +51,19 @@ def state_path(path: str) -> str:
     return path.removesuffix(".json") + ".state.json"
 
 
+def settle_window(state: dict, settle_s: float, hub_offset: float) -> tuple[float | None, float]:
+    """For a pending manifest nobody holds: (since, not_before). `since` (Hub time) is set when an
+    import of it may have been stored, and then nothing of it may be sent before `not_before`
+    (our time). A manifest whose flush died holding it (its lease ran out, not given back) may
+    have been sent by that flush up to the lease's end: it settles one settle time after that."""
+    since, not_before = state.get("uncertain_since"), float(state.get("not_before") or 0)
+    lease_until = float(state.get("lease_until") or 0)
+    if lease_until:
+        since = since if since is not None else float(state.get("created_at", 0)) + hub_offset
+        not_before = max(not_before, lease_until + settle_s)
+    return since, not_before
+
+
 class ManifestStore:
     def __init__(self, store: JsonStore, prefix: str):
         self.store, self.prefix = store, prefix
@@ -65,13 +80,14 @@ class ManifestStore:
 
     def create(self, path: str, destination: Destination, assets: list[Asset], objects: list[ObjectRef],
                owner: str, lease_s: float, state: str = PENDING, error: str | None = None,
-               uncertain_since: float | None = None, not_before: float = 0) -> Manifest:
+               uncertain_since: float | None = None, not_before: float = 0,
+               heal_since: float | None = None) -> Manifest:
         """Write the manifest and its state (and a pending marker when pending)."""
         now = time.time()
         body = {"state": state, "destination": destination.to_json(), "objects": [o.to_json() for o in objects],
                 "attempts": 0, "owner": owner, "lease_until": now + lease_s, "created_at": now,
                 "updated_at": now, "hub_answer": None, "error": error, "uncertain_since": uncertain_since,
-                "not_before": not_before}
+                "not_before": not_before, "heal_since": heal_since}
         self.store.write(path, [a.to_json() for a in assets])
         if state == PENDING:
             self.store.write(self._marker(path), {"manifest": path})

@@ -15,9 +15,10 @@ from datetime import datetime
 
 from .assets import build_asset
 from .flush import Flush
+from .hub import HubError
 from .ledger import CLAIMED
 from .logs import log
-from .manifests import FAILED, PENDING
+from .manifests import FAILED, PENDING, settle_window
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayRepor
     flush.pull_until = flush.deadline
     flush.reconcile_budget = 10 ** 6  # asked for by a person: settle what it takes, within the budget
     report = ReplayReport()
+    if not dry_run:
+        try:
+            flush.hub.ping(deadline=time.monotonic() + 30)  # and learn the Hub's clock
+        except HubError as exc:
+            report.manifests.append({"manifest": "*", "outcome": f"the Hub does not answer: {exc}"})
+            return report
     holder = None if dry_run else flush.lease.acquire(flush.lease_s)
     if holder is not None:
         report.manifests.append({"manifest": "*", "outcome": f"a flush is sending ({holder.get('owner')}); "
@@ -88,7 +95,8 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
                       for ref, old in zip(manifest.objects, manifest.assets)]
             new_path = flush.manifests.new_path(flush.id)
             again = flush.manifests.create(new_path, dest, assets, manifest.objects, flush.id, flush.lease_s,
-                                           uncertain_since=manifest.state.get("created_at"))
+                                           uncertain_since=float(manifest.state.get("created_at", 0))
+                                           + flush.hub.transport.clock_offset)
             flush._settle_records([(ref, a.external_id, CLAIMED, new_path) for ref, a in zip(manifest.objects, assets)])
             flush.manifests.update(manifest, replayed_as=new_path)
             target = again
@@ -97,14 +105,14 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
             if float(st.get("lease_until") or 0) > time.time():
                 report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
                 continue
-            # A stuck manifest may have been sent by a flush that died: settle it before sending.
-            since = st.get("uncertain_since") if st.get("uncertain_since") is not None else st.get("created_at")
-            if st.get("uncertain_since") is not None and float(st.get("not_before") or 0) > time.time():
-                report.manifests.append({"manifest": path, "outcome": "its last import's outcome is unknown; it "
-                                         f"settles after {datetime.fromtimestamp(st['not_before']).isoformat()}"})
+            # A stuck manifest may have been sent by a flush that died: it settles like any other.
+            since, not_before = settle_window(st, flush.settings.settle_s, flush.hub.transport.clock_offset)
+            if since is not None and not_before > time.time():
+                report.manifests.append({"manifest": path, "outcome": "an import of it may still land; it "
+                                         f"settles after {datetime.fromtimestamp(not_before).isoformat()}"})
                 continue
             if not flush.manifests.update(manifest, owner=flush.id, lease_until=time.time() + flush.lease_s,
-                                          uncertain_since=since):
+                                          uncertain_since=since, not_before=not_before):
                 report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
                 continue
             target = manifest

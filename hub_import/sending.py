@@ -2,8 +2,8 @@
 
 `send(...)` tries the whole list in one import and, where the Hub refuses part of it, narrows
 down: a 400 that names assets drops them; one that names none is split in halves, and when both
-halves fail with the same message the request as a whole is at fault and every asset fails at
-once (O(log N) calls, not 2N); a 413 is split until the parts fit. Nothing here retries a
+halves fail with the same message and so does one asset of each alone, the request as a whole is
+at fault and every asset fails at once (5 calls, not 2N); a 413 is split until the parts fit. Nothing here retries a
 request whose outcome is unknown: its assets come back as `uncertain`, to be settled later.
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ class Outcome:
     uncertain_since: float | None = None  # wall time before the first request of unknown outcome
     unsent: list[Asset] = field(default_factory=list)  # surely not in the Hub; send again later
     error: HubError | None = None  # why some are uncertain or unsent
+    heal_since: float | None = None  # set by the flush: since when an import of these may still land
     stop: bool = False  # the Hub refuses this account as a whole (key, geofence, redirect): stop the flush
 
 
@@ -85,14 +86,28 @@ def _narrow(hub, project, part, exc: HubRejectedError, priority, deadline, stack
     mid = len(part) // 2
     halves = [part[:mid], part[mid:]]
     tried = [_try(hub, project, h, priority, deadline) for h in halves[:1]]
-    if tried[0][0] == "rejected" and not tried[0][1].indexes and tried[0][1].message == exc.message:
+    if _same_unnamed(tried[0], exc):
         tried.append(_try(hub, project, halves[1], priority, deadline))
-        if tried[1][0] == "rejected" and not tried[1][1].indexes and tried[1][1].message == exc.message:
-            # Both halves fail as the whole did: the request itself is at fault, not an asset.
-            out.failed += [(a, exc.message) for a in part]
-            return
+        if _same_unnamed(tried[1], exc):
+            # Both halves fail as the whole did: the request itself may be at fault (a bad batch, a
+            # bad priority) or a bad asset sits in each half. One asset of each half alone tells:
+            # if both fail alike too, every asset fails for the request's sake.
+            probes = [(h[:1], _try(hub, project, h[:1], priority, deadline)) for h in halves]
+            if all(_same_unnamed(result, exc) for _, result in probes):
+                out.failed += [(a, exc.message) for a in part]
+                return
+            for probe, result in probes:
+                stack.append((probe, result))
+            tried = [None, None]
+            halves = [h[1:] for h in halves]
     for half, result in reversed(list(zip(halves, tried + [None] * (2 - len(tried))))):
-        stack.append((half, result))
+        if half:
+            stack.append((half, result))
+
+
+def _same_unnamed(result: tuple, exc: HubRejectedError) -> bool:
+    kind, other = result
+    return kind == "rejected" and not other.indexes and other.message == exc.message
 
 
 def _try(hub: HubClient, project: str, part: list[Asset], priority: int, deadline: float) -> tuple[str, object]:

@@ -40,6 +40,8 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
         state = body.get("state", "?")
         if state == FAILED and body.get("replayed_as"):
             state = "failed, replayed"
+        if state == PENDING and body.get("uncertain_since") is not None:
+            state = "pending, settling"  # an import's answer was lost: the Hub is asked after the settle time
         result.manifests[state] += 1
         n = len(body.get("objects", []))
         result.assets[state] += n
@@ -48,7 +50,7 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
                 result.failed_assets.append({"object": f"gs://{obj['bucket']}/{obj['name']}",
                                              "manifest": name.removesuffix(".state.json") + ".json",
                                              "reason": body.get("error")})
-        if state == PENDING:
+        if state in (PENDING, "pending, settling"):
             created = float(body.get("created_at", time.time()))
             if result.oldest_pending is None or created < result.oldest_pending["created_at"]:
                 result.oldest_pending = {"manifest": name.removesuffix(".state.json") + ".json",
@@ -85,9 +87,9 @@ def _peek_count(subscriber, subscription: str, limit: int = 1000) -> str:
 
 
 def status_table(result: Status) -> str:
-    lines = ["manifests      count   assets"]
-    for state in (SENT, PENDING, FAILED, "failed, replayed"):
-        lines.append(f"{state:<16}{result.manifests.get(state, 0):>5}  {result.assets.get(state, 0):>7}")
+    lines = ["manifests          count   assets"]
+    for state in (SENT, PENDING, "pending, settling", FAILED, "failed, replayed"):
+        lines.append(f"{state:<18}{result.manifests.get(state, 0):>7}  {result.assets.get(state, 0):>7}")
     if result.oldest_pending:
         p = result.oldest_pending
         lines.append(f"oldest pending: {p['manifest']} ({p['age']} old, {p['assets']} assets, "

@@ -99,7 +99,7 @@ class HubClient:
         path = IMPORT_PATH.format(project=project)
         attempt = 0
         while True:
-            sent_at = time.time()
+            sent_at = self.hub_time()
             try:
                 answer = t.attempt("POST", path, body=body, deadline=deadline)
             except Unknown as failure:
@@ -118,19 +118,26 @@ class HubClient:
                 raise HubOutcomeUnknownError(f"import outcome unknown: {problem}", assets, sent_at)
             return ImportResult(list(assets), t.thread_calls() - calls_before)
 
-    def reconcile(self, project: str, external_ids: set[str], *, since: float | None, progress: Progress,
-                  max_calls: int, deadline: float | None = None) -> bool:
-        """Learn which of `external_ids` the Hub holds (into `progress`); see reconcile.py."""
-        return Reconcile(self, project, external_ids, since, progress, max_calls,
+    def hub_time(self) -> float:
+        """Now on the Hub's clock (ours corrected by its Date header): how `since` is always kept."""
+        return time.time() + self.transport.clock_offset
+
+    def reconcile(self, project: str, wanted: dict[str, str | None] | set[str], *, since: float | None,
+                  progress: Progress, max_calls: int, deadline: float | None = None) -> bool:
+        """Learn which of `wanted` (externalId -> the data URL sent; or a set of externalIds) the
+        Hub holds, created since `since` (Hub time), into `progress`; see reconcile.py."""
+        return Reconcile(self, project, _as_map(wanted), since, progress, max_calls,
                          self.transport.deadline(deadline)).run()
 
-    def copies(self, project: str, external_ids: set[str], *, since: float | None, max_calls: int,
+    def copies(self, project: str, wanted: dict[str, str | None] | set[str], *, since: float | None,
+               max_calls: int, progress: Progress | None = None, found: dict | None = None,
                deadline: float | None = None) -> dict[str, list[dict]] | None:
-        """Every asset row the Hub holds for each of `external_ids` created since `since` (all of
-        them when their order cannot be proven); None if `max_calls` was not enough."""
-        found: dict[str, dict[str, dict]] = {}
-        done = Reconcile(self, project, external_ids, since, Progress(), max_calls, self.transport.deadline(deadline),
-                         copies=found).run()
+        """Every asset row the Hub holds for each of `wanted` created since `since` (all of them
+        when their order cannot be proven); None if `max_calls` was not enough (then `progress`
+        and `found`, when given, hold how far it got, to go on from)."""
+        found = {} if found is None else found
+        done = Reconcile(self, project, _as_map(wanted), since, progress or Progress(), max_calls,
+                         self.transport.deadline(deadline), copies=found).run()
         return {k: list(v.values()) for k, v in found.items()} if done else None
 
     # -- reads ----------------------------------------------------------------------------------
@@ -214,6 +221,10 @@ class HubClient:
                    if isinstance(b, dict) and "name" in b and "_id" in b}
         self._batches[project] = batches
         return batches
+
+
+def _as_map(wanted) -> dict[str, str | None]:
+    return dict(wanted) if isinstance(wanted, dict) else {e: None for e in wanted}
 
 
 def _import_answer_problem(answer: dict, sent: int) -> str | None:

@@ -62,12 +62,14 @@ class Behaviour:
     created_at          whether listing rows carry createdAt
     external_id_filter  "exact" | "substring" | "ignored": what filters={"externalId": x} matches
     storages_paged      whether GET /v2/storages without `limit` answered fewer than it holds
+    page_size           rows a listing page really holds, when the Hub caps it below what we ask
     """
 
     order: str | None = None
     created_at: bool | None = None
     external_id_filter: str | None = None
     storages_paged: bool | None = None
+    page_size: int | None = None
 
     def __post_init__(self):
         self._lock = threading.Lock()

@@ -33,8 +33,11 @@ class Progress:
     """How far a reconcile has got; saved with its manifest between flushes.
 
     found / absent: externalIds the Hub holds / surely does not. down_to: scan cursor, the
-    oldest-first index of the oldest row read so far (rows below it are still to read).
-    page: cursor of an unordered full scan. calls: Hub calls spent in all runs.
+    oldest-first index of the oldest row read so far (rows below it are still to read; the
+    index of an unread row only falls when rows are deleted, so the cursor stays true).
+    page, total: cursor of an unordered full read, and the listing's total when it was saved (a
+    smaller total later means deletions moved rows onto pages already read: it starts over).
+    calls: Hub calls spent in all runs.
     """
 
     found: set[str] = field(default_factory=set)
@@ -42,19 +45,20 @@ class Progress:
     down_to: int | None = None
     page: int = 0
     calls: int = 0
+    total: int = 0
 
     def remaining(self, wanted: set[str]) -> set[str]:
         return wanted - self.found - self.absent
 
     def to_json(self) -> dict:
         return {"found": sorted(self.found), "absent": sorted(self.absent), "down_to": self.down_to,
-                "page": self.page, "calls": self.calls}
+                "page": self.page, "calls": self.calls, "total": self.total}
 
     @classmethod
     def from_json(cls, body: dict | None) -> "Progress":
         body = body or {}
         return cls(set(body.get("found", [])), set(body.get("absent", [])), body.get("down_to"),
-                   int(body.get("page", 0)), int(body.get("calls", 0)))
+                   int(body.get("page", 0)), int(body.get("calls", 0)), int(body.get("total", 0)))
 
 
 class _OutOfCalls(Exception):
@@ -73,18 +77,24 @@ class Reconcile:
     `max_calls` (progress kept). HubError from a failed read propagates (progress kept too).
     """
 
-    def __init__(self, client, project: str, wanted: set[str], since: float | None, progress: Progress,
-                 max_calls: int, deadline: float, copies: dict[str, dict[str, dict]] | None = None):
-        self.client, self.project, self.wanted, self.progress = client, project, set(wanted), progress
+    def __init__(self, client, project: str, wanted: dict[str, str | None], since: float | None,
+                 progress: Progress, max_calls: int, deadline: float,
+                 copies: dict[str, dict[str, dict]] | None = None):
+        # wanted: externalId -> the data URL we sent under it (None: any). A row counts only if both
+        # match, so another file's asset under the same externalId never settles ours.
+        self.client, self.project, self.progress = client, project, progress
+        self.urls = dict(wanted)
+        self.wanted = set(wanted)
         # copies: when given, every row of a wanted externalId is kept there (externalId -> _id -> row),
         # and a found externalId does not end the search: the run counts copies instead of stopping.
         self.copies = copies
         self.finished = False
         self._pages: dict[int, list[dict]] = {}
         self.max_calls, self.deadline = max_calls, deadline
-        self.cutoff = None if since is None else since + client.transport.clock_offset - CLOCK_MARGIN_S
+        # `since` is in the Hub's clock (see HubClient.hub_time): no correction for ours is needed.
+        self.cutoff = None if since is None else since - CLOCK_MARGIN_S
         self.calls = 0
-        self.limit = client.list_limit
+        self.limit = client.behaviour.page_size or client.list_limit
         self.total = 0
 
     @property
@@ -113,19 +123,30 @@ class Reconcile:
         if self.calls >= self.max_calls:
             raise _OutOfCalls()
         self.calls += 1
-        rows, total = self.client.list_assets(self.project, page=page, limit=self.limit, filters=filters,
-                                              deadline=self.deadline)
+        rows, total = self.client.list_assets(self.project, page=page, limit=self.client.list_limit,
+                                              filters=filters, deadline=self.deadline)
         if not filters:
             self.total = total
+            if page == 1 and len(rows) < min(total, self.limit):
+                # The Hub caps pages below what we asked: page arithmetic must use its size.
+                self.limit = len(rows)
+                self.client.behaviour.learn(page_size=len(rows))
+                self._pages.clear()
             self._pages[page] = rows
         if rows:
             self.behaviour.learn(created_at=all("createdAt" in r for r in rows))
         for row in rows:
-            if row.get("externalId") in self.wanted:
-                self.progress.found.add(row["externalId"])
+            external_id = row.get("externalId")
+            if external_id in self.wanted and self._ours(external_id, row):
+                self.progress.found.add(external_id)
                 if self.copies is not None:
-                    self.copies.setdefault(row["externalId"], {})[str(row.get("_id"))] = row
+                    self.copies.setdefault(external_id, {})[str(row.get("_id"))] = {
+                        k: row[k] for k in ("_id", "externalId", "data", "createdAt") if k in row}
         return rows
+
+    def _ours(self, external_id: str, row: dict) -> bool:
+        url = self.urls.get(external_id)
+        return url is None or "data" not in row or row["data"] == url
 
     def _run(self) -> None:
         first = self._list(1)
@@ -196,6 +217,8 @@ class Reconcile:
         """
         p = self.progress
         pages = math.ceil(self.total / self.limit)
+        if p.page and self.total < p.total:
+            p.page = 0  # deletions since the cursor was saved may have moved rows onto read pages
         done = max(p.page, 1)  # page 1 is read at the start of every run
         remaining = self._open()
         if self.behaviour.external_id_filter != "ignored" and len(remaining) <= pages - done:
@@ -205,7 +228,7 @@ class Reconcile:
             if not self._open():
                 return
             self._list(page)
-            p.page = page
+            p.page, p.total = page, self.total
         self._conclude_absent()
 
     def _per_id(self) -> bool:

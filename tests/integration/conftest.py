@@ -12,7 +12,7 @@ from deploy.local import stack as local_stack
 FLUSH_BUDGET_S = 5  # -> claim timeout and message lease of 2 * 5 + 10 = 20 s
 ACK_DEADLINE_S = 20
 SETTINGS = {"HUB_BATCHES": "incoming", "HUB_CREATE_BATCHES": "true", "FLUSH_BUDGET_SECONDS": str(FLUSH_BUDGET_S),
-            "HUB_SETTLE_SECONDS": "2",
+            "HUB_SETTLE_SECONDS": "2", "HUB_TIMEOUT_SECONDS": "10",
             "HUB_ROUTES": '[{"prefix": "routed/", "batches": ["night"], "priority": 7}]'}
 
 

@@ -125,7 +125,7 @@ resource "google_cloudfunctions2_function" "flush" {
 
   service_config {
     available_memory = "512M"
-    timeout_seconds  = var.flush_budget_seconds + 60
+    timeout_seconds  = var.flush_budget_seconds + var.hub_timeout_seconds + 30
     # One flush at a time: each paces its calls at the Hub's whole rate limit for this key.
     max_instance_count               = 1
     max_instance_request_concurrency = 1

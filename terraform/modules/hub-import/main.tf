@@ -38,6 +38,7 @@ locals {
     HUB_ROUTES              = jsonencode(var.hub_routes)
     HUB_REQUESTS_PER_MINUTE = tostring(var.hub_requests_per_minute)
     HUB_SETTLE_SECONDS      = tostring(var.hub_settle_seconds)
+    HUB_TIMEOUT_SECONDS     = tostring(var.hub_timeout_seconds)
     INCLUDE_GLOBS           = join(",", var.include_globs)
     EXCLUDE_GLOBS           = join(",", var.exclude_globs)
     ALLOWED_EXTENSIONS      = join(",", var.allowed_extensions)

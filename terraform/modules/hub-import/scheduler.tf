@@ -6,7 +6,7 @@ resource "google_cloud_scheduler_job" "flush" {
   region           = var.region
   schedule         = var.flush_schedule
   time_zone        = "Etc/UTC"
-  attempt_deadline = "${var.flush_budget_seconds + 60}s"
+  attempt_deadline = "${var.flush_budget_seconds + var.hub_timeout_seconds + 30}s"
 
   retry_config {
     retry_count = 0 # the next run comes within the minute

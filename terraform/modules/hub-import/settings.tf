@@ -89,6 +89,17 @@ variable "hub_settle_seconds" {
   }
 }
 
+variable "hub_timeout_seconds" {
+  type        = number
+  description = "The longest the flush waits for one Hub answer; an import without an answer by then is settled later, never re-sent blindly."
+  default     = 60
+
+  validation {
+    condition     = var.hub_timeout_seconds >= 1 && var.hub_timeout_seconds <= 300
+    error_message = "hub_timeout_seconds must be from 1 to 300."
+  }
+}
+
 # -- rules -----------------------------------------------------------------------------------
 variable "include_globs" {
   type        = list(string)
@@ -201,12 +212,12 @@ variable "max_assets_per_manifest" {
 
 variable "flush_budget_seconds" {
   type        = number
-  description = "How long one flush works; the function's timeout is this plus 60 s."
+  description = "How long one flush works; the function's timeout is this plus hub_timeout_seconds plus 30 s."
   default     = 240
 
   validation {
-    condition     = var.flush_budget_seconds >= 30 && var.flush_budget_seconds <= 1740
-    error_message = "flush_budget_seconds must be from 30 to 1740 (the scheduler waits at most 30 minutes)."
+    condition     = var.flush_budget_seconds >= 30 && var.flush_budget_seconds <= 1440
+    error_message = "flush_budget_seconds must be from 30 to 1440 (with the Hub timeout, the scheduler waits at most 30 minutes)."
   }
 }
 
