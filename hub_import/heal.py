@@ -36,14 +36,43 @@ def schedule(store, settings, manifest_path: str, project: str, resent: list, si
                  "assets": {a.external_id: a.data for a in resent}})
 
 
+def _merge_due(store, settings) -> list[str]:
+    """The due checks, those of one project that have not started merged into one (one read of the
+    listing serves them all): paths, the merged one first in its project's place."""
+    due: dict[str, list[tuple[str, dict]]] = {}
+    started: list[str] = []
+    for path in list(store.list(_prefix(settings))):
+        doc = store.read(path)
+        if doc is None or float(doc.body.get("after", 0)) > time.time():
+            continue
+        if doc.body.get("progress"):
+            started.append(path)
+        else:
+            due.setdefault(doc.body["project"], []).append((path, doc.body))
+    paths = list(started)
+    for project, group in due.items():
+        if len(group) == 1:
+            paths.append(group[0][0])
+            continue
+        merged = {"manifest": ", ".join(sorted({b["manifest"] for _, b in group})), "project": project,
+                  "since": min(b["since"] for _, b in group), "after": max(b["after"] for _, b in group),
+                  "assets": {k: v for _, b in group for k, v in b["assets"].items()}}
+        path = f"{_prefix(settings)}merged-{time.time_ns()}.json"
+        store.write(path, merged)  # written before the parts go, so a crash loses no check
+        for part, _ in group:
+            store.delete(part)
+        paths.append(path)
+    return paths
+
+
 def run_due(flush) -> None:
     """Check every due verification that this flush's share of Hub calls allows."""
     store, settings = flush.manifests.store, flush.settings
-    for path in list(store.list(_prefix(settings))):
+    for path in _merge_due(store, settings):
         if time.monotonic() >= flush.pull_until or flush._reconcile_calls_left() <= 0:
             return
         doc = store.read(path)
-        if doc is None or float(doc.body.get("after", 0)) > time.time():
+        if doc is None:
             continue
         body, calls_before = doc.body, flush.hub.calls
         progress, found = Progress.from_json(body.get("progress")), body.get("found") or {}

@@ -1,9 +1,9 @@
 """Sending one manifest's assets to the Hub, and sorting each asset by what became of it.
 
 `send(...)` tries the whole list in one import and, where the Hub refuses part of it, narrows
-down: a 400 that names assets drops them; one that names none is split in halves, and when both
-halves fail with the same message and so does one asset of each alone, the request as a whole is
-at fault and every asset fails at once (5 calls, not 2N); a 413 is split until the parts fit. Nothing here retries a
+down: a 400 that names assets drops them; one that names none is split in halves down to the bad
+assets, unless three assets sent alone fail just as the whole did (then the request itself is at
+fault and every asset fails at once: 4 calls, not about 2N); a 413 is split until the parts fit. Nothing here retries a
 request whose outcome is unknown: its assets come back as `uncertain`, to be settled later.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def send(hub: HubClient, project: str, assets: Sequence[Asset], *, priority: int
                 mid = len(part) // 2
                 stack += [(part[mid:], None), (part[:mid], None)]
         elif kind == "rejected":
-            _narrow(hub, project, part, exc, priority, deadline, stack, out)
+            _narrow(hub, project, part, exc, priority, deadline, stack, out, whole=len(part) == len(assets))
         else:  # "stop" or "later"
             out.unsent += part
             out.error = exc
@@ -71,8 +71,16 @@ def send(hub: HubClient, project: str, assets: Sequence[Asset], *, priority: int
     return out
 
 
-def _narrow(hub, project, part, exc: HubRejectedError, priority, deadline, stack, out: Outcome) -> None:
-    """A 400 on `part`: fail the assets it names, or split it and look at both halves."""
+def _narrow(hub, project, part, exc: HubRejectedError, priority, deadline, stack, out: Outcome,
+            whole: bool) -> None:
+    """A 400 on `part`: fail the assets it names; or, when it names none, split it in halves.
+
+    Before splitting the whole manifest, three of its assets are sent alone (the first, the middle
+    and the last): when all three fail with the same message, the request itself is at fault (a bad
+    batch or priority, say) and every asset fails at once, in 4 calls instead of about 2N. Any of
+    them going in shows the fault is in some assets: the halves are then narrowed down to the
+    end, however many bad assets there are.
+    """
     if exc.indexes:
         bad = set(exc.indexes)
         out.failed += [(a, exc.message) for i, a in enumerate(part) if i in bad]
@@ -83,26 +91,17 @@ def _narrow(hub, project, part, exc: HubRejectedError, priority, deadline, stack
     if len(part) == 1:
         out.failed.append((part[0], exc.message))
         return
+    if whole and len(part) > 3:
+        picks = sorted({0, len(part) // 2, len(part) - 1})
+        probes = [(i, _try(hub, project, [part[i]], priority, deadline)) for i in picks]
+        if all(_same_unnamed(result, exc) for _, result in probes):
+            out.failed += [(a, exc.message) for a in part]
+            return
+        for i, result in probes:
+            stack.append(([part[i]], result))
+        part = [a for i, a in enumerate(part) if i not in picks]
     mid = len(part) // 2
-    halves = [part[:mid], part[mid:]]
-    tried = [_try(hub, project, h, priority, deadline) for h in halves[:1]]
-    if _same_unnamed(tried[0], exc):
-        tried.append(_try(hub, project, halves[1], priority, deadline))
-        if _same_unnamed(tried[1], exc):
-            # Both halves fail as the whole did: the request itself may be at fault (a bad batch, a
-            # bad priority) or a bad asset sits in each half. One asset of each half alone tells:
-            # if both fail alike too, every asset fails for the request's sake.
-            probes = [(h[:1], _try(hub, project, h[:1], priority, deadline)) for h in halves]
-            if all(_same_unnamed(result, exc) for _, result in probes):
-                out.failed += [(a, exc.message) for a in part]
-                return
-            for probe, result in probes:
-                stack.append((probe, result))
-            tried = [None, None]
-            halves = [h[1:] for h in halves]
-    for half, result in reversed(list(zip(halves, tried + [None] * (2 - len(tried))))):
-        if half:
-            stack.append((half, result))
+    stack += [(part[mid:], None), (part[:mid], None)]
 
 
 def _same_unnamed(result: tuple, exc: HubRejectedError) -> bool:

@@ -165,8 +165,8 @@ class Reconcile:
         self._unordered()
 
     def _order(self, first: list[dict]) -> str | None:
-        if self.behaviour.order:
-            return self.behaviour.order
+        """The order this listing shows now, from its rows (never from what was learned before: a
+        Hub may change, and a wrong order would end a scan early)."""
         if not self.behaviour.created_at:
             return None
         order = order_of([_created(r) for r in first])
