@@ -45,14 +45,15 @@ def publish(stack, objects, size=(64, 48), copies: int = 1) -> list[ObjectMessag
     return messages
 
 
-def run_flush(stack, crash_at: str | None = None, **extra) -> dict | None:
-    """One flush as a real process (`python -m hub_import flush`); its summary, or None if it was killed."""
+def run_flush(stack, crash_at: str | None = None, module: str = "hub_import", **extra) -> dict | None:
+    """One flush as a real process (`python -m hub_import flush`, or `python -m MODULE` for a test
+    seam around it); its summary, or None if it was killed."""
     env = {**os.environ, **stack, "LOG_LEVEL": "WARNING", **{k: str(v) for k, v in extra.items()}}
     env.pop("FLUSH_CRASH_AT", None)
     if crash_at:
         env["FLUSH_CRASH_AT"] = crash_at
-    done = subprocess.run([sys.executable, "-m", "hub_import", "flush"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    args = [sys.executable, "-m", module] + (["flush"] if module == "hub_import" else [])
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if crash_at and done.returncode == -9:
         return None
     assert done.returncode == 0, done.stderr[-3000:]

@@ -2,11 +2,15 @@
 loses acks. On the local stack, judged by what the Hub stand-in holds: nothing lost, nothing twice."""
 from __future__ import annotations
 
+import json
+import time
 import uuid
+from collections import Counter
 
 import pytest
 
 from deploy.local import gcs_fault_proxy
+from tests.integration.conftest import ACK_DEADLINE_S
 from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs
 
 
@@ -18,6 +22,10 @@ def gcs_proxy(stack):
                                   faults={"only": "conditional", "seed": 11})
     yield proxy
     proxy.stop()
+
+
+# The stand-in has no rate limit here, so the flush need not pace its Hub calls.
+FAST = {"HUB_REQUESTS_PER_MINUTE": 0, "MAX_ASSETS_PER_MANIFEST": 100}
 
 
 def run_id(kind: str) -> str:
@@ -38,7 +46,7 @@ def test_conditional_writes_answered_503_before_or_after_applying_lose_nothing_a
     try:
         # WHEN the scheduler's flushes drain the queue through that GCS
         summaries = flush_until_idle(stack, expect=messages, max_runs=25, STORAGE_EMULATOR_HOST=gcs_proxy.url,
-                                     MAX_ASSETS_PER_MANIFEST=100)
+                                     FLUSH_BUDGET_SECONDS=10, **FAST)
     finally:
         stats = gcs_proxy.stats()
         gcs_proxy.faults(fail_after=0.0, fail_before=0.0)
@@ -49,4 +57,30 @@ def test_conditional_writes_answered_503_before_or_after_applying_lose_nothing_a
            conditional_writes=stats.get("requests_conditional"), answered_503_after=stats.get("failed_after"),
            answered_503_before=stats.get("failed_before"))
     assert stats["failed_after"] >= 200 and stats["failed_before"] >= 60
+    assert_once(stack, messages)
+
+
+def test_acks_and_lease_changes_failing_10_percent_lose_nothing_and_double_nothing(stack, tmp_path):
+    # GIVEN 1,000 queued files, and flushes whose Pub/Sub acks and lease changes fail 10% of the
+    # time (a test seam around the flush's subscriber client: see flaky_pubsub.py)
+    messages = publish(stack, refs(run_id("ackfail"), 1000))
+    stats_file = tmp_path / "flaky.jsonl"
+    flaky = dict(module="tests.integration.flaky_pubsub", FLAKY_ACK_SHARE=0.1, FLAKY_STATS=stats_file,
+                 **{**FAST, "MAX_ASSETS_PER_MANIFEST": 20})
+    # WHEN the flushes drain the queue, and drain it again once the messages whose acks were
+    # lost come back (their lease is ACK_DEADLINE_S)
+    summaries = flush_until_idle(stack, expect=messages, **flaky)
+    time.sleep(ACK_DEADLINE_S + 1)
+    summaries += flush_until_idle(stack, **flaky)
+    # THEN acks really failed and their messages came back, and every file is in the Hub once
+    stats = Counter()
+    for line in stats_file.read_text().splitlines():
+        stats.update(json.loads(line))
+    counts = held(stack, messages[0].ref.name[:16])
+    report("ack faults", files=len(messages), missing=len(messages) - len(counts),
+           duplicates=sum(n - 1 for n in counts.values()), flushes=len(summaries),
+           ack_calls=stats["ack_calls"], failed_ack_calls=stats["ack_failed_calls"],
+           acks_lost=stats["ack_failed_ids"], failed_lease_calls=stats["lease_failed_calls"],
+           redelivered_and_acked_as_duplicates=sum(s["duplicates"] for s in summaries))
+    assert stats["ack_failed_calls"] >= 3 and sum(s["duplicates"] for s in summaries) >= 1
     assert_once(stack, messages)
