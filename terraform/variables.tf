@@ -110,6 +110,12 @@ variable "hub_storage_id" {
   default     = ""
 }
 
+variable "hub_public_bucket" {
+  type        = bool
+  description = "The landing bucket is public, so an empty hub_storage_id is meant (the functions refuse to start otherwise)."
+  default     = false
+}
+
 variable "hub_batches" {
   type        = list(string)
   description = "Batch names for the default route."
