@@ -11,7 +11,8 @@ import pytest
 
 from deploy.local import gcs_fault_proxy
 from tests.integration.conftest import ACK_DEADLINE_S
-from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs
+from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
+from tests.integration.test_dead_letters import take_dead_letters
 
 
 @pytest.fixture(scope="module")
@@ -84,3 +85,34 @@ def test_acks_and_lease_changes_failing_10_percent_lose_nothing_and_double_nothi
            redelivered_and_acked_as_duplicates=sum(s["duplicates"] for s in summaries))
     assert stats["ack_failed_calls"] >= 3 and sum(s["duplicates"] for s in summaries) >= 1
     assert_once(stack, messages)
+
+
+SETTLE_STEPS = ["after-failed-manifest", "after-dead-letters", "after-sent-marker", "before-state-update"]
+
+
+def test_a_flush_killed_between_any_two_writes_of_settling_loses_nothing_and_doubles_nothing(stack):
+    # GIVEN for each step of settling a manifest, 30 good objects and one the Hub rejects, and a
+    # flush that is killed (SIGKILL) at that step; the four run one after another, each on its own
+    # objects (the earlier ones are leased by the flushes that died)
+    sets = {}
+    for step in SETTLE_STEPS:
+        run = run_id(f"settle-{step}")
+        good = publish(stack, refs(run, 30))
+        [bad] = publish(stack, refs(run + "zz-", 1), size=(-5, 10))  # a corrupt size: the Hub answers 400
+        assert run_flush(stack, crash_at=step, **FAST) is None, f"not killed at {step}"
+        sets[step] = (run, good, bad)
+    # WHEN later flushes run until all is settled (pending manifests resume once their lease ends)
+    everything = [m for _, good, _ in sets.values() for m in good]
+    summaries = flush_until_idle(stack, expect=everything, **FAST)
+    # THEN for every step the good objects are in the Hub once, the rejected one is not, and it
+    # is dead-lettered with its reason
+    letters = take_dead_letters(stack, lambda letter: "zz-" in letter.object and "settle-" in letter.object, 7,
+                               timeout=15)
+    for step, (run, good, bad) in sets.items():
+        counts = held(stack, run)
+        dead = [m for m, letter in letters if letter.object.endswith(bad.ref.name)]
+        report(f"killed {step}", files=len(good) + 1, missing=len(good) - len(counts) + (bad.ref.name in counts),
+               duplicates=sum(n - 1 for n in counts.values()), dead_letters_for_the_rejected_one=len(dead))
+        assert_once(stack, good)
+        assert bad.ref.name not in counts and dead and "Hub rejected" in dead[0].attributes["reason"]
+    assert sum(s["resumed_manifests"] for s in summaries) >= len(SETTLE_STEPS)
