@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub_import.deadletters import MAX_ATTRIBUTES, cut_utf8, envelope
+from hub_import.deadletters import DELIVERY_COUNT, MAX_ATTRIBUTES, cut_utf8, envelope, unwrap
 from hub_import.events import EventError, object_from_event
 from hub_import.objects import ObjectRef
 from hub_import.queue import MessageError, ObjectMessage
@@ -169,3 +169,29 @@ def test_a_dead_letter_keeps_the_whole_reason_in_its_body_and_short_attributes()
     assert json.loads(body)["reason"] == reason
     assert len(short) <= MAX_ATTRIBUTES and all(len(v.encode()) <= 1024 for v in short.values())
     assert short["reason"].startswith("Hub rejected: Größe") and short["flush"] == "f1"
+
+
+class Received:
+    """A pulled message as the subscriber client hands it over."""
+
+    def __init__(self, data: bytes, attributes: dict, message_id: str = "m1"):
+        self.ack_id = "a-" + message_id
+        self.message = type("Message", (), {"data": data, "attributes": attributes, "message_id": message_id})()
+
+
+def test_every_form_of_dead_letter_unwraps_to_its_original_and_its_reason():
+    data, attributes = GOOD.encode()
+    # Ours: an envelope with the whole reason.
+    body, short = envelope(data, attributes, "Hub rejected: " + "ß" * 2000, "f1")
+    ours = unwrap(Received(body, short))
+    assert (ours.data, ours.attributes, ours.reason) == (data, attributes, "Hub rejected: " + "ß" * 2000)
+    assert ours.object == "gs://landing/cams/ü 1.jpg"
+    # Pub/Sub's own, after max_delivery_attempts: the original as it was.
+    theirs = unwrap(Received(data, {**attributes, DELIVERY_COUNT: "100"}))
+    assert theirs.data == data and theirs.attributes == attributes and "100 deliveries" in theirs.reason
+    # The form before envelopes: the original body with a reason attribute.
+    old = unwrap(Received(data, {**attributes, "reason": "undecodable", "flush": "f0"}))
+    assert old.data == data and old.attributes == attributes and old.reason == "undecodable"
+    # An envelope that is not one (garbage in the body) is the original itself.
+    odd = unwrap(Received(b'{"dead_letter": 1, "data_b64": 5}', {}))
+    assert odd.data == b'{"dead_letter": 1, "data_b64": 5}' and odd.object == "(unknown object)"
