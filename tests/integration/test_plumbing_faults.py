@@ -11,8 +11,8 @@ import pytest
 
 from deploy.local import gcs_fault_proxy
 from tests.integration.conftest import ACK_DEADLINE_S
-from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
-from tests.integration.test_dead_letters import take_dead_letters
+from tests.integration.flushing import (assert_once, flush_until_idle, held, publish, refs, report, run_flush,
+                                        take_dead_letters)
 
 
 @pytest.fixture(scope="module")
@@ -31,11 +31,6 @@ FAST = {"HUB_REQUESTS_PER_MINUTE": 0, "MAX_ASSETS_PER_MANIFEST": 100}
 
 def run_id(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex[:8]}/"
-
-
-def report(name: str, **counts) -> None:
-    """The counts a test measured, printed for `pytest -s` and the issue's closing note."""
-    print(f"\n[{name}] " + ", ".join(f"{k}={v}" for k, v in counts.items()))
 
 
 def test_conditional_writes_answered_503_before_or_after_applying_lose_nothing_and_double_nothing(stack, gcs_proxy):
@@ -68,11 +63,12 @@ def test_acks_and_lease_changes_failing_10_percent_lose_nothing_and_double_nothi
     stats_file = tmp_path / "flaky.jsonl"
     flaky = dict(module="tests.integration.flaky_pubsub", FLAKY_ACK_SHARE=0.1, FLAKY_STATS=stats_file,
                  **{**FAST, "MAX_ASSETS_PER_MANIFEST": 20})
-    # WHEN the flushes drain the queue, and drain it again once the messages whose acks were
-    # lost come back (their lease is ACK_DEADLINE_S)
+    # WHEN the flushes drain the queue, and a last one (without faults, so that nothing is left
+    # behind for later tests) drains it again once the messages whose acks were lost come back
+    # (their lease is at most ACK_DEADLINE_S)
     summaries = flush_until_idle(stack, expect=messages, **flaky)
     time.sleep(ACK_DEADLINE_S + 1)
-    summaries += flush_until_idle(stack, **flaky)
+    summaries += flush_until_idle(stack, **{**FAST, "MAX_ASSETS_PER_MANIFEST": 20})
     # THEN acks really failed and their messages came back, and every file is in the Hub once
     stats = Counter()
     for line in stats_file.read_text().splitlines():
@@ -83,7 +79,7 @@ def test_acks_and_lease_changes_failing_10_percent_lose_nothing_and_double_nothi
            ack_calls=stats["ack_calls"], failed_ack_calls=stats["ack_failed_calls"],
            acks_lost=stats["ack_failed_ids"], failed_lease_calls=stats["lease_failed_calls"],
            redelivered_and_acked_as_duplicates=sum(s["duplicates"] for s in summaries))
-    assert stats["ack_failed_calls"] >= 3 and sum(s["duplicates"] for s in summaries) >= 1
+    assert stats["ack_failed_calls"] >= 1 and sum(s["duplicates"] for s in summaries) >= 1
     assert_once(stack, messages)
 
 
