@@ -6,7 +6,9 @@ Modules are named for what they hold:
   assets (what the Hub receives, and the URL rule), probe (image size from header bytes),
   queue (the messages between ingest and flush), ingest (one object, filtered, sized, queued)
 - hub (the Hub API client), gcs (JSON documents with preconditions), ledger (once), manifests
-  (the import history), flush (queue -> manifests -> Hub)
-- backfill, replay, status (and check), cli (`python -m hub_import`)
+  (the import history), flush (queue -> manifests -> Hub), subscription (the flush's acks,
+  leases and dead letters, none of which may end it)
+- backfill, replay, deadletters (their form, and the way back), status (and check), cli
+  (`python -m hub_import`)
 `main.py` at the repository root holds the Cloud Functions entry points.
 """

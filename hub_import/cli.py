@@ -2,6 +2,7 @@
 
     backfill gs://BUCKET[/PREFIX] [--since DATE] [--dry-run]   queue objects already in a bucket
     replay [MANIFEST ...] [--failed] [--since DATE]            send failed or stuck manifests again
+    replay --dead-letters [--dry-run]                          bring dead letters back once their cause is fixed
     status [--since DATE] [--json]                             the import history at a glance
     audit [--project P] [--since DATE] [--fix] [--json]       what we sent against what the Hub holds
     check                                                      reach every dependency once
@@ -64,6 +65,8 @@ def cmd_replay(settings, args) -> int:
     from .replay import manifest_paths, replay
 
     flush = _flush(settings)
+    if args.dead_letters:
+        return _replay_dead_letters(flush, args)
     try:
         paths = args.manifests or manifest_paths(flush, failed=args.failed, since=parse_since(args.since))
         if not paths:
@@ -77,6 +80,27 @@ def cmd_replay(settings, args) -> int:
     else:
         for m in report.manifests:
             print("  ".join(f"{k}={v}" for k, v in m.items()))
+    return 0
+
+
+def _replay_dead_letters(flush, args) -> int:
+    from .clients import publisher_client, subscriber_client
+    from .deadletters import bring_back
+
+    try:
+        report = bring_back(flush, subscriber_client(), publisher_client(), dry_run=args.dry_run)
+    finally:
+        flush.pool.shutdown()
+    if args.json:
+        print(json.dumps(report.to_json(), indent=1))
+        return 0
+    verb = "would republish" if args.dry_run else "republished"
+    print(f"{report.republished} {verb}, {report.already_in_hub} already in the Hub"
+          f"{' (would be acked)' if args.dry_run else ' (acked)'}, {sum(report.kept.values())} kept:")
+    for k in report.to_json()["kept"]:
+        print(f"  {k['count']:>5}  {k['reason']}  e.g. {k['example']}")
+    if args.dry_run:
+        print("(dry run: nothing was published or acked)")
     return 0
 
 
@@ -148,11 +172,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_backfill)
 
-    p = commands.add_parser("replay", help="send failed (--failed) or stuck pending manifests again")
+    p = commands.add_parser("replay", help="send failed (--failed) or stuck pending manifests again, or bring "
+                                           "dead letters back (--dead-letters)")
     p.add_argument("manifests", nargs="*", help="manifest paths in the state bucket (default: all that qualify)")
-    p.add_argument("--failed", action="store_true", help="failed manifests (default: stuck pending ones)")
+    p.add_argument("--failed", action="store_true", help="failed manifests, rebuilt with today's route and settings "
+                                                         "for each object (default: stuck pending ones)")
+    p.add_argument("--dead-letters", action="store_true",
+                   help="republish the dead letters that can go through now and ack them on the dead-letter "
+                        "subscription; the rest stay, with their reason (see status)")
     p.add_argument("--since", help="only manifests written on or after this date")
-    p.add_argument("--dry-run", action="store_true", help="list what would be replayed")
+    p.add_argument("--dry-run", action="store_true", help="say what would be replayed; change nothing")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_replay)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import string
 from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlsplit
@@ -17,7 +18,7 @@ from urllib.parse import urlsplit
 from .assets import DEFAULT_EXTERNAL_ID_TEMPLATE, DEFAULT_URL_TEMPLATE, TemplateError, check_template
 from .hub import HUB_HOSTS
 from .hub.quirks import DEFAULT_SETTLE_S
-from .routes import Destination, Route, parse_routes
+from .routes import Destination, Route, check_glob, parse_routes
 
 # name -> (default, what it holds). A default of None means required.
 ENV: dict[str, tuple[str | None, str]] = {
@@ -27,6 +28,7 @@ ENV: dict[str, tuple[str | None, str]] = {
     "HUB_ALLOW_HTTP": ("false", "allow a plain http:// HUB_API_URL on a non-local host (true/false)"),
     "HUB_PROJECT_ID": ("", "the Hub project that objects no route matches go to (empty: skip them)"),
     "HUB_STORAGE_ID": ("", "the Hub storage integration id that can read the bucket"),
+    "HUB_PUBLIC_BUCKET": ("false", "the bucket is public, so an empty HUB_STORAGE_ID is meant (true/false)"),
     "HUB_BATCHES": ("", "comma-separated batch names for the default route"),
     "HUB_PRIORITY": ("0", "the default route's priority, -1000..1000"),
     "HUB_CREATE_BATCHES": ("false", "create missing batches in the Hub (true/false)"),
@@ -100,6 +102,7 @@ class Settings:
     log_level: str
     settle_s: float = DEFAULT_SETTLE_S
     hub_timeout_s: float = 60.0
+    public_bucket: bool = False
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -134,11 +137,20 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                               batches=env.items("HUB_BATCHES"),
                               priority=env.integer("HUB_PRIORITY", -1000, 1000))
     try:
-        routes = parse_routes(json.loads(env.text("HUB_ROUTES") or "[]"), default)
+        routes = parse_routes(json.loads(env.text("HUB_ROUTES") or "[]"), default,
+                              fallback_storage=env.text("HUB_STORAGE_ID") or None)
     except ValueError as exc:  # JSONDecodeError is a ValueError too
         raise ConfigError(f"HUB_ROUTES: {exc}") from None
     if default is None and not routes:
         raise ConfigError("HUB_PROJECT_ID: required when HUB_ROUTES is empty (where should objects go?)")
+    public_bucket = env.flag("HUB_PUBLIC_BUCKET")
+    _check_storage(default, routes, public_bucket)
+    for name in ("INCLUDE_GLOBS", "EXCLUDE_GLOBS"):
+        for glob in env.items(name):
+            try:
+                check_glob(glob)
+            except ValueError as exc:
+                raise ConfigError(f"{name}: {exc}") from None
     templates = {}
     for name in ("URL_TEMPLATE", "EXTERNAL_ID_TEMPLATE"):
         try:
@@ -150,6 +162,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     on_overwrite = env.text("ON_OVERWRITE").lower()
     if on_overwrite not in ("skip", "import"):
         raise ConfigError(f"ON_OVERWRITE: expected skip or import, got {on_overwrite!r}")
+    if on_overwrite == "import" and "generation" not in _fields(templates["EXTERNAL_ID_TEMPLATE"]):
+        raise ConfigError("ON_OVERWRITE: import (each generation an asset) needs {generation} in "
+                          f"EXTERNAL_ID_TEMPLATE, such as '{{name}}#{{generation}}'; with "
+                          f"{templates['EXTERNAL_ID_TEMPLATE']!r} every overwrite adds another asset of the same "
+                          "externalId")
     level = env.text("LOG_LEVEL").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -185,7 +202,25 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=level,
         settle_s=env.number("HUB_SETTLE_SECONDS", 0),
         hub_timeout_s=env.number("HUB_TIMEOUT_SECONDS", 1),
+        public_bucket=public_bucket,
     )
+
+
+def _check_storage(default: Destination | None, routes: tuple[Route, ...], public_bucket: bool) -> None:
+    """Every destination names a storage integration, unless the bucket is public: without one,
+    the Hub takes the assets and cannot read them, and they count as sent for good."""
+    if public_bucket:
+        return
+    bare = sorted({d.project for d in ([default] if default else []) + [r.destination for r in routes]
+                   if not d.storage})
+    if bare:
+        raise ConfigError(f"HUB_STORAGE_ID: empty, so the Hub could not read the files it is sent (project "
+                          f"{', '.join(bare)}); set it to the _id of the storage integration (Hub UI, "
+                          "Organization > Storages), or HUB_PUBLIC_BUCKET=true if the bucket is public")
+
+
+def _fields(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 
 
 def _check_hub_url(url: str, allow_http: bool) -> str:

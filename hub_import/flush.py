@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 
 from google.api_core import exceptions
 
@@ -42,6 +43,7 @@ from .objects import ObjectRef
 from .queue import MessageError, ObjectMessage
 from .routes import Destination, decide
 from .sending import Outcome, send
+from .subscription import Subscription
 
 logger = logging.getLogger(__name__)
 
@@ -190,12 +192,12 @@ class Flush:
         """Decode, drop what the rules now skip, fold duplicates into the item already held."""
         fresh: list[tuple[str, Item]] = []
         done_ack_ids: list[str] = []
+        poison = []
         for r in received:
             try:
                 message = ObjectMessage.decode(r.message.data)
             except MessageError as exc:
-                self._dead_letter(r.message.data, dict(r.message.attributes), str(exc))
-                done_ack_ids.append(r.ack_id)
+                poison.append((r, str(exc)))
                 continue
             if decide(message.ref, self.settings).destination is None:
                 self.summary.skipped_by_rule += 1
@@ -208,6 +210,9 @@ class Flush:
                 continue
             held[key] = Item(message, [r.ack_id])
             fresh.append((key, held[key]))
+        # A poison message is acked only once its dead letter is confirmed; otherwise it comes back.
+        confirmed = self._dead_letter_many([(r.message.data, dict(r.message.attributes), why) for r, why in poison])
+        done_ack_ids += [r.ack_id for (r, _), ok in zip(poison, confirmed) if ok]
         self._ack(done_ack_ids)
         return fresh
 
@@ -219,6 +224,9 @@ class Flush:
         try:
             batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
                                            deadline=self.deadline)
+        except HubNotFoundError as exc:
+            self._fail_destination(dest, items, str(exc))
+            return
         except HubError as exc:
             log(logger, logging.ERROR, f"cannot resolve batches for {dest.project}: {exc}", flush_id=self.id,
                 project=dest.project, batches=list(dest.batches))
@@ -248,6 +256,26 @@ class Flush:
         self.summary.manifests.append(path)
         _crash_point("after-manifest")
         self._send(manifest, {i.asset.external_id: i for i in kept})
+
+    def _fail_destination(self, dest: Destination, items: list[Item], reason: str) -> None:
+        """A destination that cannot work as configured (a batch missing while HUB_CREATE_BATCHES is
+        off, a project that does not exist): its objects go into a failed manifest (shown by
+        `status`) and onto the dead-letter topic with `reason`, instead of coming back unseen until
+        Pub/Sub gives up on them. `replay --failed` or `replay --dead-letters` brings them back once
+        it is fixed. No ledger record is written: nothing of them went anywhere."""
+        assets = [build_asset(i.message.ref, storage=dest.storage, size=i.message.size,
+                              url_template=self.settings.url_template,
+                              external_id_template=self.settings.external_id_template) for i in items]
+        path = self.manifests.new_path(self.id, failed=True)
+        self.manifests.create(path, dest, assets, [i.message.ref for i in items], self.id, 0,
+                              state=MANIFEST_FAILED, error=reason)
+        self.summary.manifests.append(path)
+        self.summary.failed += len(items)
+        log(logger, logging.ERROR, f"cannot import into project {dest.project}: {reason}", flush_id=self.id,
+            manifest=path, project=dest.project, batches=list(dest.batches), objects=len(items))
+        confirmed = self._dead_letter_many([(*i.message.encode(), reason) for i in items])
+        self._ack([a for i, ok in zip(items, confirmed) if ok for a in i.ack_ids])
+        self._defer([i for i, ok in zip(items, confirmed) if not ok])
 
     def _claim_all(self, items: list[Item], path: str) -> list[Item]:
         """Claim each object for manifest `path`; returns the items this flush now carries."""
@@ -363,6 +391,7 @@ class Flush:
             self.manifests.create(failed_path, dest, bad, refs(bad), self.id, 0, state=MANIFEST_FAILED,
                                   error="; ".join(sorted({m for _, m in failed})))
             self.summary.manifests.append(failed_path)
+            _crash_point("after-failed-manifest")
             self._settle_records([(objects[a.external_id], a.external_id, FAILED, failed_path) for a in bad])
             for asset, reason in failed:
                 log(logger, logging.ERROR, "the Hub rejected an asset", flush_id=self.id, manifest=failed_path,
@@ -371,6 +400,7 @@ class Flush:
                 message = item.message if item else ObjectMessage(objects[asset.external_id], dest)
                 self._dead_letter(*message.encode(), f"Hub rejected: {reason}")
             self.summary.failed += len(failed)
+            _crash_point("after-dead-letters")
         for kind, assets, since in (("uncertain", uncertain, outcome.uncertain_since), ("unsent", unsent, None)):
             if assets and keep != kind:
                 path = self.manifests.new_path(self.id)
@@ -382,7 +412,9 @@ class Flush:
         if sent:
             # Once this marker exists, no redelivery or backfill can send these assets again.
             self.ledger.mark_sent(manifest.path, len(sent))
+            _crash_point("after-sent-marker")
         # 2. The manifest itself: sent keeps exactly what the Hub got; pending keeps its one kind.
+        _crash_point("before-state-update")
         attempts = manifest.state.get("attempts", 0) + 1
         if keep == "sent":
             if len(sent) != len(manifest.assets):
@@ -474,34 +506,33 @@ class Flush:
             log(logger, logging.WARNING, f"pulling failed; shipping what is held: {exc}", flush_id=self.id)
             return None
 
+    @cached_property
+    def pubsub(self) -> Subscription:
+        """Acks, leases and dead letters that log their failures instead of raising them."""
+        return Subscription(self.subscriber, self.publisher, self.settings.subscription_path,
+                            self.settings.dead_letter_topic_path, self.id)
+
     def _ack(self, ack_ids: list[str]) -> None:
-        for start in range(0, len(ack_ids), 2500):
-            self.subscriber.acknowledge(subscription=self.settings.subscription_path,
-                                        ack_ids=ack_ids[start:start + 2500])
+        self.pubsub.ack(ack_ids)
 
     def _defer(self, items: list[Item]) -> None:
-        ack_ids = [a for item in items for a in item.ack_ids]
         self.summary.deferred += len(items)
-        for start in range(0, len(ack_ids), 2500):
-            self.subscriber.modify_ack_deadline(subscription=self.settings.subscription_path,
-                                                ack_ids=ack_ids[start:start + 2500],
-                                                ack_deadline_seconds=int(min(DEFER_S, self.lease_s / 2)))
+        self.pubsub.lease([a for item in items for a in item.ack_ids], int(min(DEFER_S, self.lease_s / 2)),
+                          "deferring")
 
     def _extend(self, items: list[Item]) -> None:
         """Keep held messages leased while their manifest is written and sent."""
-        ack_ids = [a for item in items for a in item.ack_ids]
-        for start in range(0, len(ack_ids), 2500):
-            self.subscriber.modify_ack_deadline(subscription=self.settings.subscription_path,
-                                                ack_ids=ack_ids[start:start + 2500],
-                                                ack_deadline_seconds=int(min(MAX_ACK_DEADLINE_S, self.lease_s)))
+        self.pubsub.lease([a for item in items for a in item.ack_ids], int(min(MAX_ACK_DEADLINE_S, self.lease_s)),
+                          "extending the lease")
 
-    def _dead_letter(self, data: bytes, attributes: dict, reason: str) -> None:
-        future = self.publisher.publish(self.settings.dead_letter_topic_path, data,
-                                        **{**attributes, "reason": reason[:1000], "flush": self.id})
-        future.result(timeout=30)
-        self.summary.dead_lettered += 1
-        log(logger, logging.ERROR, f"dead-lettered: {reason}", flush_id=self.id,
-            object=f"gs://{attributes.get('bucket', '?')}/{attributes.get('name', '?')}")
+    def _dead_letter(self, data: bytes, attributes: dict, reason: str) -> bool:
+        """Publish one dead letter; False (logged) when Pub/Sub did not confirm it."""
+        return self._dead_letter_many([(data, attributes, reason)])[0]
+
+    def _dead_letter_many(self, rows: list[tuple[bytes, dict, str]]) -> list[bool]:
+        confirmed = self.pubsub.dead_letter(rows)
+        self.summary.dead_lettered += sum(confirmed)
+        return confirmed
 
 
 _hub_clients: dict[tuple, HubClient] = {}

@@ -38,7 +38,55 @@ class ObjectRef:
         bucket, name = resource["bucket"], resource["name"]
         if not isinstance(bucket, str) or not bucket or not isinstance(name, str) or not name:
             raise ValueError("bucket and name must be non-empty strings")
-        return cls(bucket=bucket, name=name, generation=int(resource["generation"]),
-                   size=int(resource.get("size") or 0), content_type=resource.get("contentType") or "",
+        # The JSON API writes generation and size as decimal strings.
+        return cls(bucket=bucket, name=name, generation=_whole(resource["generation"], "generation"),
+                   size=_whole(resource.get("size") or 0, "size"), content_type=resource.get("contentType") or "",
                    md5_hash=resource.get("md5Hash") or "", crc32c=resource.get("crc32c") or "",
-                   time_created=resource.get("timeCreated") or "")
+                   time_created=resource.get("timeCreated") or "").checked()
+
+    def checked(self) -> "ObjectRef":
+        """This reference, if every field is what GCS allows: bucket and name non-empty UTF-8
+        within 222 and 1024 bytes, generation and size whole numbers >= 0, the rest text.
+        ValueError naming the field otherwise. For references built from input (events, messages)."""
+        for name, limit in (("bucket", MAX_BUCKET_BYTES), ("name", MAX_NAME_BYTES)):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise ValueError(f"{name} must be a non-empty string, not {_shown(value)}")
+            if len(_utf8(value, name)) > limit:
+                raise ValueError(f"{name} is longer than {limit} bytes")
+        for name in ("generation", "size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be a whole number >= 0, not {_shown(value)}")
+        for name in ("content_type", "md5_hash", "crc32c", "time_created"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise ValueError(f"{name} must be a string, not {_shown(value)}")
+            _utf8(value, name)
+        return self
+
+
+MAX_BUCKET_BYTES, MAX_NAME_BYTES = 222, 1024
+
+
+def _whole(value, what: str) -> int:
+    """A whole number from an int or a decimal string (not a bool, a float or anything else)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ValueError(f"{what} must be a whole number, not {_shown(value)}")
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{what} must be a whole number, not {_shown(value)}") from None
+
+
+def _utf8(value: str, what: str) -> bytes:
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what} is not valid Unicode text (a lone surrogate)") from None
+
+
+def _shown(value, limit: int = 60) -> str:
+    """A short, printable picture of a bad value, for an error message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."

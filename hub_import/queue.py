@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 
 from .clients import publisher_client
+from .deadletters import cut_utf8
 from .objects import ObjectRef
 from .routes import Destination
 
@@ -38,25 +39,86 @@ class ObjectMessage:
         body = {"v": VERSION, "object": self.ref.to_json(), "destination": self.destination.to_json(),
                 "size": list(self.size) if self.size else None, "event_id": self.event_id,
                 "source": self.source}
-        attributes = {"bucket": self.ref.bucket, "name": self.ref.name[:1024],
+        # Pub/Sub takes attribute values up to 1024 bytes: a GCS name is at most that, in UTF-8.
+        attributes = {"bucket": self.ref.bucket, "name": cut_utf8(self.ref.name, 1024),
                       "generation": str(self.ref.generation)}
         return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), attributes
 
     @classmethod
     def decode(cls, data: bytes) -> "ObjectMessage":
+        """The message in `data`. MessageError, saying what is wrong, for anything else: not JSON,
+        not an object, an unknown version, a field missing or of the wrong type or out of range.
+        Nothing else escapes, whatever the bytes: one poison message must not end a flush."""
         try:
             body = json.loads(data)
-            if not isinstance(body, dict) or body.get("v") != VERSION:
-                raise MessageError(f"unknown message version {body.get('v') if isinstance(body, dict) else None!r}")
-            size = body.get("size")
-            return cls(ref=ObjectRef.from_json(body["object"]),
-                       destination=Destination.from_json(body["destination"]),
-                       size=(int(size[0]), int(size[1])) if size else None,
-                       event_id=str(body.get("event_id", "")), source=str(body.get("source", "event")))
-        except MessageError:
-            raise
-        except (ValueError, KeyError, TypeError, IndexError) as exc:
-            raise MessageError(f"undecodable message: {type(exc).__name__}: {exc}") from None
+        except (ValueError, TypeError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+            raise MessageError(f"not a JSON message: {type(exc).__name__}: {_short(str(exc))}") from None
+        if not isinstance(body, dict):
+            raise MessageError(f"expected a JSON object, got {type(body).__name__}")
+        version = body.get("v")
+        if isinstance(version, bool) or version != VERSION:
+            raise MessageError(f"unknown message version {_short(repr(version))} (this flush reads {VERSION})")
+        try:
+            ref = _object(body.get("object"))
+            destination = _destination(body.get("destination"))
+            size = _size(body.get("size"))
+            event_id, source = _text(body.get("event_id", ""), "event_id"), _text(body.get("source", "event"), "source")
+        except ValueError as exc:
+            raise MessageError(str(exc)) from None
+        return cls(ref=ref, destination=destination, size=size, event_id=event_id, source=source)
+
+
+def _object(value) -> ObjectRef:
+    if not isinstance(value, dict):
+        raise ValueError(f"object: expected a JSON object, got {type(value).__name__}")
+    missing = [k for k in ("bucket", "name", "generation") if k not in value]
+    if missing:
+        raise ValueError(f"object: {', '.join(missing)} missing")
+    try:
+        return ObjectRef.from_json(value).checked()
+    except ValueError as exc:
+        raise ValueError(f"object: {exc}") from None
+
+
+def _destination(value) -> Destination:
+    if not isinstance(value, dict):
+        raise ValueError(f"destination: expected a JSON object, got {type(value).__name__}")
+    project, storage = value.get("project"), value.get("storage")
+    batches, priority = value.get("batches") or [], value.get("priority", 0)
+    if not isinstance(project, str) or not project:
+        raise ValueError(f"destination: project must be a non-empty string, not {_short(repr(project))}")
+    if storage is not None and (not isinstance(storage, str) or not storage):
+        raise ValueError(f"destination: storage must be a non-empty string or null, not {_short(repr(storage))}")
+    if not isinstance(batches, list) or not all(isinstance(b, str) and b for b in batches):
+        raise ValueError(f"destination: batches must be a list of batch names, not {_short(repr(batches))}")
+    if isinstance(priority, bool) or not isinstance(priority, int) or not -1000 <= priority <= 1000:
+        raise ValueError(f"destination: priority must be a whole number from -1000 to 1000, not {_short(repr(priority))}")
+    for text in (project, storage or "", *batches):
+        _text(text, "destination")
+    return Destination(project=project, storage=storage, batches=tuple(batches), priority=priority)
+
+
+def _size(value) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) for n in value)):
+        raise ValueError(f"size: expected [width, height] in whole numbers or null, not {_short(repr(value))}")
+    return value[0], value[1]
+
+
+def _text(value, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what}: expected a string, not {_short(repr(value))}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{what}: not valid Unicode text (a lone surrogate)") from None
+    return value
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def publish(topic_path: str, message: ObjectMessage):

@@ -1,24 +1,32 @@
 """Replay: send failed or stuck manifests again, through the ledger and the Hub's own listing.
 
-A failed manifest's assets are rebuilt from its objects with today's settings (so a fixed
-template or storage id takes effect), moved to a new pending manifest, and sent like any other:
-the Hub is asked first which of them it already holds, so nothing goes in twice. A stuck
-pending manifest (its flush died, or the Hub was down until the deadline) is finished now
-instead of at the next scheduled flush.
+A failed manifest's objects are routed again with today's settings, each on its own (so a
+fixed route, template, storage id or batch takes effect, and objects may now go to different
+projects), moved to new pending manifests, one per destination, and sent like any other: the
+Hub is asked first which of them it already holds, so nothing goes in twice. Objects that
+today's rules skip, or that the ledger shows in the Hub already, are left out. While a
+destination still cannot work (a batch still missing), the manifest stays failed, untouched.
+A stuck pending manifest (its flush died, or the Hub was down until the deadline) is finished
+now instead of at the next scheduled flush.
+
+Dead letters have their own way back: `replay --dead-letters` (deadletters.bring_back).
 """
 from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .assets import build_asset
+from .assets import Asset, build_asset
 from .flush import Flush
 from .hub import HubError
-from .ledger import CLAIMED
+from .ledger import CLAIMED, SENT
 from .logs import log
-from .manifests import FAILED, PENDING, settle_window
+from .manifests import FAILED, PENDING, Manifest, settle_window
+from .objects import ObjectRef
+from .routes import Destination, decide
 
 logger = logging.getLogger(__name__)
 
@@ -85,21 +93,23 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
             if manifest.state.get("replayed_as"):
                 report.manifests.append({"manifest": path, "outcome": f"already replayed as {manifest.state['replayed_as']}"})
                 continue
-            dest = manifest.destination
-            batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=flush.settings.create_batches,
-                                            deadline=flush.deadline)
-            sizes = {a.external_id: (a.width, a.height) for a in manifest.assets if a.width and a.height}
-            assets = [build_asset(ref, storage=dest.storage, batches=batch_ids,
-                                  size=sizes.get(old.external_id), url_template=flush.settings.url_template,
-                                  external_id_template=flush.settings.external_id_template)
-                      for ref, old in zip(manifest.objects, manifest.assets)]
-            new_path = flush.manifests.new_path(flush.id)
-            again = flush.manifests.create(new_path, dest, assets, manifest.objects, flush.id, flush.lease_s,
-                                           uncertain_since=float(manifest.state.get("created_at", 0))
-                                           + flush.hub.transport.clock_offset)
-            flush._settle_records([(ref, a.external_id, CLAIMED, new_path) for ref, a in zip(manifest.objects, assets)])
-            flush.manifests.update(manifest, replayed_as=new_path)
-            target = again
+            try:
+                plan, skipped, already = _route_today(flush, manifest)
+            except HubError as exc:
+                report.manifests.append({"manifest": path, "outcome": f"still failing: {exc}"})
+                continue
+            if not plan:
+                report.manifests.append({"manifest": path, "outcome": "nothing to send", "skipped_by_rules": skipped,
+                                         "already_in_hub": already})
+                continue
+            created = float(manifest.state.get("created_at", 0)) + flush.hub.transport.clock_offset
+            targets = []
+            for dest, rows in plan.items():
+                new_path = flush.manifests.new_path(flush.id)
+                targets.append(flush.manifests.create(new_path, dest, [a for _, a in rows], [r for r, _ in rows],
+                                                      flush.id, flush.lease_s, uncertain_since=created))
+                flush._settle_records([(ref, a.external_id, CLAIMED, new_path) for ref, a in rows])
+            flush.manifests.update(manifest, replayed_as=", ".join(t.path for t in targets))
         elif state == PENDING:
             st = manifest.state
             if float(st.get("lease_until") or 0) > time.time():
@@ -115,14 +125,47 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
                                           uncertain_since=since, not_before=not_before):
                 report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
                 continue
-            target = manifest
+            targets, skipped, already = [manifest], 0, 0
         else:
             report.manifests.append({"manifest": path, "state": state, "outcome": "nothing to do"})
             continue
-        flush._send(target, {})
+        for target in targets:
+            flush._send(target, {})
         sent, found, failed = (flush.summary.sent - before[0], flush.summary.found_in_hub - before[1],
                                flush.summary.failed - before[2])
-        outcome = {"manifest": path, "replayed_as": target.path, "assets": len(target.assets),
-                   "sent": sent - found, "already_in_hub": found, "failed": failed}
+        outcome = {"manifest": path, "replayed_as": ", ".join(t.path for t in targets),
+                   "assets": sum(len(t.assets) for t in targets), "sent": sent - found,
+                   "already_in_hub": found + already, "failed": failed, "skipped_by_rules": skipped}
         log(logger, logging.INFO, "replayed", **outcome)
         report.manifests.append(outcome)
+
+
+def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, list[tuple[ObjectRef, Asset]]], int, int]:
+    """Each object of a failed manifest with today's destination and asset, grouped by
+    destination; and how many objects today's rules skip, and how many the ledger shows in the
+    Hub already (a duplicate caught in a failed destination). HubError when a destination
+    still cannot be resolved."""
+    settings = flush.settings
+    sizes = {a.external_id: (a.width, a.height) for a in manifest.assets if a.width and a.height}
+    rows = list(zip(manifest.objects, manifest.assets))
+    records = list(flush.pool.map(lambda row: flush.ledger.read(row[0]), rows))
+    grouped: dict[Destination, list] = defaultdict(list)
+    skipped = already = 0
+    for (ref, old), record in zip(rows, records):
+        dest = decide(ref, settings).destination
+        if dest is None:
+            skipped += 1
+        elif record is not None and (record.body.get("state") == SENT
+                                     or flush.ledger.is_sent(record.body.get("manifest", ""))):
+            already += 1
+        else:
+            grouped[dest].append((ref, old))
+    plan = {}
+    for dest, objects in grouped.items():
+        batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=settings.create_batches,
+                                        deadline=flush.deadline)
+        plan[dest] = [(ref, build_asset(ref, storage=dest.storage, batches=batch_ids, size=sizes.get(old.external_id),
+                                        url_template=settings.url_template,
+                                        external_id_template=settings.external_id_template))
+                      for ref, old in objects]
+    return plan, skipped, already

@@ -54,8 +54,10 @@ class Route:
         return glob_matches(self.glob or "", name)
 
 
-def parse_routes(rules: object, default: Destination | None) -> tuple[Route, ...]:
-    """HUB_ROUTES as parsed JSON -> routes. Unset fields fall back to the default route's.
+def parse_routes(rules: object, default: Destination | None,
+                 fallback_storage: str | None = None) -> tuple[Route, ...]:
+    """HUB_ROUTES as parsed JSON -> routes. Unset fields fall back to the default route's (and an
+    unset storage on `fallback_storage`, HUB_STORAGE_ID, when there is no default route).
 
     Raises ValueError saying which rule and field is wrong.
     """
@@ -86,11 +88,11 @@ def parse_routes(rules: object, default: Destination | None) -> tuple[Route, ...
         priority = rule.get("priority", default.priority if default else 0)
         if isinstance(priority, bool) or not isinstance(priority, int) or not -1000 <= priority <= 1000:
             raise ValueError(f"{where}: priority must be a whole number from -1000 to 1000")
-        storage = rule.get("storage", default.storage if default else None)
+        storage = rule.get("storage", default.storage if default else fallback_storage)
         if storage is not None and not isinstance(storage, str):
             raise ValueError(f"{where}: storage must be a storage integration id")
         if "glob" in rule:
-            _glob_regex(pattern)
+            check_glob(pattern)
         routes.append(Route(Destination(project, storage or None, tuple(batches), priority),
                             prefix=rule.get("prefix"), glob=rule.get("glob")))
     return tuple(routes)
@@ -126,6 +128,15 @@ def _glob_regex(glob: str) -> re.Pattern:
             out.append(re.escape(c))
             i += 1
     return re.compile("".join(out) + r"\Z", re.DOTALL)
+
+
+def check_glob(glob: str) -> str:
+    """`glob` if it compiles; ValueError saying why not (such as a range `[z-a]`)."""
+    try:
+        _glob_regex(glob)
+    except re.error as exc:
+        raise ValueError(f"glob {glob!r} is malformed: {exc}") from None
+    return glob
 
 
 def glob_matches(glob: str, name: str) -> bool:

@@ -17,16 +17,17 @@ class Status:
     failed_assets: list = field(default_factory=list)
     oldest_pending: dict | None = None
     dead_letter_backlog: str = "0"
+    dead_letters: list = field(default_factory=list)  # [{reason, count, example}], most frequent first
 
     def to_json(self) -> dict:
         return {"manifests": dict(self.manifests), "assets": dict(self.assets),
                 "failed_assets": self.failed_assets, "oldest_pending": self.oldest_pending,
-                "dead_letter_backlog": self.dead_letter_backlog}
+                "dead_letter_backlog": self.dead_letter_backlog, "dead_letters": self.dead_letters}
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
     """Manifests by state, assets sent and failed (with the Hub's reasons), the oldest pending
-    manifest, and how many messages wait on the dead-letter subscription."""
+    manifest, and the messages waiting on the dead-letter subscription, counted by reason."""
     result = Status()
     prefix = settings.manifest_prefix
     start = prefix + since.strftime("%Y/%m/%d") if since else prefix
@@ -57,7 +58,7 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
                                          "created_at": created, "assets": n, "attempts": body.get("attempts", 0),
                                          "error": body.get("error"),
                                          "age": _age(created)}
-    result.dead_letter_backlog = _peek_count(subscriber, _dead_letter_subscription(settings))
+    result.dead_letter_backlog, result.dead_letters = _peek_dead_letters(subscriber, settings)
     return result
 
 
@@ -66,24 +67,28 @@ def _age(created: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
-def _dead_letter_subscription(settings: Settings) -> str:
-    return settings.dead_letter_topic_path.replace("/topics/", "/subscriptions/") + "-inspect"
-
-
-def _peek_count(subscriber, subscription: str, limit: int = 1000) -> str:
-    """Messages waiting on `subscription` (up to `limit`), handed straight back for others to read."""
+def _peek_dead_letters(subscriber, settings: Settings, limit: int = 1000) -> tuple[str, list]:
+    """How many messages wait on the dead-letter subscription (up to `limit`) and why, each
+    handed straight back for others to read."""
     from google.api_core import exceptions
 
+    from .deadletters import pull, release, subscription_path, unwrap
+
+    subscription = subscription_path(settings)
     try:
-        answer = subscriber.pull(subscription=subscription, max_messages=limit, timeout=5, retry=None)
-    except exceptions.DeadlineExceeded:
-        return "0"
+        received = pull(subscriber, subscription, limit)
     except exceptions.NotFound:
-        return "unknown (no subscription " + subscription + ")"
-    ack_ids = [m.ack_id for m in answer.received_messages]
-    if ack_ids:
-        subscriber.modify_ack_deadline(subscription=subscription, ack_ids=ack_ids, ack_deadline_seconds=0)
-    return f"{len(ack_ids)}+" if len(ack_ids) >= limit else str(len(ack_ids))
+        return "unknown (no subscription " + subscription + ")", []
+    reasons: Counter = Counter()
+    examples: dict[str, str] = {}
+    for r in received:
+        letter = unwrap(r)
+        reason = letter.reason if len(letter.reason) <= 300 else letter.reason[:300] + "..."
+        reasons[reason] += 1
+        examples.setdefault(reason, letter.object)
+    release(subscriber, subscription, [r.ack_id for r in received])
+    count = f"{len(received)}+" if len(received) >= limit else str(len(received))
+    return count, [{"reason": r, "count": n, "example": examples[r]} for r, n in reasons.most_common()]
 
 
 def status_table(result: Status) -> str:
@@ -96,7 +101,10 @@ def status_table(result: Status) -> str:
                      f"{p['attempts']} attempts; {p['error']})")
     else:
         lines.append("oldest pending: none")
-    lines.append(f"dead-letter backlog: {result.dead_letter_backlog}")
+    lines.append(f"dead-letter backlog: {result.dead_letter_backlog}"
+                 + ("  (replay --dead-letters brings back what can go now)" if result.dead_letters else ""))
+    for d in result.dead_letters[:20]:
+        lines.append(f"  {d['count']:>5}  {d['reason']}  e.g. {d['example']}")
     if result.failed_assets:
         lines.append("failed assets:")
         for a in result.failed_assets:

@@ -8,6 +8,10 @@
 fake-gcs-server (landing and state buckets, publishing OBJECT_FINALIZE notifications), the
 Eventarc bridge, the ingest function under functions-framework, and the Hub stand-in. It writes
 DIR/stack.env, `export` lines that any shell or test can source, and DIR/NAME.log per server.
+
+`up --gcs-faults '{"fail_after": 0.3, "only": "conditional"}'` puts the fault proxy
+(gcs_fault_proxy.py) in front of fake-gcs-server: everything then reaches GCS through it
+(STORAGE_EMULATOR_HOST), and GCS_FAULTS_URL/_proxy/faults turns its switches at run time.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import requests
 
+from . import gcs_fault_proxy
 from .processes import ROOT, StackError, free_port, http_ok, spawn, start_hub_standin, stop_all, wait_until
 
 GCP_PROJECT = "local-project"
@@ -116,11 +121,13 @@ def create_buckets(storage_url: str, project: str, names: tuple[str, ...]) -> No
 
 def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: float | None = 5.0,
        settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S,
-       hub_projects: tuple[str, ...] = ()) -> dict[str, str]:
+       hub_projects: tuple[str, ...] = (), gcs_faults: dict | None = None) -> dict[str, str]:
     """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env.
 
     `scheduler_every`: seconds between the scheduler's flush calls (None: no scheduler, flushes
     only on demand). `settings`: extra environment for both functions (routes, batches, ...).
+    `gcs_faults`: when given (even empty), every GCS client reaches fake-gcs-server through the
+    fault proxy with these switches; GCS_DIRECT_HOST is the emulator itself.
     """
     missing = missing_tools()
     if missing:
@@ -159,6 +166,10 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
         env["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
         wait_until(http_ok(f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b"), "gcs", gcs, state_dir)
         create_buckets(env["STORAGE_EMULATOR_HOST"], GCP_PROJECT, (LANDING_BUCKET, STATE_BUCKET))
+        env["GCS_DIRECT_HOST"] = env["STORAGE_EMULATOR_HOST"]
+        if gcs_faults is not None:
+            proxy = gcs_fault_proxy.start(env["GCS_DIRECT_HOST"], state_dir=state_dir, faults=gcs_faults)
+            env["STORAGE_EMULATOR_HOST"] = env["GCS_FAULTS_URL"] = proxy.url
 
         hub = start_hub_standin(state_dir / "hub-data", env["HUB_API_KEY"], state_dir=state_dir,
                                 projects=(HUB_PROJECT, *hub_projects), storages=(f"{HUB_STORAGE}:{LANDING_BUCKET}",),
@@ -214,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=("up", "down", "status"))
     parser.add_argument("--dir", default=str(ROOT / ".local"), help="state directory (default .local)")
+    parser.add_argument("--gcs-faults", metavar="JSON", help="put the GCS fault proxy in front of fake-gcs-server "
+                        "with these switches (see deploy/local/gcs_fault_proxy.py)")
     args = parser.parse_args(argv)
     state_dir = Path(args.dir)
     if args.command == "down":
@@ -228,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
             print(env_file.read_text(), end="")
         return 0
     try:
-        env = up(state_dir)
+        env = up(state_dir, gcs_faults=json.loads(args.gcs_faults) if args.gcs_faults else None)
     except StackError as exc:
         print(f"make up failed: {exc}", file=sys.stderr)
         return 1

@@ -12,7 +12,8 @@ from pathlib import Path
 import requests
 
 from deploy.local.processes import ROOT, HubStandin
-from hub_import.clients import publisher_client
+from hub_import.clients import publisher_client, subscriber_client
+from hub_import.deadletters import pull, release, unwrap
 from hub_import.config import load
 from hub_import.ingest import describe
 from hub_import.objects import ObjectRef
@@ -45,14 +46,15 @@ def publish(stack, objects, size=(64, 48), copies: int = 1) -> list[ObjectMessag
     return messages
 
 
-def run_flush(stack, crash_at: str | None = None, **extra) -> dict | None:
-    """One flush as a real process (`python -m hub_import flush`); its summary, or None if it was killed."""
+def run_flush(stack, crash_at: str | None = None, module: str = "hub_import", **extra) -> dict | None:
+    """One flush as a real process (`python -m hub_import flush`, or `python -m MODULE` for a test
+    seam around it); its summary, or None if it was killed."""
     env = {**os.environ, **stack, "LOG_LEVEL": "WARNING", **{k: str(v) for k, v in extra.items()}}
     env.pop("FLUSH_CRASH_AT", None)
     if crash_at:
         env["FLUSH_CRASH_AT"] = crash_at
-    done = subprocess.run([sys.executable, "-m", "hub_import", "flush"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=300)
+    args = [sys.executable, "-m", module] + (["flush"] if module == "hub_import" else [])
+    done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if crash_at and done.returncode == -9:
         return None
     assert done.returncode == 0, done.stderr[-3000:]
@@ -101,3 +103,25 @@ def assert_once(stack, messages) -> None:
     wanted = Counter(m.ref.name for m in messages)
     assert counts == wanted, {"missing": sorted(wanted - counts)[:5], "doubled": sorted(counts - wanted)[:5],
                               "missing_n": sum((wanted - counts).values()), "doubled_n": sum((counts - wanted).values())}
+
+
+def take_dead_letters(stack, mine, count: int, timeout: float = 30) -> list:
+    """Pull the dead-letter subscription until `count` letters for which `mine(letter)` holds are in
+    hand (those are acked; the others are handed back untouched)."""
+    sub = subscriber_client()
+    path = sub.subscription_path(stack["GOOGLE_CLOUD_PROJECT"], stack["DEAD_LETTER_SUBSCRIPTION"])
+    found, deadline = [], time.monotonic() + timeout
+    while len(found) < count and time.monotonic() < deadline:
+        received = pull(sub, path, wait_s=2)
+        ours = [(r, unwrap(r)) for r in received]
+        ours = [(r, letter) for r, letter in ours if mine(letter)]
+        found += [(r.message, letter) for r, letter in ours]
+        if ours:
+            sub.acknowledge(subscription=path, ack_ids=[r.ack_id for r, _ in ours])
+        release(sub, path, [r.ack_id for r in received if all(r is not o for o, _ in ours)])
+    return found
+
+
+def report(name: str, **counts) -> None:
+    """The counts a test measured, printed for `pytest -s` (and the issue's closing note)."""
+    print(f"\n[{name}] " + ", ".join(f"{k}={v}" for k, v in counts.items()))

@@ -6,12 +6,12 @@ import pytest
 from hub_import.config import ENV, ConfigError, load
 from hub_import.routes import Destination
 
-BASE = {"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "HUB_PROJECT_ID": "proj"}
+BASE = {"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "HUB_PROJECT_ID": "proj", "HUB_STORAGE_ID": "st"}
 
 
 def test_defaults_make_a_working_configuration():
     s = load(BASE)
-    assert s.default == Destination("proj", None, (), 0)
+    assert s.default == Destination("proj", "st", (), 0)
     assert s.hub_api_url == "https://imeritapi.ango.ai" and s.requests_per_minute == 100
     assert s.topic_path == "projects/p/topics/hub-import-assets"
     assert s.subscription_path == "projects/p/subscriptions/hub-import-flush"
@@ -51,6 +51,16 @@ def test_a_missing_api_key_is_only_an_error_where_the_hub_is_called():
     ({"HUB_API_URL": "imeritapi.ango.ai"}, "HUB_API_URL"),
     ({"HUB_API_URL": "https://imeritapi.ango.ai/v2"}, "HUB_API_URL"),
     ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    # Settings that parse but cannot work are refused too, at cold start.
+    ({"INCLUDE_GLOBS": "[z-a]*"}, "INCLUDE_GLOBS"),
+    ({"EXCLUDE_GLOBS": "tmp/**,[9-0].jpg"}, "EXCLUDE_GLOBS"),
+    ({"HUB_ROUTES": '[{"glob": "[z-a]*"}]'}, "HUB_ROUTES"),
+    ({"ON_OVERWRITE": "import"}, "ON_OVERWRITE"),
+    ({"ON_OVERWRITE": "import", "EXTERNAL_ID_TEMPLATE": "{bucket}/{name}"}, "ON_OVERWRITE"),
+    ({"HUB_STORAGE_ID": ""}, "HUB_STORAGE_ID"),
+    ({"HUB_STORAGE_ID": "", "HUB_PUBLIC_BUCKET": "false"}, "HUB_STORAGE_ID"),
+    ({"HUB_STORAGE_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'}, "HUB_STORAGE_ID"),
+    ({"HUB_PUBLIC_BUCKET": "sometimes"}, "HUB_PUBLIC_BUCKET"),
 ])
 def test_each_bad_setting_gets_one_error_naming_its_variable(change, variable):
     env = {**BASE, **change}
@@ -58,6 +68,24 @@ def test_each_bad_setting_gets_one_error_naming_its_variable(change, variable):
     with pytest.raises(ConfigError) as raised:
         load(env)
     assert str(raised.value).startswith(variable + ":"), str(raised.value)
+
+
+def test_what_the_refused_settings_become_when_they_can_work():
+    assert load({**BASE, "ON_OVERWRITE": "import", "EXTERNAL_ID_TEMPLATE": "{name}#{generation}"}).each_generation
+    assert load({**BASE, "HUB_STORAGE_ID": "", "HUB_PUBLIC_BUCKET": "true"}).default.storage is None
+    routed = load({**BASE, "HUB_PROJECT_ID": "", "HUB_STORAGE_ID": "",
+                   "HUB_ROUTES": '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'})
+    assert routed.routes[0].destination.storage == "s2"  # every route names its own storage
+    assert load({**BASE, "INCLUDE_GLOBS": "[a-z]*,**/*.jpg"}).include_globs == ("[a-z]*", "**/*.jpg")
+
+
+def test_a_refused_setting_says_how_to_fix_it():
+    with pytest.raises(ConfigError, match="HUB_PUBLIC_BUCKET=true if the bucket is public"):
+        load({**BASE, "HUB_STORAGE_ID": ""})
+    with pytest.raises(ConfigError, match=r"needs \{generation\} in EXTERNAL_ID_TEMPLATE"):
+        load({**BASE, "ON_OVERWRITE": "import"})
+    with pytest.raises(ConfigError, match="bad character range z-a"):
+        load({**BASE, "INCLUDE_GLOBS": "[z-a]*"})
 
 
 def test_plain_http_hub_is_refused_unless_local_or_allowed():
@@ -76,8 +104,10 @@ def test_routes_fall_back_on_the_default_route_fields():
 
 
 def test_routes_alone_are_enough_without_a_default_project():
-    s = load({**BASE, "HUB_PROJECT_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "pa"}]'})
-    assert s.default is None and s.routes[0].destination.project == "pa"
+    s = load({**BASE, "HUB_PROJECT_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "pa", "storage": "sa"},'
+                                                          ' {"prefix": "b/", "project": "pb"}]'})
+    assert s.default is None and s.routes[0].destination == Destination("pa", "sa", (), 0)
+    assert s.routes[1].destination == Destination("pb", "st", (), 0)  # HUB_STORAGE_ID still the fallback
 
 
 def test_every_variable_has_a_description():

@@ -19,7 +19,7 @@ from hub_import.events import (FINALIZED, IgnoredEventError, MalformedEventError
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "LANDING_BUCKET": "landing",
-       "HUB_PROJECT_ID": "proj", "PUBSUB_EMULATOR_HOST": "127.0.0.1:9"}  # nothing listens on 9
+       "HUB_PROJECT_ID": "proj", "HUB_STORAGE_ID": "st", "PUBSUB_EMULATOR_HOST": "127.0.0.1:9"}  # nothing listens on 9
 
 
 def resource(name="cams/a b.jpg", **extra):

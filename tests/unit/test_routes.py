@@ -8,7 +8,7 @@ from hub_import.objects import ObjectRef
 from hub_import.routes import decide, glob_matches
 
 BASE = {"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "LANDING_BUCKET": "landing",
-        "HUB_PROJECT_ID": "default-proj"}
+        "HUB_PROJECT_ID": "default-proj", "HUB_STORAGE_ID": "st"}
 
 
 def ref(name, size=10, content_type="", bucket="landing"):

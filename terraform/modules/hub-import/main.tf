@@ -32,6 +32,7 @@ locals {
     HUB_ALLOW_HTTP          = "false"
     HUB_PROJECT_ID          = var.hub_project_id
     HUB_STORAGE_ID          = var.hub_storage_id
+    HUB_PUBLIC_BUCKET       = tostring(var.hub_public_bucket)
     HUB_BATCHES             = join(",", var.hub_batches)
     HUB_PRIORITY            = tostring(var.hub_priority)
     HUB_CREATE_BATCHES      = tostring(var.hub_create_batches)

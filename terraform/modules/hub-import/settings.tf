@@ -26,6 +26,12 @@ variable "hub_storage_id" {
   default     = ""
 }
 
+variable "hub_public_bucket" {
+  type        = bool
+  description = "The landing bucket is public: the Hub reads it without a storage integration, so hub_storage_id may stay empty."
+  default     = false
+}
+
 variable "hub_batches" {
   type        = list(string)
   description = "Batch names for the default route."
