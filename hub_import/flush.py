@@ -11,9 +11,11 @@ One run, within FLUSH_BUDGET_SECONDS:
 4. Shipping a group: claim each object in the ledger (duplicates and objects another flush
    carries drop out here), write the manifest, send it, record the outcome, then ack.
    A 400 is split down to the bad assets: the good ones go in, the bad ones end in a failed
-   manifest and on the dead-letter topic. A Hub that stays unavailable leaves the manifest
-   pending and the messages un-acked.
-Nothing is acked before the Hub has accepted its object or it has been dead-lettered.
+   manifest and on the dead-letter topic. What the Hub did not take, or may have taken
+   (an unknown outcome), stays in a pending manifest that later flushes finish.
+Nothing is acked before the Hub has accepted its object, it has been dead-lettered, or a
+pending manifest in the state bucket carries it (resumed by every flush until it settles, so
+the message need not come back every minute and spend its delivery attempts).
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ from google.api_core import exceptions
 from .assets import Asset, build_asset
 from .config import Settings
 from . import heal
-from .hub import HubClient, HubError, Progress
+from .hub import HubAuthError, HubClient, HubError, HubNotFoundError, Progress
 from .lease import Lease
 from .ledger import CLAIMED, FAILED, SENT, Ledger
 from .logs import log
@@ -281,7 +283,7 @@ class Flush:
         """Claim each object for manifest `path`; returns the items this flush now carries."""
         outcomes = list(self.pool.map(lambda i: (i, self.ledger.claim(i.message.ref, path, self.id,
                                                                       i.asset.external_id)), items))
-        kept, duplicates, deferred = [], [], []
+        kept, duplicates, deferred, carried = [], [], [], []
         for item, claim in outcomes:
             if claim.won:
                 item.record_generation = claim.generation
@@ -289,9 +291,9 @@ class Flush:
                 continue
             record = claim.existing.body if claim.existing else {}
             verdict = self._judge(item, record, claim.generation, path)
-            {"keep": kept, "duplicate": duplicates, "defer": deferred}[verdict].append(item)
+            {"keep": kept, "duplicate": duplicates, "defer": deferred, "carried": carried}[verdict].append(item)
         self.summary.duplicates += sum(len(i.ack_ids) for i in duplicates)
-        self._ack([a for i in duplicates for a in i.ack_ids])
+        self._ack([a for i in duplicates + carried for a in i.ack_ids])
         self._defer(deferred)
         return kept
 
@@ -304,7 +306,7 @@ class Flush:
         if manifest_state is not None:
             if manifest_state.get("state") in (MANIFEST_SENT, MANIFEST_FAILED):
                 return "duplicate"
-            return "defer"  # a pending manifest carries it; it is finished by its flush or a resume
+            return "carried"  # a pending manifest carries it; a flush or a resume finishes it
         if time.time() - float(record.get("at", 0)) < self.lease_s:
             return "defer"  # claimed moments ago by a flush that has not written its manifest yet
         claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id)
@@ -338,6 +340,13 @@ class Flush:
                 done = self.hub.reconcile(dest.project, {a.external_id: a.data for a in todo}, since=float(since) - 1,
                                           progress=progress, max_calls=self._reconcile_calls_left(),
                                           deadline=self.deadline)
+            except (HubNotFoundError, HubAuthError) as exc:
+                if isinstance(exc, HubAuthError) and exc.status != 403:
+                    done, error = False, exc
+                else:  # the project is gone, or closed to us: it holds none of them, and never will
+                    self.summary.reconcile_calls += progress.calls - calls_before
+                    self._settle(manifest, objects, Outcome(failed=[(a, exc.message) for a in todo]), items)
+                    return
             except HubError as exc:
                 done, error = False, exc
             self.summary.reconcile_calls += progress.calls - calls_before
@@ -438,15 +447,14 @@ class Flush:
             "manifest sent" if not left else "manifest left pending", flush_id=self.id, manifest=manifest.path,
             project=dest.project, sent=len(sent), failed=len(failed), uncertain=len(uncertain), pending=len(unsent),
             reason=str(error) if error else None)
-        # 3. Ack only what is done: sent or dead-lettered. Unsent items come back to a later flush.
-        done = [items[a.external_id] for a in sent if a.external_id in items]
-        done += [items[a.external_id] for a, _ in failed if a.external_id in items]
+        # 3. Ack what is done: sent, dead-lettered, or carried on by a pending manifest just written.
+        done = [items[e] for e in [a.external_id for a in sent + uncertain + unsent]
+                + [a.external_id for a, _ in failed] if e in items]
         ack_ids = [ack for item in done for ack in item.ack_ids]
         half = len(ack_ids) // 2
         self._ack(ack_ids[:half])
         _crash_point("between-acks")
         self._ack(ack_ids[half:])
-        self._defer([items[a.external_id] for a in uncertain + unsent if a.external_id in items])
 
     def _settle_records(self, rows: list[tuple[ObjectRef, str, str, str]]) -> None:
         list(self.pool.map(lambda r: self.ledger.settle(r[0], r[2], r[3], self.id, r[1]), rows))

@@ -53,8 +53,14 @@ def send(hub: HubClient, project: str, assets: Sequence[Asset], *, priority: int
             out.error = exc
         elif kind == "project":
             out.failed += [(a, exc.message) for a in part]
-            for rest, _ in stack:
-                out.failed += [(a, exc.message) for a in rest]
+            for rest, result in stack:  # the rest fails too, but for what was already sent or may be
+                if result and result[0] == "sent":
+                    out.sent += rest
+                elif result and result[0] == "unknown":
+                    out.uncertain += rest
+                    out.uncertain_since = min(out.uncertain_since or result[1].sent_at, result[1].sent_at)
+                else:
+                    out.failed += [(a, exc.message) for a in rest]
             stack.clear()
         elif kind == "too_large":
             if len(part) == 1:
