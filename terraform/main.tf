@@ -24,7 +24,7 @@ module "hub_import" {
 
   hub_api_url    = "https://imeritapi.ango.ai" # EU; https://us-api.ango.ai (US), https://in-api.ango.ai (India)
   hub_project_id = "64f0c0ffee0123456789abcd"
-  hub_storage_id = "" # set after creating the storage integration in the Hub UI, then apply again
+  hub_storage_id = "" # empty on the first apply, which leaves out the functions; set it once the Hub's storage integration exists, then apply again
   hub_batches    = ["incoming"]
   hub_routes = [
     { prefix = "cameras/night/", batches = ["night"], priority = 10 },

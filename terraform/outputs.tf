@@ -1,6 +1,11 @@
 output "check_command" {
-  description = "Check the deployment end to end (with HUB_API_KEY exported in that shell)."
+  description = "Check the deployment end to end: eval \"$(terraform output -raw check_command)\", with HUB_API_KEY exported in that shell."
   value       = module.hub_import.check_command
+}
+
+output "backfill_command" {
+  description = "Queue the files that landed before the functions were deployed: eval \"$(terraform output -raw backfill_command)\"."
+  value       = module.hub_import.backfill_command
 }
 
 output "hub_reader_key_command" {

@@ -88,7 +88,7 @@ def test_the_readme_shows_a_second_instance_that_is_a_valid_call(tmp_path, schem
     'TF_VAR_hub_api_key="$(cat hub-api-key.txt)" terraform apply',
     "hub_api_key_version",
 ])
-def test_the_readme_deploys_with_one_apply_and_the_key_from_a_file(text):
+def test_the_readme_deploys_with_the_key_from_a_file(text):
     deploy = README[README.index("## Deploy to GCP"):README.index("## Configure")]
     assert text in deploy
 

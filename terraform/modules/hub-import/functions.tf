@@ -3,6 +3,30 @@
 
 locals {
   source_dir = coalesce(var.source_dir, "${path.module}/../../..")
+
+  # Both entry points refuse to start (hub_import/config.py, at cold start) while a destination
+  # names no storage integration and the bucket is not public, and Cloud Run would then fail the
+  # apply. The integration is made from the read-only account the first apply creates, so the
+  # functions, their trigger and the scheduler job wait for it (README, Deploy step 3). The rule
+  # is config.py's: the default route uses hub_storage_id, a route its own storage or that.
+  destinations = concat(
+    trimspace(var.hub_project_id) == "" ? [] : [{ project = trimspace(var.hub_project_id), storage = trimspace(var.hub_storage_id) }],
+    [for r in var.hub_routes : {
+      project = coalesce(r.project, trimspace(var.hub_project_id), "(none)")
+      storage = r.storage != null ? r.storage : trimspace(var.hub_storage_id)
+    }],
+  )
+  bare_projects    = var.hub_public_bucket ? [] : distinct([for d in local.destinations : d.project if d.storage == ""])
+  deploy_functions = length(local.bare_projects) == 0
+  not_deployed     = "not deployed yet: set hub_storage_id (README, Deploy step 3) and apply again"
+}
+
+# A warning on every plan until the functions can be deployed; the first apply goes on without them.
+check "functions_wait_for_the_storage_integration" {
+  assert {
+    condition     = local.deploy_functions
+    error_message = "The ingest and flush functions, the Eventarc trigger and the scheduler job are not deployed yet: no storage integration is named for Hub project(s) ${join(", ", local.bare_projects)}, and hub_public_bucket is false. Make the integration from the read-only account (output hub_reader_key_command), set hub_storage_id, apply again, then backfill the files that landed meanwhile (README, Deploy step 3)."
+  }
 }
 
 data "archive_file" "source" {
@@ -62,6 +86,7 @@ resource "google_artifact_registry_repository" "functions" {
 }
 
 resource "google_cloudfunctions2_function" "ingest" {
+  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   name     = "${var.name_prefix}-ingest"
   location = var.region
@@ -106,6 +131,7 @@ resource "google_cloudfunctions2_function" "ingest" {
 
 resource "google_cloudfunctions2_function" "flush" {
   # checkov:skip=CKV_GCP_124: Cloud Scheduler's HTTP calls come from outside the VPC; only the scheduler's account may invoke it
+  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   name     = local.flush_name
   location = var.region

@@ -122,9 +122,10 @@ resource "google_secret_manager_secret_iam_member" "flush_reads_key" {
 
 # -- Eventarc: the trigger invokes the ingest service -------------------------------------------
 resource "google_cloud_run_service_iam_member" "trigger_invokes_ingest" {
+  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   location = var.region
-  service  = google_cloudfunctions2_function.ingest.service_config[0].service
+  service  = google_cloudfunctions2_function.ingest[0].service_config[0].service
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.trigger.email}"
 }
@@ -147,9 +148,10 @@ resource "google_project_iam_member" "gcs_agent_publishes_events" {
 
 # -- the scheduler invokes the flush service ----------------------------------------------------
 resource "google_cloud_run_service_iam_member" "scheduler_invokes_flush" {
+  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   location = var.region
-  service  = google_cloudfunctions2_function.flush.service_config[0].service
+  service  = google_cloudfunctions2_function.flush[0].service_config[0].service
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }

@@ -25,12 +25,12 @@ output "dead_letter_subscription" {
 
 output "ingest_function_uri" {
   description = "The ingest function (internal only; Eventarc calls it)."
-  value       = google_cloudfunctions2_function.ingest.service_config[0].uri
+  value       = local.deploy_functions ? google_cloudfunctions2_function.ingest[0].service_config[0].uri : local.not_deployed
 }
 
 output "flush_function_uri" {
   description = "The flush function (Cloud Scheduler calls it with an OIDC token)."
-  value       = google_cloudfunctions2_function.flush.service_config[0].uri
+  value       = local.deploy_functions ? google_cloudfunctions2_function.flush[0].service_config[0].uri : local.not_deployed
 }
 
 output "hub_api_key_secret_version" {
@@ -67,7 +67,18 @@ output "hub_reader_key_command" {
   value       = var.create_hub_reader ? "gcloud iam service-accounts keys create hub-reader-key.json --iam-account=${google_service_account.hub_reader[0].email}" : null
 }
 
+# The functions' settings (never the key) for the CLI, each single-quoted for the shell: the
+# routes are JSON and the globs would otherwise expand.
+locals {
+  cli_env = "env ${join(" ", [for k, v in local.function_env : "${k}='${replace(v, "'", "'\\''")}'"])}"
+}
+
 output "check_command" {
-  description = "Check the deployment end to end."
-  value       = "GOOGLE_CLOUD_PROJECT=${var.project_id} STATE_BUCKET=${google_storage_bucket.state.name} LANDING_BUCKET=${local.landing_bucket} HUB_PROJECT_ID=${var.hub_project_id} python -m hub_import check"
+  description = "Check the deployment end to end: eval \"$(terraform output -raw check_command)\", with HUB_API_KEY exported in that shell."
+  value       = "${local.cli_env} python -m hub_import check"
+}
+
+output "backfill_command" {
+  description = "Queue the files already in the landing bucket (those that landed before the functions were deployed): eval \"$(terraform output -raw backfill_command)\"."
+  value       = "${local.cli_env} python -m hub_import backfill gs://${local.landing_bucket}"
 }

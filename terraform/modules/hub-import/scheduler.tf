@@ -1,6 +1,7 @@
-# Cloud Scheduler calls the flush every minute with an OIDC token.
+# Cloud Scheduler calls the flush every minute with an OIDC token (once the flush exists: functions.tf).
 
 resource "google_cloud_scheduler_job" "flush" {
+  count            = local.deploy_functions ? 1 : 0
   project          = var.project_id
   name             = local.flush_name
   region           = var.region
@@ -13,12 +14,12 @@ resource "google_cloud_scheduler_job" "flush" {
   }
 
   http_target {
-    uri         = google_cloudfunctions2_function.flush.service_config[0].uri
+    uri         = google_cloudfunctions2_function.flush[0].service_config[0].uri
     http_method = "POST"
 
     oidc_token {
       service_account_email = google_service_account.scheduler.email
-      audience              = google_cloudfunctions2_function.flush.service_config[0].uri
+      audience              = google_cloudfunctions2_function.flush[0].service_config[0].uri
     }
   }
 

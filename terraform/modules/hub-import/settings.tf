@@ -22,14 +22,20 @@ variable "hub_project_id" {
 
 variable "hub_storage_id" {
   type        = string
-  description = "The _id of the Hub storage integration that reads the landing bucket."
+  description = "The _id of the Hub storage integration that reads the landing bucket. Empty on the first apply: the integration is made from the read-only account that apply creates, and until it is set (or hub_public_bucket) the functions, their trigger and the scheduler job are not deployed."
   default     = ""
 }
 
 variable "hub_public_bucket" {
   type        = bool
-  description = "The landing bucket is public: the Hub reads it without a storage integration, so hub_storage_id may stay empty."
+  description = "The landing bucket is public (one of your own: create_landing_bucket = false): the Hub reads it without a storage integration, so hub_storage_id may stay empty and the first apply deploys everything."
   default     = false
+
+  # A bucket this module creates enforces public access prevention: the Hub could not read it.
+  validation {
+    condition     = !var.hub_public_bucket || !var.create_landing_bucket
+    error_message = "hub_public_bucket: the landing bucket this module creates is private; a public bucket is one of your own (create_landing_bucket = false). Otherwise leave it false and set hub_storage_id."
+  }
 }
 
 variable "hub_batches" {
