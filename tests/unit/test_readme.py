@@ -34,4 +34,4 @@ def test_every_terraform_setting_the_deploy_section_names_exists():
     named = set(re.findall(r"`([a-z]+(?:_[a-z]+)+)`", deploy)) - not_settings
     assert len(named) > 5
     for name in named:
-        assert f'variable "{name}"' in variables or f'output "{name}"' in variables, name
+        assert re.search(rf'^\s*(variable|output|check) "{name}"', variables, re.M), name
