@@ -46,8 +46,10 @@ resource "google_storage_bucket" "state" {
 
   lifecycle_rule {
     condition {
-      age            = var.manifest_retention_days
-      matches_prefix = ["manifests/"]
+      age = var.manifest_retention_days
+      # Dated manifests only (manifests/YYYY/...): the pending markers and heal checks beside
+      # them are live state, however old.
+      matches_prefix = ["manifests/2"]
     }
     action {
       type = "Delete"

@@ -49,12 +49,12 @@ variable "state_bucket" {
 
 variable "manifest_retention_days" {
   type        = number
-  description = "Days after which manifests are deleted from the state bucket (the ledger is kept)."
+  description = "Days after which manifests are deleted from the state bucket (the ledger is kept). At least 30, so that no manifest still pending (settling, or waiting for a Hub that is down) is deleted."
   default     = 180
 
   validation {
-    condition     = var.manifest_retention_days >= 1
-    error_message = "manifest_retention_days must be at least 1."
+    condition     = var.manifest_retention_days >= 30
+    error_message = "manifest_retention_days must be at least 30."
   }
 }
 
