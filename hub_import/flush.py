@@ -136,7 +136,7 @@ class Flush:
         self.pull_until = self.deadline - min(60.0, self.settings.flush_budget_s / 4)
         calls_before = self.hub.calls
         try:
-            holder = self.lease.acquire(self.lease_s)
+            holder = self.lease.acquire(self.settings.flush_budget_s + self.settings.hub_timeout_s + 10)
             if holder is not None:
                 self.summary.lease_held_by = str(holder.get("owner", "?"))
                 log(logger, logging.INFO, "another flush is sending; this one does nothing", flush_id=self.id,

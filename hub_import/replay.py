@@ -65,7 +65,8 @@ def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayRepor
         except HubError as exc:
             report.manifests.append({"manifest": "*", "outcome": f"the Hub does not answer: {exc}"})
             return report
-    holder = None if dry_run else flush.lease.acquire(flush.lease_s)
+    holder = None if dry_run else flush.lease.acquire(flush.settings.flush_budget_s
+                                                      + flush.settings.hub_timeout_s + 10)
     if holder is not None:
         report.manifests.append({"manifest": "*", "outcome": f"a flush is sending ({holder.get('owner')}); "
                                  f"try again after {datetime.fromtimestamp(float(holder.get('until', 0))).isoformat()}"})

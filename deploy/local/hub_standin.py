@@ -59,7 +59,7 @@ fault rows ("dropped after commit", "slow commit": scheduled/stored, "short crea
 "truncated body"), and per project the live assets, the deleted ones and how many externalIds
 more than one live asset carries; POST /_admin/reset-stats clears the request counts. POST
 /_admin/storages adds storage integrations (one {"_id", "bucket"} object, or a list of them),
-as a user does in the Hub UI. GET /_admin/assets?project=P lists every live asset of P,
+and POST /_admin/projects a project ({"_id"}), as a user does in the Hub UI. GET /_admin/assets?project=P lists every live asset of P,
 oldest first, past every switch (a judge's view). Nothing under /_admin needs the API key:
 the stand-in only ever listens on this machine.
 
@@ -179,6 +179,14 @@ def create_app(state: HubState, api_key: str, faults: dict | None = None, seed: 
             return fail(400, "_id: required (one {\"_id\", \"bucket\"} object, or a list of them)")
         created = [state.ensure_storage(s["_id"], str(s.get("bucket", ""))) for s in many]
         return jsonify(created if isinstance(body, list) else created[0]), 201
+
+    @app.post("/_admin/projects")
+    def admin_projects():
+        """Create a project at run time, as a user does in the Hub UI: {"_id": ...}."""
+        body = request.get_json(silent=True) or {}
+        if not isinstance(body.get("_id"), str) or not body["_id"]:
+            return fail(400, "_id: required")
+        return jsonify(state.ensure_project(body["_id"])), 201
 
     @app.get("/_admin/assets")
     def admin_assets():

@@ -136,6 +136,9 @@ class HubStandin:
         answer.raise_for_status()
         return answer.json()
 
+    def add_project(self, project: str) -> None:
+        requests.post(f"{self.url}/_admin/projects", json={"_id": project}, timeout=10).raise_for_status()
+
     def stats(self) -> dict:
         return requests.get(f"{self.url}/_admin/stats", timeout=10).json()
 

@@ -29,6 +29,9 @@ def observe(hub: HubClient, project: str, deadline: float | None = None) -> list
                      "absent: an unknown outcome is settled by full reads or per-id asks (slower)"))
         if has_created:
             order = order_of([_created(r) for r in rows])
+            if order is None and total > len(rows):  # page 1 from one instant: compare the last page
+                last, _ = hub.list_assets(project, page=-(-total // len(rows)), limit=LIST_LIMIT, deadline=deadline)
+                order = order_of([_created(rows[0]), _created(last[-1])] if last else [])
             hub.behaviour.learn(order=order)
             seen.append(("listing order", {"newest_first": "newest first (sort=-createdAt honoured)",
                                            "oldest_first": "oldest first (sort ignored); reconciles read from the "

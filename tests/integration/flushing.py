@@ -56,9 +56,21 @@ def run_flush(stack, crash_at: str | None = None, module: str = "hub_import", **
     args = [sys.executable, "-m", module] + (["flush"] if module == "hub_import" else [])
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     if crash_at and done.returncode == -9:
+        wait_for_the_flush_lease(stack)  # the killed flush held it: nothing sends until it runs out
         return None
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout[done.stdout.index("{\n"):])
+
+
+def wait_for_the_flush_lease(stack) -> None:
+    """Wait until no flush holds the one-sender lease (a killed one holds it until it runs out)."""
+    from hub_import.clients import storage_client
+    from hub_import.gcs import JsonStore
+
+    lease = JsonStore(storage_client().bucket(stack["STATE_BUCKET"])).read(
+        f"{stack.get('LEDGER_PREFIX', 'ledger/')}leases/flush.json")
+    if lease is not None:
+        time.sleep(max(0.0, float(lease.body.get("until", 0)) - time.time()) + 0.2)
 
 
 def flush_http(stack) -> dict:
@@ -88,7 +100,7 @@ def pending_manifests(stack) -> list[str]:
     from hub_import.clients import storage_client
 
     bucket = storage_client().bucket(stack["STATE_BUCKET"])
-    return [b.name for b in bucket.list_blobs(prefix="manifests/pending/")]
+    return [b.name for b in bucket.list_blobs(prefix=f"{stack.get('MANIFEST_PREFIX', 'manifests/')}pending/")]
 
 
 def held(stack, prefix: str) -> Counter:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 
 import pytest
 import requests
@@ -15,6 +16,14 @@ RESET = {"error_rate": 0.0, "rate_429": 0.0, "slow_commit": 0.0, "slow_commit_as
          "short_created_as": "fewer", "odd_status": 0.0, "odd_status_code": 409, "truncate_body": 0.0,
          "rate_limit_per_minute": 0, "rate_limit_window_s": 60.0, "redirect_to": "", "geofenced": False,
          "outage": False, "latency_ms": 0, "drop_after_commit": 0.0, "drop_hang_s": 0.0}
+
+
+@pytest.fixture
+def stack(stack):
+    """The stack, with manifests and a ledger (and so a flush lease) of this test's own: what a
+    killed or stalled flush leaves behind here never holds up another test."""
+    own = f"redteam-{uuid.uuid4().hex[:8]}"
+    return {**stack, "MANIFEST_PREFIX": f"{own}/manifests/", "LEDGER_PREFIX": f"{own}/ledger/"}
 
 
 @pytest.fixture

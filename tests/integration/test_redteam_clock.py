@@ -12,7 +12,7 @@ import pytest
 
 from deploy.local.processes import ROOT
 from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
-from tests.integration.redteam import add_others, the_hub  # noqa: F401 - a fixture
+from tests.integration.redteam import add_others, stack, the_hub  # noqa: F401, F811 - fixtures
 
 RUN = {"MAX_ASSETS_PER_MANIFEST": 20, "HUB_REQUESTS_PER_MINUTE": 6000, "HUB_SETTLE_SECONDS": 2}
 # The host's wall clock runs `skew` ahead, as the product sees it: every product module's

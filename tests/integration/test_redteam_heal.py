@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
-from tests.integration.redteam import add_others, the_hub  # noqa: F401 - a fixture
+from tests.integration.redteam import add_others, stack, the_hub  # noqa: F401, F811 - fixtures
 
 LATE = {"MAX_ASSETS_PER_MANIFEST": 20, "FLUSH_BUDGET_SECONDS": 20, "HUB_REQUESTS_PER_MINUTE": 6000,
         "HUB_SETTLE_SECONDS": 1}

@@ -16,7 +16,7 @@ import uuid
 import pytest
 
 from tests.integration.flushing import flush_http, flush_until_idle, held, publish, refs
-from tests.integration.redteam import add_others, the_hub  # noqa: F401 - a fixture
+from tests.integration.redteam import add_others, stack, the_hub  # noqa: F401, F811 - fixtures
 
 
 def lost_then_settled(stack, h, prefix: str):

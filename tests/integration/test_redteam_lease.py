@@ -17,11 +17,13 @@ import uuid
 
 from deploy.local.processes import ROOT
 from tests.integration.flushing import held, publish, refs, run_flush
-from tests.integration.redteam import the_hub  # noqa: F401 - a fixture
+from tests.integration.redteam import stack, the_hub  # noqa: F401, F811 - fixtures
 
+# The client waits as long as the Hub holds the request (HUB_TIMEOUT_SECONDS 60, the default): the
+# lease (2 x budget + 10 + that timeout) must outlive the open request.
 RUN = {"MAX_ASSETS_PER_MANIFEST": 20, "HUB_REQUESTS_PER_MINUTE": 6000, "HUB_SETTLE_SECONDS": 2,
-       "FLUSH_BUDGET_SECONDS": 5}
-LEASE_S = 2 * 5 + 10
+       "FLUSH_BUDGET_SECONDS": 5, "HUB_TIMEOUT_SECONDS": 60}
+LEASE_S = 2 * 5 + 10 + 60
 
 
 def test_an_import_still_in_flight_when_its_lease_runs_out_is_not_sent_twice(stack, the_hub):

@@ -11,7 +11,7 @@ import requests
 from hub_import.assets import object_url
 
 from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
-from tests.integration.redteam import add_others, delete_others, the_hub  # noqa: F401 - a fixture
+from tests.integration.redteam import add_others, delete_others, stack, the_hub  # noqa: F401, F811 - fixtures
 
 FAST = {"MAX_ASSETS_PER_MANIFEST": 20, "HUB_REQUESTS_PER_MINUTE": 6000, "HUB_SETTLE_SECONDS": 2}
 

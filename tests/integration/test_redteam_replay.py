@@ -11,7 +11,7 @@ import uuid
 
 from deploy.local.processes import ROOT
 from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
-from tests.integration.redteam import the_hub  # noqa: F401 - a fixture
+from tests.integration.redteam import stack, the_hub  # noqa: F401, F811 - fixtures
 
 SETTLE_S = 30
 RUN = {"MAX_ASSETS_PER_MANIFEST": 20, "HUB_REQUESTS_PER_MINUTE": 6000, "HUB_SETTLE_SECONDS": SETTLE_S}

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs
-from tests.integration.redteam import the_hub  # noqa: F401 - a fixture
+from tests.integration.redteam import stack, the_hub  # noqa: F401, F811 - fixtures
 
 
 def start_proxy(target: str, name_assets: bool) -> http.server.ThreadingHTTPServer:
