@@ -113,11 +113,15 @@ def check_settings(settings: dict[str, str]):
 
 
 def function_env(env: dict, settings: dict | None = None) -> dict:
-    """The settings the functions get, as Terraform sets them (plus the emulators)."""
+    """The settings the functions get, as Terraform sets them (plus the emulators), and no other:
+    every other product setting is None, so that spawn() leaves out what the starting process
+    happens to hold (`make up` passes the caller's settings on in `settings`, see settings_from)."""
+    from hub_import.config import ENV
+
     keys = ("GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "HUB_API_URL",
             "HUB_PROJECT_ID", "HUB_STORAGE_ID", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
             "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC")
-    return {**{k: env[k] for k in keys}, **(settings or {})}
+    return {**dict.fromkeys(ENV), **{k: env[k] for k in keys}, **(settings or {})}
 
 
 def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) -> None:

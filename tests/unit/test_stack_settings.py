@@ -21,6 +21,8 @@ def test_every_setting_in_the_callers_environment_reaches_both_functions_over_th
     env = function_env(STACK, settings)
     assert env["MAX_OBJECT_BYTES"] == "1000" and env["HUB_PROJECT_ID"] == "other"
     assert env["STATE_BUCKET"] == "state", "the stack's own wiring stays"
+    assert env["LOG_LEVEL"] is None and env["HUB_API_KEY"] is None, \
+        "a setting not passed on is left out, whatever the starting process holds"
 
 
 def test_the_stacks_own_wiring_is_not_taken_from_the_caller_and_is_named():
