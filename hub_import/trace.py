@@ -71,6 +71,7 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
     decision = decide(latest, settings)
     t.rules = {"route": decision.destination.to_json()} if decision.destination else {"skipped": decision.reason}
     t.rules["judged_by"] = "the object" if current else "its last known version" if known else "its name alone"
+    t.rules["landing_bucket"] = settings.landing_bucket  # the one bucket the trigger watches
     projects = {m["project"] for m in t.manifests} | {d.project for d in [decision.destination] if d}
     if not projects:  # skipped today, and never carried: it may still have gone in under older rules
         projects = {settings.default.project if settings.default else settings.routes[0].destination.project}
@@ -113,13 +114,12 @@ def _manifests(settings, store, bucket: str, name: str, since, only: str | None 
         state = body.get("state")
         label = "pending, settling" if state == PENDING and body.get("uncertain_since") is not None else \
             "failed, replayed" if state == FAILED and body.get("replayed_as") else state
+        kept = ("attempts", "error", "replayed_as", "created_at", "updated_at", "uncertain_since", "not_before",
+                "lease_until", "owner")
         found.append({"path": manifest, "state": state, "label": label, "project": body["destination"]["project"],
                       "generation": objects[at[-1]].get("generation"), "external_id": asset.get("externalId"),
-                      "assets": len(objects), "attempts": body.get("attempts", 0), "error": body.get("error"),
-                      "replayed_as": body.get("replayed_as"), "created_at": body.get("created_at"),
-                      "updated_at": body.get("updated_at"), "uncertain_since": body.get("uncertain_since"),
-                      "not_before": body.get("not_before"), "lease_until": body.get("lease_until"),
-                      "owner": body.get("owner"), "ref": ObjectRef.from_json(objects[at[-1]])})
+                      "assets": len(objects), **{k: body.get(k) for k in kept},
+                      "ref": ObjectRef.from_json(objects[at[-1]])})
     return found
 
 
@@ -264,40 +264,45 @@ def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
                            f"a later flush takes it over")
     if not t.object:
         return "not_seen", "not seen yet: not in the bucket, and nothing of it reached the product"
+    landing = t.rules.get("landing_bucket")
+    if landing and not t.uri.startswith(f"gs://{landing}/"):
+        return "not_seen", (f"not seen yet: the trigger watches gs://{landing} only; "
+                            f"`python -m hub_import backfill` brings files from other buckets")
     return "not_seen", ("not seen yet: no event or backfill reached the product, or it still waits in the queue "
                         "(check the trigger, or run backfill)")
 
 
 def render(t: Trace) -> str:
     """The trace as one screen of text, the verdict last."""
-    o = t.object
-    lines = [t.uri, "  object       " + (f"generation {o['generation']}, {o['size']} bytes, {o['content_type'] or '?'}, "
-                                         f"created {when(o['created'])}" if o else "deleted from the bucket (or never there)")]
-    route = t.rules.get("route")
-    lines.append("  rules        " + (f"route: project {route['project']}, storage {route['storage']}, batches "
-                                      f"{', '.join(route['batches']) or '-'}, priority {route['priority']}" if route
-                                      else f"skipped: {t.rules['skipped']}") + f"  (judged by {t.rules['judged_by']})")
-    for i, r in enumerate(t.ledger or [None]):
-        lines.append(("  ledger       " if i == 0 else " " * 15) + (
-            f"per {r['key']}: {'sent (its manifest is marked sent)' if r['manifest_sent'] else r['state']} in "
-            f"{r.get('manifest') or '-'}, flush {r.get('flush')}, {when(r.get('at'))}"
-            if r else "no record"))
-    for i, m in enumerate(t.manifests or [None]):
-        lines.append(("  manifests    " if i == 0 else " " * 15) + (
-            f"{m['path']}  {m['label']}, {m['attempts']} attempt(s), {m['assets']} asset(s), project {m['project']}, "
-            f"written {when(m['created_at'])}" + (f"; {m['error']}" if m.get("error") else "")
-            + (f"; replayed as {m['replayed_as']}" if m.get("replayed_as") else "") if m else "none"))
-    for i, d in enumerate(t.dead_letters or [None]):
-        lines.append(("  dead letters " if i == 0 else " " * 15) + (
-            f"{d['reason']}" + (f"  (generation {d['generation']}, {when(d['published'])})" if d.get("published") else "")
-            if d else "none"))
-    if "error" in t.hub:
-        lines.append(f"  hub          {t.hub['error']}")
+    o, route = t.object, t.rules.get("route")
+    lines = [t.uri]
+    lines += _block("object", [f"generation {o['generation']}, {o['size']} bytes, {o['content_type'] or '?'}, "
+                               f"created {when(o['created'])}"] if o else [], "deleted from the bucket (or never there)")
+    lines += _block("rules", [(f"route: project {route['project']}, storage {route['storage']}, batches "
+                               f"{', '.join(route['batches']) or '-'}, priority {route['priority']}" if route
+                               else f"skipped: {t.rules['skipped']}") + f"  (judged by {t.rules['judged_by']})"], "")
+    lines += _block("ledger", [f"per {r['key']}: {'sent (its manifest is marked sent)' if r['manifest_sent'] else r['state']}"
+                               f" in {r.get('manifest') or '-'}, flush {r.get('flush')}, {when(r.get('at'))}"
+                               for r in t.ledger], "no record")
+    lines += _block("manifests", [f"{m['path']}  {m['label']}, {m['attempts']} attempt(s), {m['assets']} asset(s), "
+                                  f"project {m['project']}, written {when(m['created_at'])}"
+                                  + (f"; {m['error']}" if m.get("error") else "")
+                                  + (f"; replayed as {m['replayed_as']}" if m.get("replayed_as") else "")
+                                  for m in t.manifests], "none")
+    lines += _block("dead letters", [d["reason"] + (f"  (generation {d['generation']}, {when(d['published'])})"
+                                                    if d.get("published") else "") for d in t.dead_letters], "none")
+    hub = [t.hub["error"]] if "error" in t.hub else []
     for a in t.hub.get("asked", []):
         rows = [c for c in t.hub["copies"] if (c["project"], c["externalId"]) == (a["project"], a["externalId"])]
-        lines.append(f"  hub          project {a['project']}, externalId {a['externalId']!r}: {len(rows)} asset(s)"
-                     + ("" if a["complete"] else f" in the first {HUB_PAGES} pages (the Hub's filter does not filter)"))
-        lines += [f"{'':17}{c['id']}  created {when(c['createdAt']) if c['createdAt'] else '?'}"
-                  f"{'' if c['ours'] else '  (another file: ' + str(c['data']) + ')'}" for c in rows]
-    lines.append(f"verdict: {t.verdict}")
-    return "\n".join(lines)
+        hub.append(f"project {a['project']}, externalId {a['externalId']!r}: {len(rows)} asset(s)"
+                   + ("" if a["complete"] else f" in the first {HUB_PAGES} pages (the Hub's filter does not filter)"))
+        hub += [f"  {c['id']}  created {when(c['createdAt']) if c['createdAt'] else '?'}"
+                + ("" if c["ours"] else f"  (another file's: {c['data']})") for c in rows]
+    lines += _block("hub", hub, "")
+    return "\n".join(lines + [f"verdict: {t.verdict}"])
+
+
+def _block(title: str, rows: list[str], empty: str) -> list[str]:
+    """`rows` under a title in the left column (`empty` alone when there are none)."""
+    rows = rows or [empty]
+    return [f"  {title:<13}{rows[0]}"] + [" " * 15 + row for row in rows[1:]]

@@ -53,6 +53,8 @@ def made(**parts) -> Trace:
      "sent in manifests/2027/01/15/080000Z-f-001.json at 2027-01-15 07:59:00 UTC, but the Hub holds no asset"),
     ({}, "not_seen", "not seen yet: no event or backfill reached the product"),
     ({"object": None}, "not_seen", "not seen yet: not in the bucket"),
+    ({"rules": {**ROUTE, "landing_bucket": "landing"}}, "not_seen",
+     "not seen yet: the trigger watches gs://landing only; `python -m hub_import backfill` brings"),
 ])
 def test_each_state_has_its_verdict(parts, outcome, says):
     t = made(**parts)
