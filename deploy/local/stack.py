@@ -209,7 +209,8 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
             env["STORAGE_EMULATOR_HOST"] = env["GCS_FAULTS_URL"] = proxy.url
 
         hub = start_hub_standin(state_dir / "hub-data", env["HUB_API_KEY"], state_dir=state_dir,
-                                projects=(HUB_PROJECT, *hub_projects), storages=tuple(f"{s}:{LANDING_BUCKET}" for s in (HUB_STORAGE, *hub_storages)),
+                                projects=(HUB_PROJECT, *hub_projects),
+                                storages=tuple(f"{s}:{LANDING_BUCKET}" for s in (HUB_STORAGE, *hub_storages)),
                                 batches=(f"{HUB_PROJECT}:{HUB_BATCH}",), faults=hub_faults)
         env["HUB_API_URL"] = hub.url
 
