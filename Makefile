@@ -12,7 +12,8 @@ help:
 	@echo "make schema  fetch the Google provider schema the Terraform tests check against (once, into ~/.cache/gcs-to-hub)"
 	@echo "make soak    the long runs: 1,000 files through the stack under every Hub switch, a five-minute outage (.local/soak.log)"
 	@echo "make bench   speed, Hub calls, memory and cost against floors measured in the same run (.local/bench.json)"
-	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in)"
+	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in);"
+	@echo "             settings from your environment reach both functions: MAX_OBJECT_BYTES=1000000 make up"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
 	@echo "make hub     run the Hub stand-in alone in the foreground"
 	@echo "make clean   stop the stack, remove .venv and .local"
@@ -73,6 +74,7 @@ soak: $(STAMP) $(SDK) tools
 bench: $(STAMP) tools
 	$(PY) tests/bench/bench.py
 
+# Every product setting (hub_import/config.py ENV) set in the caller's environment reaches both functions.
 up: $(STAMP) tools
 	$(PY) -m deploy.local.stack up
 

@@ -5,6 +5,7 @@
     replay --dead-letters [--dry-run]                          bring dead letters back once their cause is fixed
     status [--since DATE] [--json]                             the import history at a glance
     audit [--project P] [--since DATE] [--fix] [--json]       what we sent against what the Hub holds
+    trace gs://BUCKET/NAME [--since DATE] [--json]             one file's whole story, and a verdict
     check                                                      reach every dependency once
     flush                                                      one flush, as the scheduler runs it
 
@@ -139,6 +140,26 @@ def cmd_audit(settings, args) -> int:
     return 1 if report.missing or (report.duplicated and not args.fix) else 0
 
 
+def cmd_trace(settings, args) -> int:
+    from .backfill import parse_since
+    from .clients import storage_client, subscriber_client
+    from .flush import hub_client
+    from .gcs import JsonStore
+    from .trace import parse_uri, render, trace
+
+    try:
+        parse_uri(args.target)
+    except ValueError as exc:
+        print(f"trace: {exc}", file=sys.stderr)
+        return 2
+    result = trace(settings, args.target, storage=storage_client(), subscriber=subscriber_client(),
+                   store=JsonStore(storage_client().bucket(settings.state_bucket)),
+                   hub=hub_client(settings) if settings.hub_api_key else None,
+                   since=parse_since(args.since))
+    print(json.dumps(result.to_json(), indent=1, default=str) if args.json else render(result))
+    return 0
+
+
 def cmd_check(settings, args) -> int:
     from .clients import publisher_client, storage_client, subscriber_client
     from .flush import hub_client
@@ -196,6 +217,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--fix", action="store_true", help="remove duplicates this product created (oldest copy stays)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_audit)
+
+    p = commands.add_parser("trace", help="one file's whole story: rules, ledger, manifests, dead letters, the Hub; "
+                                          "and a verdict")
+    p.add_argument("target", help="gs://BUCKET/NAME")
+    p.add_argument("--since", help="only manifests written on or after this date (default: all that are kept)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_trace)
 
     p = commands.add_parser("check", help="check the configuration and reach every dependency once")
     p.set_defaults(run=cmd_check)

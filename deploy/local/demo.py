@@ -2,7 +2,8 @@
 
 Starts the local stack (with the scheduler calling the flush function every 2 seconds),
 uploads a small sample set made on the spot, waits until the Hub stand-in has every file that
-the rules accept, prints what the Hub received, and stops the stack.
+the rules accept, prints what the Hub received and one file's whole story (`trace`), and stops
+the stack.
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .processes import ROOT, StackError
 from .stack import down, up
 
 BATCH = "incoming"
+TRACED = "scans/übersicht Köln #1.png"
 
 
 def sample_files() -> dict[str, tuple[bytes, str]]:
@@ -110,7 +112,12 @@ def run(env: dict, state_dir: Path, started: float) -> int:
           f"{'yes' if len(rows) == len(expected) == len({a['externalId'] for a in rows}) else 'NO'}), "
           f"{imports} import call(s), {total} Hub calls in all, "
           f"{waited:.1f} s from start to the last asset.")
-    return 0 if len(rows) == len(expected) else 1
+    print(f"\nWhere is one of them, and why? $ python -m hub_import trace 'gs://{env['LANDING_BUCKET']}/{TRACED}'")
+    sys.stdout.flush()
+    from hub_import.cli import main as hub_import
+
+    traced = hub_import(["trace", f"gs://{env['LANDING_BUCKET']}/{TRACED}"])
+    return 0 if len(rows) == len(expected) and traced == 0 else 1
 
 
 def manifest_of(state_bucket) -> dict[str, str]:

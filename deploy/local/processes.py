@@ -34,11 +34,13 @@ def free_port() -> int:
 
 def spawn(name: str, args: list[str], state_dir: Path, env: dict | None = None,
           cwd: Path | None = None) -> subprocess.Popen:
-    """Start `args` in a new process group, logging to STATE_DIR/NAME.log, pid in NAME.pid."""
+    """Start `args` in a new process group, logging to STATE_DIR/NAME.log, pid in NAME.pid. Its
+    environment is ours with `env` over it; a None value in `env` leaves that variable out."""
     state_dir.mkdir(parents=True, exist_ok=True)
     log = open(state_dir / f"{name}.log", "ab")
+    environ = {k: v for k, v in {**os.environ, **(env or {})}.items() if v is not None}
     process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               env={**os.environ, **(env or {})}, cwd=cwd or ROOT, start_new_session=True)
+                               env=environ, cwd=cwd or ROOT, start_new_session=True)
     log.close()
     (state_dir / f"{name}.pid").write_text(str(process.pid))
     return process

@@ -8,6 +8,8 @@
 fake-gcs-server (landing and state buckets, publishing OBJECT_FINALIZE notifications), the
 Eventarc bridge, the ingest function under functions-framework, and the Hub stand-in. It writes
 DIR/stack.env, `export` lines that any shell or test can source, and DIR/NAME.log per server.
+`python -m deploy.local.stack up` (so `make up`) gives both functions every product setting set in
+its environment (`ON_OVERWRITE=import EXTERNAL_ID_TEMPLATE='{name}#{generation}' make up`), checked first.
 
 `up --gcs-faults '{"fail_after": 0.3, "only": "conditional"}'` puts the fault proxy
 (gcs_fault_proxy.py) in front of fake-gcs-server: everything then reaches GCS through it
@@ -82,12 +84,44 @@ def _port_open(port: int):
     return check
 
 
+# What the stack wires itself (its emulators' buckets and topics, the stand-in's URL and key): a
+# shell that sourced an old stack.env, or set GOOGLE_CLOUD_PROJECT for gcloud, must not move them.
+WIRED = ("GOOGLE_CLOUD_PROJECT", "HUB_API_URL", "HUB_API_KEY", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
+         "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC")
+
+
+def settings_from(environ: dict) -> tuple[dict[str, str], list[str]]:
+    """`make up`'s settings for both functions: every product setting (hub_import.config.ENV) set
+    in `environ`, but those in WIRED; and the names of those set there that the stack ignores."""
+    from hub_import.config import ENV
+
+    taken = {k: environ[k] for k in ENV if k in environ and k not in WIRED}
+    return taken, sorted(k for k in WIRED if k in environ)
+
+
+def check_settings(settings: dict[str, str]):
+    """The functions' Settings with `settings` over the stack's own, or StackError naming the
+    variable that cannot work (before anything starts, instead of a function failing its cold start)."""
+    from hub_import import config
+
+    base = {"GOOGLE_CLOUD_PROJECT": GCP_PROJECT, "LANDING_BUCKET": LANDING_BUCKET, "STATE_BUCKET": STATE_BUCKET,
+            "HUB_PROJECT_ID": HUB_PROJECT, "HUB_STORAGE_ID": HUB_STORAGE, "HUB_API_URL": "http://127.0.0.1"}
+    try:
+        return config.load({**base, **settings})
+    except config.ConfigError as exc:
+        raise StackError(f"a setting cannot work: {exc}") from None
+
+
 def function_env(env: dict, settings: dict | None = None) -> dict:
-    """The settings the functions get, as Terraform sets them (plus the emulators)."""
+    """The settings the functions get, as Terraform sets them (plus the emulators), and no other:
+    every other product setting is None, so that spawn() leaves out what the starting process
+    happens to hold (`make up` passes the caller's settings on in `settings`, see settings_from)."""
+    from hub_import.config import ENV
+
     keys = ("GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "HUB_API_URL",
             "HUB_PROJECT_ID", "HUB_STORAGE_ID", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
             "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC")
-    return {**{k: env[k] for k in keys}, **(settings or {})}
+    return {**dict.fromkeys(ENV), **{k: env[k] for k in keys}, **(settings or {})}
 
 
 def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) -> None:
@@ -121,11 +155,14 @@ def create_buckets(storage_url: str, project: str, names: tuple[str, ...]) -> No
 
 def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: float | None = 5.0,
        settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S,
-       hub_projects: tuple[str, ...] = (), gcs_faults: dict | None = None) -> dict[str, str]:
+       hub_projects: tuple[str, ...] = (), hub_storages: tuple[str, ...] = (),
+       gcs_faults: dict | None = None) -> dict[str, str]:
     """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env.
 
     `scheduler_every`: seconds between the scheduler's flush calls (None: no scheduler, flushes
     only on demand). `settings`: extra environment for both functions (routes, batches, ...).
+    `hub_projects`, `hub_storages`: more projects and storage integrations (on the landing bucket)
+    in the Hub stand-in than the stack's own.
     `gcs_faults`: when given (even empty), every GCS client reaches fake-gcs-server through the
     fault proxy with these switches; GCS_DIRECT_HOST is the emulator itself.
     """
@@ -172,7 +209,8 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
             env["STORAGE_EMULATOR_HOST"] = env["GCS_FAULTS_URL"] = proxy.url
 
         hub = start_hub_standin(state_dir / "hub-data", env["HUB_API_KEY"], state_dir=state_dir,
-                                projects=(HUB_PROJECT, *hub_projects), storages=(f"{HUB_STORAGE}:{LANDING_BUCKET}",),
+                                projects=(HUB_PROJECT, *hub_projects),
+                                storages=tuple(f"{s}:{LANDING_BUCKET}" for s in (HUB_STORAGE, *hub_storages)),
                                 batches=(f"{HUB_PROJECT}:{HUB_BATCH}",), faults=hub_faults)
         env["HUB_API_URL"] = hub.url
 
@@ -240,12 +278,24 @@ def main(argv: list[str] | None = None) -> int:
         if env_file.exists():
             print(env_file.read_text(), end="")
         return 0
+    settings, ignored = settings_from(dict(os.environ))
     try:
-        env = up(state_dir, gcs_faults=json.loads(args.gcs_faults) if args.gcs_faults else None)
+        checked = check_settings(settings)
+        # The stand-in holds every project and storage integration the settings name, so that any
+        # routing can be explored as it is (a batch is created when HUB_CREATE_BATCHES=true).
+        destinations = [d for d in [checked.default, *(r.destination for r in checked.routes)] if d]
+        env = up(state_dir, gcs_faults=json.loads(args.gcs_faults) if args.gcs_faults else None, settings=settings,
+                 hub_projects=tuple(sorted({d.project for d in destinations} - {HUB_PROJECT})),
+                 hub_storages=tuple(sorted({d.storage for d in destinations if d.storage} - {HUB_STORAGE})))
     except StackError as exc:
         print(f"make up failed: {exc}", file=sys.stderr)
         return 1
     print(json.dumps({k: v for k, v in env.items() if k != "HUB_API_KEY"}, indent=1))
+    if settings:
+        print("settings from your environment, for both functions: "
+              + ", ".join(f"{k}={v}" for k, v in sorted(settings.items())))
+    if ignored:
+        print(f"ignored from your environment (the stack wires them itself): {', '.join(ignored)}")
     print(f"The stack is up. In a shell: . {state_dir}/stack.env   Stop it: make down")
     return 0
 

@@ -15,5 +15,7 @@ def test_make_demo_shows_every_accepted_sample_in_the_hub_once_and_stops_its_sta
     assert "scans/%C3%BCbersicht%20K%C3%B6ln%20%231.png" in done.stdout
     assert "756x1008" in done.stdout, "the rotated phone photo is shown turned"
     assert "installer.exe" not in done.stdout.split("waiting for the Hub")[1]
+    trace = done.stdout.split("$ python -m hub_import trace ")[1]
+    assert "\n  manifests    manifests/" in trace and "verdict: in the Hub once since" in trace, "it ends with a trace"
     assert "stack stopped." in done.stdout
     assert not list((ROOT / ".local" / "demo").glob("*.pid")), "no server left running"
