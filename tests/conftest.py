@@ -1,6 +1,7 @@
 """Fixtures shared by every tier: the Hub stand-in, started for real on a free port."""
 from __future__ import annotations
 
+import os
 import secrets
 
 import pytest
@@ -40,3 +41,13 @@ def hub_factory(tmp_path, api_key):
 def hub(hub_factory):
     """One Hub stand-in with a project, a storage integration and a batch, and no faults."""
     return hub_factory()
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test` leaves the soak-marked tests to `make soak` (SOAK=1), to stay under 20 minutes."""
+    if os.environ.get("SOAK"):
+        return
+    skip = pytest.mark.skip(reason="a soak test: `make soak` runs it")
+    for item in items:
+        if item.get_closest_marker("soak"):
+            item.add_marker(skip)

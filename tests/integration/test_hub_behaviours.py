@@ -4,7 +4,7 @@ go through the whole stack with 500s at 20% and slow commits (an import that ans
 drops the connection, and is stored a second later) at 30%, and the stand-in's own listing is
 the judge: every file once, none missing, and the Hub calls within the bound the README states.
 
-`HUB_SWITCH_FILES` sets the files per switch: 200 in `make test`, 1,000 in `make soak`.
+`HUB_SWITCH_FILES` sets the files per switch: 100 in `make test`, 1,000 in `make soak`.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 from tests.integration.flushing import assert_once, flush_until_idle, held, hub, publish, refs, run_flush
 
-FILES = int(os.environ.get("HUB_SWITCH_FILES", "200"))
+FILES = int(os.environ.get("HUB_SWITCH_FILES", "100"))
 PER_MANIFEST = 20
 BASE = {"error_rate": 0.2, "slow_commit": 0.3, "slow_commit_delay_s": 1.0}
 FLUSH = {"MAX_ASSETS_PER_MANIFEST": PER_MANIFEST, "FLUSH_BUDGET_SECONDS": 20, "HUB_REQUESTS_PER_MINUTE": 6000,

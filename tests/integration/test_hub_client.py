@@ -84,7 +84,7 @@ def test_with_each_fault_every_asset_lands_exactly_once(hub_factory, faults):
     assert sorted(a.external_id for a in sent + found) == sorted(a.external_id for a in items)
 
 
-@pytest.mark.slow
+@pytest.mark.soak
 def test_commit_then_drop_at_30_percent_over_2000_assets_still_exactly_once(hub_factory):
     hub = hub_factory({"drop_after_commit": 0.3})
     items = assets(2000)

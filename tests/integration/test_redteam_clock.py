@@ -31,7 +31,7 @@ if _skew:
 '''
 
 
-@pytest.mark.parametrize("skew_s", [0, 10], ids=["control-no-skew", "sender-10s-ahead"])
+@pytest.mark.parametrize("skew_s", [pytest.param(0, marks=pytest.mark.soak), 10], ids=["control-no-skew", "sender-10s-ahead"])
 def test_a_lost_import_sent_by_a_host_whose_clock_runs_ahead_is_not_sent_twice(stack, the_hub, tmp_path, skew_s):
     # GIVEN a flush on a host whose clock is `skew_s` ahead, whose import answers 504 and is stored 1 s later
     (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE)

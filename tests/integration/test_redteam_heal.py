@@ -48,7 +48,7 @@ def test_a_late_copy_is_healed_in_a_project_where_others_keep_importing(stack, t
     assert_once(stack, messages)
 
 
-@pytest.mark.parametrize("limited", [False, True], ids=["control-resend-goes-through", "resend-meets-429"])
+@pytest.mark.parametrize("limited", [pytest.param(False, marks=pytest.mark.soak), True], ids=["control-resend-goes-through", "resend-meets-429"])
 def test_a_late_copy_is_healed_when_the_resend_after_the_reconcile_waited_for_the_rate_limit(stack, the_hub, limited):
     # GIVEN a project whose newest rows are older than the import below, by more than the margins
     # (so a reconcile reads one page)

@@ -29,7 +29,7 @@ def lost_import(stack, h, prefix: str, n: int = 20, **flush):
     return messages
 
 
-@pytest.mark.parametrize("page_cap", [100, 50], ids=["control-cap-100", "cap-50"])
+@pytest.mark.parametrize("page_cap", [pytest.param(100, marks=pytest.mark.soak), 50], ids=["control-cap-100", "cap-50"])
 def test_a_listing_whose_pages_hold_fewer_than_100_rows_is_reconciled_right(stack, the_hub, page_cap):
     # GIVEN a Hub whose asset listing caps `limit` at 50 rows (the `list_max_limit` switch) and
     # lists oldest first whatever `sort` says (`list_order: oldest_first`), in a project that
@@ -52,7 +52,7 @@ def test_a_listing_whose_pages_hold_fewer_than_100_rows_is_reconciled_right(stac
     assert_once(stack, messages)
 
 
-@pytest.mark.parametrize("deleted", [0, 200], ids=["control-none-deleted", "200-deleted"])
+@pytest.mark.parametrize("deleted", [pytest.param(0, marks=pytest.mark.soak), 200], ids=["control-none-deleted", "200-deleted"])
 def test_an_unordered_full_read_over_two_flushes_survives_a_person_deleting_assets(stack, the_hub, deleted):
     # GIVEN a Hub whose listing rows carry no createdAt and whose externalId filter is ignored
     # (so a reconcile reads the whole listing, page by page, resuming at its saved page)

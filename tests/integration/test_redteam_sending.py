@@ -60,7 +60,7 @@ def start_proxy(target: str, name_assets: bool) -> http.server.ThreadingHTTPServ
     return server
 
 
-@pytest.mark.parametrize("name_assets", [True, False], ids=["control-400-names-assets", "400-names-no-asset"])
+@pytest.mark.parametrize("name_assets", [pytest.param(True, marks=pytest.mark.soak), False], ids=["control-400-names-assets", "400-names-no-asset"])
 def test_good_assets_go_in_beside_two_bad_ones_whatever_the_400_says(stack, the_hub, name_assets):
     # GIVEN a manifest of 20 files of which every other one carries a corrupt size (the Hub answers
     # 400 for those), so that both halves of the manifest hold bad ones (with 2 bad among 500, one
