@@ -25,6 +25,15 @@ def hub(stack) -> HubStandin:
                       name="hub", state_dir=Path(stack["STATE_DIR"]))
 
 
+def own_state(stack, name: str = "own") -> dict:
+    """The stack with manifests and a ledger (so a flush lease, and heal checks) of a test's own,
+    so that what other tests leave in the state bucket neither holds it up nor costs it Hub calls."""
+    import uuid
+
+    own = f"{name}-{uuid.uuid4().hex[:8]}"
+    return {**stack, "MANIFEST_PREFIX": f"{own}/manifests/", "LEDGER_PREFIX": f"{own}/ledger/"}
+
+
 def settings(stack, **extra):
     return load({**os.environ, **stack, **{k: str(v) for k, v in extra.items()}})
 

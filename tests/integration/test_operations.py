@@ -18,7 +18,7 @@ from hub_import.clients import storage_client
 from hub_import.hub import HubClient
 from hub_import.routes import Destination
 from hub_import.queue import ObjectMessage
-from tests.integration.flushing import flush_until_idle, held, hub, refs, run_flush
+from tests.integration.flushing import own_state, flush_until_idle, held, hub, refs, run_flush
 
 
 def cli(stack, *args, **settings) -> subprocess.CompletedProcess:
@@ -116,6 +116,7 @@ def test_a_dry_run_counts_per_route_and_reason_and_changes_nothing(stack):
 
 def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twice(stack):
     # GIVEN assets routed to a storage integration the Hub does not have yet: they fail
+    stack = own_state(stack, "replay")
     run = uuid.uuid4().hex[:8]
     storage_id = f"late-{run}"
     objects = refs(f"replay-{run}/", 12)
@@ -131,7 +132,7 @@ def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twic
     assert done.returncode == 0, done.stderr
     mine = [m for m in json.loads(done.stdout)["manifests"] if m.get("sent")]
     # THEN each asset is in the Hub once, and the failed manifest is marked replayed
-    assert sum(m["sent"] for m in mine) == 12
+    assert sum(m["sent"] for m in mine) == 12, done.stdout
     counts = held(stack, f"replay-{run}/")
     assert len(counts) == 12 and set(counts.values()) == {1}
     # AND a second replay leaves them alone (it may retry other tests' still-failing manifests)
