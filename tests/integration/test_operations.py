@@ -145,6 +145,7 @@ def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twic
 
 
 def test_replay_of_a_manifest_already_in_the_hub_sends_nothing(stack):
+    stack = own_state(stack, "already")  # replay --failed sees this test's failed manifests only
     run = uuid.uuid4().hex[:8]
     storage_id = f"gone-{run}"
     objects = refs(f"already-{run}/", 5)
@@ -158,7 +159,7 @@ def test_replay_of_a_manifest_already_in_the_hub_sends_nothing(stack):
     done = cli(stack, "replay", "--failed", "--json")
     assert done.returncode == 0, done.stderr
     mine = [m for m in json.loads(done.stdout)["manifests"] if m.get("assets") == 5]
-    assert mine and mine[0]["already_in_hub"] == 5 and mine[0]["sent"] == 0
+    assert mine and mine[0]["already_in_hub"] == 5 and mine[0]["sent"] == 0, done.stdout
     assert set(held(stack, f"already-{run}/").values()) == {1}
 
 
