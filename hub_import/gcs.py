@@ -79,11 +79,6 @@ class JsonStore:
             return None
         return int(blob.generation) if stored == data else None
 
-    def write_text(self, path: str, text: str) -> int:
-        blob = self.bucket.blob(path)
-        blob.upload_from_string(text, content_type="application/json")
-        return int(blob.generation)
-
     def read(self, path: str) -> Doc | None:
         blob = self.bucket.blob(path)
         try:
