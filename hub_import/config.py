@@ -16,6 +16,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from .assets import DEFAULT_EXTERNAL_ID_TEMPLATE, DEFAULT_URL_TEMPLATE, TemplateError, check_template
+from .environment import ConfigError, Reader
 from .hub import HUB_HOSTS
 from .hub.quirks import DEFAULT_SETTLE_S
 from .routes import Destination, Route, check_glob, parse_routes
@@ -63,10 +64,6 @@ ENV: dict[str, tuple[str | None, str]] = {
     "MAX_EVENT_AGE_SECONDS": ("86400", "drop events older than this instead of retrying them"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
 }
-
-
-class ConfigError(ValueError):
-    """A setting that is missing or malformed; the message names its variable."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +125,7 @@ def _resource_path(project: str, kind: str, name: str) -> str:
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting. Raises ConfigError naming the first bad variable."""
-    env = _Reader(os.environ if environ is None else environ)
+    env = Reader(os.environ if environ is None else environ, ENV)
     hub_api_url = _check_hub_url(env.text("HUB_API_URL").rstrip("/"), env.flag("HUB_ALLOW_HTTP"))
     project = env.text("HUB_PROJECT_ID")
     default = None
@@ -242,75 +239,3 @@ def _is_local(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-class _Reader:
-    """Typed reads of the environment, each error naming its variable."""
-
-    def __init__(self, environ: Mapping[str, str]):
-        self.environ = environ
-
-    def raw(self, name: str) -> str:
-        default, _ = ENV[name]
-        value = self.environ.get(name)
-        if value is None:  # unset takes the default; set but empty means empty
-            if default is None:
-                raise ConfigError(f"{name}: required ({ENV[name][1]})")
-            return default
-        return value
-
-    def text(self, name: str) -> str:
-        value = self.raw(name).strip()
-        if not value and ENV[name][0] is None:
-            raise ConfigError(f"{name}: required ({ENV[name][1]})")
-        return value
-
-    def nonempty(self, name: str) -> str:
-        value = self.text(name)
-        if not value:
-            raise ConfigError(f"{name}: must not be empty ({ENV[name][1]})")
-        return value
-
-    def items(self, name: str) -> tuple[str, ...]:
-        return tuple(p.strip() for p in self.text(name).split(",") if p.strip())
-
-    def flag(self, name: str) -> bool:
-        value = self.text(name).lower()
-        if value in ("1", "true", "yes", "on"):
-            return True
-        if value in ("0", "false", "no", "off", ""):
-            return False
-        raise ConfigError(f"{name}: expected true or false, got {value!r}")
-
-    def integer(self, name: str, low: int, high: int | None = None) -> int:
-        value = self.text(name)
-        try:
-            number = int(value)
-        except ValueError:
-            raise ConfigError(f"{name}: expected a whole number, got {value!r}") from None
-        if number < low or (high is not None and number > high):
-            span = f"from {low} to {high}" if high is not None else f"at least {low}"
-            raise ConfigError(f"{name}: expected a number {span}, got {number}")
-        return number
-
-    def number(self, name: str, low: float) -> float:
-        value = self.text(name)
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(f"{name}: expected a number, got {value!r}") from None
-        if not number >= low:
-            raise ConfigError(f"{name}: expected a number of at least {low:g}, got {value}")
-        return number
-
-    def bucket(self, name: str) -> str:
-        value = self.text(name).removeprefix("gs://").rstrip("/")
-        if "/" in value or not value:
-            raise ConfigError(f"{name}: expected a bucket name (no path), got {value!r}")
-        return value
-
-    def prefix(self, name: str) -> str:
-        value = self.text(name).strip("/")
-        if not value:
-            raise ConfigError(f"{name}: expected a non-empty folder prefix such as 'manifests/'")
-        return value + "/"
