@@ -50,14 +50,11 @@ def parse_target(target: str) -> tuple[str, str]:
 
 def list_objects(bucket, prefix: str, since: datetime | None):
     """Object references under `prefix`, streamed a page (1000) at a time."""
-    fields = "items(name,generation,size,contentType,md5Hash,crc32c,timeCreated),nextPageToken"
+    fields = "items(name,generation,size,contentType,md5Hash,crc32c,timeCreated,metadata),nextPageToken"
     for blob in bucket.list_blobs(prefix=prefix or None, page_size=1000, fields=fields):
         if since and blob.time_created and blob.time_created < since:
             continue
-        yield ObjectRef(bucket=bucket.name, name=blob.name, generation=int(blob.generation or 0),
-                        size=int(blob.size or 0), content_type=blob.content_type or "",
-                        md5_hash=blob.md5_hash or "", crc32c=blob.crc32c or "",
-                        time_created=blob.time_created.isoformat() if blob.time_created else "")
+        yield ObjectRef.from_blob(blob)
 
 
 class Progress:

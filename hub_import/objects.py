@@ -1,12 +1,14 @@
 """A reference to one GCS object version: what every other module passes around."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
 
 @dataclass(frozen=True)
 class ObjectRef:
-    """One object version. `generation` tells versions of the same name apart."""
+    """One object version. `generation` tells versions of the same name apart. `metadata` is the
+    object's custom metadata (x-goog-meta-*, key -> value, as GCS holds it): it travels with the
+    object, so that routing and the asset's contextData can use it wherever the object goes."""
 
     bucket: str
     name: str
@@ -16,13 +18,17 @@ class ObjectRef:
     md5_hash: str = ""
     crc32c: str = ""
     time_created: str = ""
+    metadata: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def uri(self) -> str:
         return f"gs://{self.bucket}/{self.name}"
 
     def to_json(self) -> dict:
-        return asdict(self)
+        body = asdict(self)
+        if not self.metadata:  # the common case: messages, manifests and the ledger stay as they were
+            del body["metadata"]
+        return body
 
     @classmethod
     def from_json(cls, body: dict) -> "ObjectRef":
@@ -42,11 +48,21 @@ class ObjectRef:
         return cls(bucket=bucket, name=name, generation=_whole(resource["generation"], "generation"),
                    size=_whole(resource.get("size") or 0, "size"), content_type=resource.get("contentType") or "",
                    md5_hash=resource.get("md5Hash") or "", crc32c=resource.get("crc32c") or "",
-                   time_created=resource.get("timeCreated") or "").checked()
+                   time_created=resource.get("timeCreated") or "",
+                   metadata=resource.get("metadata") or {}).checked()
+
+    @classmethod
+    def from_blob(cls, blob) -> "ObjectRef":
+        """From a google-cloud-storage Blob (a listing item, or `get_blob`)."""
+        return cls(bucket=blob.bucket.name, name=blob.name, generation=int(blob.generation or 0),
+                   size=int(blob.size or 0), content_type=blob.content_type or "", md5_hash=blob.md5_hash or "",
+                   crc32c=blob.crc32c or "", time_created=blob.time_created.isoformat() if blob.time_created else "",
+                   metadata=dict(blob.metadata or {}))
 
     def checked(self) -> "ObjectRef":
         """This reference, if every field is what GCS allows: bucket and name non-empty UTF-8
-        within 222 and 1024 bytes, generation and size whole numbers >= 0, the rest text.
+        within 222 and 1024 bytes, generation and size whole numbers >= 0, metadata an object of
+        texts, the rest text.
         ValueError naming the field otherwise. For references built from input (events, messages)."""
         for name, limit in (("bucket", MAX_BUCKET_BYTES), ("name", MAX_NAME_BYTES)):
             value = getattr(self, name)
@@ -63,6 +79,12 @@ class ObjectRef:
             if not isinstance(value, str):
                 raise ValueError(f"{name} must be a string, not {_shown(value)}")
             _utf8(value, name)
+        if not isinstance(self.metadata, dict):
+            raise ValueError(f"metadata must be an object of texts, not {_shown(self.metadata)}")
+        for key, value in self.metadata.items():
+            if not isinstance(key, str) or not key or not isinstance(value, str):
+                raise ValueError(f"metadata must map non-empty keys to texts, not {_shown(key)}: {_shown(value)}")
+            _utf8(key, "a metadata key"), _utf8(value, f"metadata {key!r}")
         return self
 
 

@@ -86,8 +86,7 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
 
 
 def _ref(blob) -> ObjectRef:
-    return ObjectRef(blob.bucket.name, blob.name, int(blob.generation), int(blob.size or 0), blob.content_type or "",
-                     time_created=blob.time_created.isoformat() if blob.time_created else "")
+    return ObjectRef.from_blob(blob)
 
 
 def _manifests(settings, store, bucket: str, name: str, since, only: str | None = None) -> list[dict]:
