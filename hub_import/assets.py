@@ -6,7 +6,7 @@ array a person uploads by hand in the Hub UI (../shared/hub-api.md, ASSET).
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from .objects import ObjectRef
@@ -36,9 +36,9 @@ def check_template(template: str, what: str) -> str:
         fields = [f for _, f, spec, conv in string.Formatter().parse(template) if f is not None]
     except ValueError as exc:
         raise TemplateError(f"{what}: {template!r}: {exc}") from exc
-    for field in fields:
-        if field not in TEMPLATE_FIELDS:
-            raise TemplateError(f"{what}: {template!r}: unknown field {{{field}}}; "
+    for name in fields:
+        if name not in TEMPLATE_FIELDS:
+            raise TemplateError(f"{what}: {template!r}: unknown field {{{name}}}; "
                                 f"use {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}")
     return template
 
@@ -56,7 +56,8 @@ def external_id(ref: ObjectRef, template: str = DEFAULT_EXTERNAL_ID_TEMPLATE) ->
 
 @dataclass(frozen=True)
 class Asset:
-    """One Hub asset. `batches` holds whatever the Hub is to receive (batch ids)."""
+    """One Hub asset. `batches` holds whatever the Hub is to receive (batch ids); `context_data`
+    is its `contextData` (shown to labelers), from the object's custom metadata."""
 
     external_id: str
     data: str
@@ -64,6 +65,7 @@ class Asset:
     batches: tuple[str, ...] = ()
     width: int | None = None
     height: int | None = None
+    context_data: dict[str, str] = field(default_factory=dict, hash=False)
 
     def to_json(self) -> dict:
         """The asset as the Hub import call and the Hub UI take it."""
@@ -74,6 +76,8 @@ class Asset:
             body["batches"] = list(self.batches)
         if self.width and self.height:
             body["metadata"] = {"width": self.width, "height": self.height}
+        if self.context_data:
+            body["contextData"] = dict(self.context_data)
         return body
 
     @classmethod
@@ -82,13 +86,16 @@ class Asset:
         metadata = body.get("metadata") or {}
         return cls(external_id=body["externalId"], data=body["data"], storage=body.get("storage"),
                    batches=tuple(body.get("batches", ())), width=metadata.get("width"),
-                   height=metadata.get("height"))
+                   height=metadata.get("height"), context_data=dict(body.get("contextData") or {}))
 
 
 def build_asset(ref: ObjectRef, *, storage: str | None = None, batches: tuple[str, ...] = (),
                 size: tuple[int, int] | None = None, url_template: str = DEFAULT_URL_TEMPLATE,
-                external_id_template: str = DEFAULT_EXTERNAL_ID_TEMPLATE) -> Asset:
-    """The asset for one object version, bound for `storage` and `batches`, with its size if known."""
+                external_id_template: str = DEFAULT_EXTERNAL_ID_TEMPLATE,
+                context_data: dict[str, str] | None = None) -> Asset:
+    """The asset for one object version, bound for `storage` and `batches`, with its size if known
+    and `context_data` if any."""
     width, height = size if size else (None, None)
     return Asset(external_id=external_id(ref, external_id_template), data=object_url(ref, url_template),
-                 storage=storage, batches=tuple(batches), width=width, height=height)
+                 storage=storage, batches=tuple(batches), width=width, height=height,
+                 context_data=dict(context_data or {}))

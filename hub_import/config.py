@@ -16,9 +16,11 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from .assets import DEFAULT_EXTERNAL_ID_TEMPLATE, DEFAULT_URL_TEMPLATE, TemplateError, check_template
+from .batch_templates import check_template as check_batch_template
 from .environment import ConfigError, Reader
 from .hub import HUB_HOSTS
 from .hub.quirks import DEFAULT_SETTLE_S
+from .metadata import RESERVED
 from .routes import Destination, Route, check_glob, parse_routes
 
 # name -> (default, what it holds). A default of None means required.
@@ -34,6 +36,13 @@ ENV: dict[str, tuple[str | None, str]] = {
     "HUB_PRIORITY": ("0", "the default route's priority, -1000..1000"),
     "HUB_CREATE_BATCHES": ("false", "create missing batches in the Hub (true/false)"),
     "HUB_ROUTES": ("[]", "JSON list of routes: {prefix|glob, project, storage, batches, priority}"),
+    "HUB_MAX_TEMPLATE_BATCHES": ("100", "the most batches one batch template (or metadata hub-batches) may create "
+                                 "in a project"),
+    "HUB_CONTEXT_KEYS": ("", "comma-separated custom metadata keys (x-goog-meta-KEY) copied into the asset's "
+                         "contextData; * for all"),
+    "HUB_CONTEXT_MAX_VALUE_BYTES": ("1024", "a metadata value longer than this is left out of contextData (logged)"),
+    "HUB_METADATA_OVERRIDES": ("false", "an object's metadata hub-project, hub-batches, hub-priority override its "
+                               "route (true/false)"),
     "HUB_REQUESTS_PER_MINUTE": ("100", "the Hub's rate limit for this key, requests per minute"),
     "HUB_TIMEOUT_SECONDS": ("60", "the longest the flush waits for one Hub answer (an import's answer, or a read)"),
     "HUB_SETTLE_SECONDS": (str(DEFAULT_SETTLE_S), "after an import whose answer was lost, how long to wait before "
@@ -100,6 +109,10 @@ class Settings:
     settle_s: float = DEFAULT_SETTLE_S
     hub_timeout_s: float = 60.0
     public_bucket: bool = False
+    context_keys: tuple[str, ...] = ()
+    context_max_value_bytes: int = 1024
+    metadata_overrides: bool = False
+    max_template_batches: int = 100
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -133,6 +146,15 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         default = Destination(project=project, storage=env.text("HUB_STORAGE_ID") or None,
                               batches=env.items("HUB_BATCHES"),
                               priority=env.integer("HUB_PRIORITY", -1000, 1000))
+    for batch in env.items("HUB_BATCHES"):
+        try:
+            check_batch_template(batch)
+        except ValueError as exc:
+            raise ConfigError(f"HUB_BATCHES: {exc}") from None
+    context_keys = env.items("HUB_CONTEXT_KEYS")
+    reserved = sorted(set(context_keys) & set(RESERVED))
+    if reserved:
+        raise ConfigError(f"HUB_CONTEXT_KEYS: {', '.join(reserved)} route the object and never go into contextData")
     try:
         routes = parse_routes(json.loads(env.text("HUB_ROUTES") or "[]"), default,
                               fallback_storage=env.text("HUB_STORAGE_ID") or None)
@@ -200,6 +222,10 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         settle_s=env.number("HUB_SETTLE_SECONDS", 0),
         hub_timeout_s=env.number("HUB_TIMEOUT_SECONDS", 1),
         public_bucket=public_bucket,
+        context_keys=context_keys,
+        context_max_value_bytes=env.integer("HUB_CONTEXT_MAX_VALUE_BYTES", 1),
+        metadata_overrides=env.flag("HUB_METADATA_OVERRIDES"),
+        max_template_batches=env.integer("HUB_MAX_TEMPLATE_BATCHES", 1),
     )
 
 

@@ -135,6 +135,9 @@ class BringBackReport:
 
 def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, object]:
     """("republish", "", message with today's route) | ("drop", why, None) | ("keep", why, None)."""
+    from .batch_budget import TemplateCapError
+    from .flush_parts import batch_guard
+    from .gcs import ConflictError
     from .hub import HubError, HubNotFoundError
     from .ledger import FAILED, SENT
     from .queue import MessageError, ObjectMessage
@@ -161,11 +164,11 @@ def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, ob
     if dest not in batch_checks:
         try:
             flush.hub.batch_ids(dest.project, dest.batches, create=flush.settings.create_batches,
-                                deadline=time.monotonic() + 60)
+                                deadline=time.monotonic() + 60, before_create=batch_guard(flush.batch_budget, dest))
             batch_checks[dest] = ""
-        except HubNotFoundError as exc:
+        except (HubNotFoundError, TemplateCapError) as exc:
             batch_checks[dest] = f"still failing: {exc}"
-        except HubError as exc:
+        except (HubError, ConflictError) as exc:
             batch_checks[dest] = f"the Hub did not answer, try again later: {exc}"
     if batch_checks[dest]:
         return "keep", batch_checks[dest], None

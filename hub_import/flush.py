@@ -28,10 +28,11 @@ from functools import cached_property
 
 from google.api_core import exceptions
 
-from .assets import build_asset
+from .batch_budget import BatchBudget, TemplateCapError
 from .config import Settings
 from . import heal
-from .flush_parts import Item, Summary, _crash_point, claim_timeout_s
+from .flush_parts import Item, Summary, _crash_point, asset_for, batch_guard, claim_timeout_s
+from .gcs import ConflictError
 from .hub import HubClient, HubError, HubNotFoundError
 from .lease import Lease
 from .ledger import FAILED, SENT, Ledger
@@ -71,6 +72,7 @@ class Flush(Resuming, Settling):
         self.pool = ThreadPoolExecutor(IO_THREADS)
         self.lease_s = claim_timeout_s(settings)
         self.lease = Lease(state_store, f"{settings.ledger_prefix}leases/flush.json", self.id)
+        self.batch_budget = BatchBudget(state_store, settings.ledger_prefix, settings.max_template_batches)
         rpm = settings.requests_per_minute
         self.reconcile_budget = max(5, int(RECONCILE_SHARE * settings.flush_budget_s * rpm / 60)) if rpm else 1000
         self._sent_manifests: set[str] = set()
@@ -172,20 +174,18 @@ class Flush(Resuming, Settling):
             return
         try:
             batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
-                                           deadline=self.deadline)
-        except HubNotFoundError as exc:
+                                           deadline=self.deadline, before_create=batch_guard(self.batch_budget, dest))
+        except (HubNotFoundError, TemplateCapError) as exc:
             self._fail_destination(dest, items, str(exc))
             return
-        except HubError as exc:
+        except (HubError, ConflictError) as exc:
             log(logger, logging.ERROR, f"cannot resolve batches for {dest.project}: {exc}", flush_id=self.id,
                 project=dest.project, batches=list(dest.batches))
             self._defer(items)
             return
         for item in items:
-            m = item.message
-            item.asset = build_asset(m.ref, storage=dest.storage, batches=batch_ids, size=m.size,
-                                     url_template=self.settings.url_template,
-                                     external_id_template=self.settings.external_id_template)
+            item.asset = asset_for(self.settings, item.message.ref, dest, batch_ids, item.message.size,
+                                   flush_id=self.id)
         path = self.manifests.new_path(self.id)
         claimed_at = time.time()
         kept = self._claim_all(items, path)
@@ -208,13 +208,11 @@ class Flush(Resuming, Settling):
 
     def _fail_destination(self, dest: Destination, items: list[Item], reason: str) -> None:
         """A destination that cannot work as configured (a batch missing while HUB_CREATE_BATCHES is
-        off, a project that does not exist): its objects go into a failed manifest (shown by
+        off, a project that does not exist, a batch template past HUB_MAX_TEMPLATE_BATCHES): its objects go into a failed manifest (shown by
         `status`) and onto the dead-letter topic with `reason`, instead of coming back unseen until
         Pub/Sub gives up on them. `replay --failed` or `replay --dead-letters` brings them back once
         it is fixed. No ledger record is written: nothing of them went anywhere."""
-        assets = [build_asset(i.message.ref, storage=dest.storage, size=i.message.size,
-                              url_template=self.settings.url_template,
-                              external_id_template=self.settings.external_id_template) for i in items]
+        assets = [asset_for(self.settings, i.message.ref, dest, size=i.message.size, flush_id=self.id) for i in items]
         path = self.manifests.new_path(self.id, failed=True)
         self.manifests.create(path, dest, assets, [i.message.ref for i in items], self.id, 0,
                               state=MANIFEST_FAILED, error=reason)

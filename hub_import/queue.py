@@ -2,7 +2,9 @@
 
 Body (version 1): {"v": 1, "object": ObjectRef, "destination": Destination, "size": [w, h] or
 null, "event_id": str, "source": "event" | "backfill"}. Attributes: bucket, name, generation,
-so that a message can be found and filtered without decoding it.
+so that a message can be found and filtered without decoding it. The object's `metadata` (its
+custom metadata) and the destination's `templates` ({batch name: template}) are there only when
+not empty, so a message without them (from before they existed) reads as one with none.
 """
 from __future__ import annotations
 
@@ -93,9 +95,13 @@ def _destination(value) -> Destination:
         raise ValueError(f"destination: batches must be a list of batch names, not {_short(repr(batches))}")
     if isinstance(priority, bool) or not isinstance(priority, int) or not -1000 <= priority <= 1000:
         raise ValueError(f"destination: priority must be a whole number from -1000 to 1000, not {_short(repr(priority))}")
-    for text in (project, storage or "", *batches):
+    templates = value.get("templates") or {}
+    if not isinstance(templates, dict) or not all(isinstance(t, str) and n in batches for n, t in templates.items()):
+        raise ValueError(f"destination: templates must map its batch names to templates, not {_short(repr(templates))}")
+    for text in (project, storage or "", *batches, *templates.values()):
         _text(text, "destination")
-    return Destination(project=project, storage=storage, batches=tuple(batches), priority=priority)
+    return Destination(project=project, storage=storage, batches=tuple(batches), priority=priority,
+                       templates=tuple(templates.items()))
 
 
 def _size(value) -> tuple[int, int] | None:

@@ -19,8 +19,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .assets import Asset, build_asset
+from .assets import Asset
+from .batch_budget import TemplateCapError
 from .flush import Flush
+from .flush_parts import asset_for, batch_guard
+from .gcs import ConflictError
 from .hub import HubError
 from .ledger import CLAIMED, SENT
 from .logs import log
@@ -96,7 +99,7 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
                 continue
             try:
                 plan, skipped, already = _route_today(flush, manifest)
-            except HubError as exc:
+            except (HubError, TemplateCapError, ConflictError) as exc:
                 report.manifests.append({"manifest": path, "outcome": f"still failing: {exc}"})
                 continue
             if not plan:
@@ -144,8 +147,8 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
 def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, list[tuple[ObjectRef, Asset]]], int, int]:
     """Each object of a failed manifest with today's destination and asset, grouped by
     destination; and how many objects today's rules skip, and how many the ledger shows in the
-    Hub already (a duplicate caught in a failed destination). HubError when a destination
-    still cannot be resolved."""
+    Hub already (a duplicate caught in a failed destination). HubError (or TemplateCapError) when
+    a destination still cannot be resolved."""
     settings = flush.settings
     sizes = {a.external_id: (a.width, a.height) for a in manifest.assets if a.width and a.height}
     rows = list(zip(manifest.objects, manifest.assets))
@@ -164,9 +167,7 @@ def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, li
     plan = {}
     for dest, objects in grouped.items():
         batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=settings.create_batches,
-                                        deadline=flush.deadline)
-        plan[dest] = [(ref, build_asset(ref, storage=dest.storage, batches=batch_ids, size=sizes.get(old.external_id),
-                                        url_template=settings.url_template,
-                                        external_id_template=settings.external_id_template))
+                                        deadline=flush.deadline, before_create=batch_guard(flush.batch_budget, dest))
+        plan[dest] = [(ref, asset_for(settings, ref, dest, batch_ids, sizes.get(old.external_id), flush_id=flush.id))
                       for ref, old in objects]
     return plan, skipped, already

@@ -8,10 +8,12 @@ first and says why an object is skipped.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from .batch_templates import check_template, fill
+from .metadata import overrides
 from .objects import ObjectRef
 
 if TYPE_CHECKING:
@@ -22,22 +24,30 @@ if TYPE_CHECKING:
 class Destination:
     """One Hub import target. Assets with equal destinations can share one import call.
 
-    `batches` are batch names as the user configures them; the Hub client resolves them to ids.
+    `batches` are batch names; the Hub client resolves them to ids. A route's may be templates
+    (batch_templates.py); an object's destination holds the names filled in, and `templates`
+    says which template (or metadata key) made each such name, so that the flush can cap how
+    many batches one template creates.
     """
 
     project: str
     storage: str | None = None
     batches: tuple[str, ...] = ()
     priority: int = 0
+    templates: tuple[tuple[str, str], ...] = ()  # (batch name, the template it was made from)
 
     def to_json(self) -> dict:
-        return {"project": self.project, "storage": self.storage, "batches": list(self.batches),
+        body = {"project": self.project, "storage": self.storage, "batches": list(self.batches),
                 "priority": self.priority}
+        if self.templates:
+            body["templates"] = dict(self.templates)
+        return body
 
     @classmethod
     def from_json(cls, body: dict) -> "Destination":
         return cls(project=body["project"], storage=body.get("storage"),
-                   batches=tuple(body.get("batches") or ()), priority=int(body.get("priority", 0)))
+                   batches=tuple(body.get("batches") or ()), priority=int(body.get("priority", 0)),
+                   templates=tuple((body.get("templates") or {}).items()))
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,11 @@ def parse_routes(rules: object, default: Destination | None,
             batches = [batches]
         if not isinstance(batches, list) or not all(isinstance(b, str) and b for b in batches):
             raise ValueError(f"{where}: batches must be a list of batch names")
+        for batch in batches:
+            try:
+                check_template(batch)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
         priority = rule.get("priority", default.priority if default else 0)
         if isinstance(priority, bool) or not isinstance(priority, int) or not -1000 <= priority <= 1000:
             raise ValueError(f"{where}: priority must be a whole number from -1000 to 1000")
@@ -173,10 +188,23 @@ def decide(ref: ObjectRef, settings: "Settings") -> Decision:
                               f"content type {ref.content_type!r})")
     for route in settings.routes:
         if route.matches(name):
-            return Decision(route.destination)
+            return _for_object(route.destination, ref, settings)
     if settings.default is None:
         return Decision(None, "no route matches and HUB_PROJECT_ID is empty")
-    return Decision(settings.default)
+    return _for_object(settings.default, ref, settings)
+
+
+def _for_object(dest: Destination, ref: ObjectRef, settings: "Settings") -> Decision:
+    """The route's destination made this object's own: its metadata's reserved keys override the
+    route (when HUB_METADATA_OVERRIDES allows), then batch templates are filled in. A key or a
+    template that cannot work skips the object with the reason."""
+    try:
+        fields = overrides(ref.metadata) if settings.metadata_overrides and ref.metadata else {}
+        if "batches" not in fields and dest.batches:
+            fields["batches"], fields["templates"] = fill(dest.batches, ref)
+    except ValueError as exc:
+        return Decision(None, str(exc))
+    return Decision(replace(dest, **fields) if fields else dest)
 
 
 def extension(name: str) -> str:

@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 from ..assets import Asset
 from ..logs import log
@@ -188,10 +188,13 @@ class HubClient:
                             body={"project": project, "assets": list(asset_ids)}, deadline=deadline)
 
     def batch_ids(self, project: str, names: Sequence[str], *, create: bool = False,
-                  deadline: float | None = None) -> tuple[str, ...]:
+                  deadline: float | None = None,
+                  before_create: Callable[[str], None] | None = None) -> tuple[str, ...]:
         """The ids of batches named `names` in `project`, looked up once per process and cached.
 
         A missing batch is created when `create` is set, else HubNotFoundError names it.
+        `before_create(name)`, when given, is called before each creation; what it raises stops
+        it (the cap on batches a template makes).
         """
         if not names:
             return ()
@@ -203,6 +206,8 @@ class HubClient:
             raise HubNotFoundError(f"batch {missing[0]!r} does not exist in project {project}; "
                                    f"create it in the Hub or allow creating batches", 404)
         for name in missing:
+            if before_create is not None:
+                before_create(name)
             try:
                 self.transport.attempt("POST", BATCHES_PATH.format(project=project), body={"name": name},
                                        deadline=self.transport.deadline(deadline))
