@@ -18,7 +18,7 @@ ATTEMPTS = 20  # compare-and-swap rounds before giving up (one flush at a time h
 
 
 class TemplateCapError(Exception):
-    """Creating this batch would take its template past HUB_MAX_TEMPLATE_BATCHES."""
+    """Creating this batch would take its template past MAX_TEMPLATE_BATCHES."""
 
 
 class BatchBudget:
@@ -46,7 +46,7 @@ class BatchBudget:
             if len(names) >= self.cap:
                 raise TemplateCapError(
                     f"batch template {template!r} has created {len(names)} batches in project {project}, the most "
-                    f"HUB_MAX_TEMPLATE_BATCHES={self.cap} allows; {name!r} would be one more (raise the cap, or "
+                    f"MAX_TEMPLATE_BATCHES={self.cap} allows; {name!r} would be one more (raise the cap, or "
                     f"fix the template, then `replay --failed`)")
             body = {"project": project, "template": template, "names": names + [name], "at": time.time()}
             try:

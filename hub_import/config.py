@@ -36,11 +36,11 @@ ENV: dict[str, tuple[str | None, str]] = {
     "HUB_PRIORITY": ("0", "the default route's priority, -1000..1000"),
     "HUB_CREATE_BATCHES": ("false", "create missing batches in the Hub (true/false)"),
     "HUB_ROUTES": ("[]", "JSON list of routes: {prefix|glob, project, storage, batches, priority}"),
-    "HUB_MAX_TEMPLATE_BATCHES": ("100", "the most batches one batch template (or metadata hub-batches) may create "
+    "MAX_TEMPLATE_BATCHES": ("100", "the most batches one batch template (or metadata hub-batches) may create "
                                  "in a project"),
     "HUB_CONTEXT_KEYS": ("", "comma-separated custom metadata keys (x-goog-meta-KEY) copied into the asset's "
                          "contextData; * for all"),
-    "HUB_CONTEXT_MAX_VALUE_BYTES": ("1024", "a metadata value longer than this is left out of contextData (logged)"),
+    "MAX_CONTEXT_VALUE_BYTES": ("1024", "a metadata value longer than this is left out of contextData (logged)"),
     "HUB_METADATA_OVERRIDES": ("false", "an object's metadata hub-project, hub-batches, hub-priority override its "
                                "route (true/false)"),
     "HUB_REQUESTS_PER_MINUTE": ("100", "the Hub's rate limit for this key, requests per minute"),
@@ -223,9 +223,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         hub_timeout_s=env.number("HUB_TIMEOUT_SECONDS", 1),
         public_bucket=public_bucket,
         context_keys=context_keys,
-        context_max_value_bytes=env.integer("HUB_CONTEXT_MAX_VALUE_BYTES", 1),
+        context_max_value_bytes=env.integer("MAX_CONTEXT_VALUE_BYTES", 1),
         metadata_overrides=env.flag("HUB_METADATA_OVERRIDES"),
-        max_template_batches=env.integer("HUB_MAX_TEMPLATE_BATCHES", 1),
+        max_template_batches=env.integer("MAX_TEMPLATE_BATCHES", 1),
     )
 
 

@@ -208,10 +208,11 @@ class Flush(Resuming, Settling):
 
     def _fail_destination(self, dest: Destination, items: list[Item], reason: str) -> None:
         """A destination that cannot work as configured (a batch missing while HUB_CREATE_BATCHES is
-        off, a project that does not exist, a batch template past HUB_MAX_TEMPLATE_BATCHES): its objects go into a failed manifest (shown by
-        `status`) and onto the dead-letter topic with `reason`, instead of coming back unseen until
-        Pub/Sub gives up on them. `replay --failed` or `replay --dead-letters` brings them back once
-        it is fixed. No ledger record is written: nothing of them went anywhere."""
+        off, a project that does not exist, a batch template past MAX_TEMPLATE_BATCHES): its objects
+        go into a failed manifest (shown by `status`) and onto the dead-letter topic with `reason`,
+        instead of coming back unseen until Pub/Sub gives up on them. `replay --failed` or `replay
+        --dead-letters` brings them back once it is fixed. No ledger record is written: nothing of
+        them went anywhere."""
         assets = [asset_for(self.settings, i.message.ref, dest, size=i.message.size, flush_id=self.id) for i in items]
         path = self.manifests.new_path(self.id, failed=True)
         self.manifests.create(path, dest, assets, [i.message.ref for i in items], self.id, 0,

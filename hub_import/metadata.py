@@ -2,7 +2,7 @@
 allowed, a route of its own for that one object.
 
 - `context_data` picks the keys HUB_CONTEXT_KEYS names (`*`: all) for the asset's
-  `contextData`, leaving out a value over HUB_CONTEXT_MAX_VALUE_BYTES, and whatever would take
+  `contextData`, leaving out a value over MAX_CONTEXT_VALUE_BYTES, and whatever would take
   the whole past CONTEXT_MAX_BYTES, each with the reason.
 - `overrides` reads the reserved keys (hub-project, hub-batches, hub-priority), checked as a
   route is; ValueError saying which key is wrong and why. They never go into contextData.
@@ -42,7 +42,7 @@ def context_data(metadata: dict[str, str], keys: tuple[str, ...],
         value = metadata[key]
         size = len(value.encode("utf-8"))
         if size > max_value_bytes:
-            left_out.append((key, f"its value is {size} bytes, more than HUB_CONTEXT_MAX_VALUE_BYTES={max_value_bytes}"))
+            left_out.append((key, f"its value is {size} bytes, more than MAX_CONTEXT_VALUE_BYTES={max_value_bytes}"))
             continue
         size += len(key.encode("utf-8"))
         if total + size > CONTEXT_MAX_BYTES:

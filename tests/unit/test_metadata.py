@@ -44,13 +44,13 @@ def test_a_star_takes_every_key_but_the_reserved_ones():
 
 
 def test_a_value_too_big_is_left_out_with_the_reason_and_the_object_still_goes(caplog):
-    s = load({**BASE, "HUB_CONTEXT_KEYS": "camera,notes", "HUB_CONTEXT_MAX_VALUE_BYTES": "16"})
+    s = load({**BASE, "HUB_CONTEXT_KEYS": "camera,notes", "MAX_CONTEXT_VALUE_BYTES": "16"})
     with caplog.at_level(logging.WARNING, logger="hub_import"):
         asset = asset_for(s, ref(camera="cam7", notes="é" * 9), DEST, flush_id="f1")  # 18 bytes in UTF-8
     assert asset.context_data == {"camera": "cam7"} and asset.external_id == "cams/a.jpg"
     [record] = [r for r in caplog.records if "left out of contextData" in r.getMessage()]
     assert record.fields["key"] == "notes" and "18 bytes" in record.fields["reason"]
-    assert "HUB_CONTEXT_MAX_VALUE_BYTES=16" in record.fields["reason"] and record.fields["flush_id"] == "f1"
+    assert "MAX_CONTEXT_VALUE_BYTES=16" in record.fields["reason"] and record.fields["flush_id"] == "f1"
 
 
 def test_context_data_stops_short_of_its_total_size():
