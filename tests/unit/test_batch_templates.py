@@ -78,3 +78,16 @@ def test_an_unknown_field_is_refused_at_load_naming_the_variable(variable, value
     with pytest.raises(ConfigError, match=f"^{variable}: ") as caught:
         load({**BASE, variable: value})
     assert named in str(caught.value)
+
+
+def test_make_up_passes_templates_and_metadata_settings_on_and_refuses_a_bad_one_naming_it():
+    from deploy.local.stack import StackError, check_settings, settings_from
+
+    caller = {"HUB_BATCHES": "day-{date}", "HUB_CONTEXT_KEYS": "camera", "HUB_METADATA_OVERRIDES": "true",
+              "MAX_TEMPLATE_BATCHES": "5", "MAX_CONTEXT_VALUE_BYTES": "64"}
+    taken, ignored = settings_from(caller)
+    assert taken == caller and ignored == []
+    s = check_settings(taken)
+    assert s.context_keys == ("camera",) and s.metadata_overrides and s.max_template_batches == 5
+    with pytest.raises(StackError, match="HUB_BATCHES: batch template 'day-{day}'"):
+        check_settings({"HUB_BATCHES": "day-{day}"})
