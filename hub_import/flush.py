@@ -150,7 +150,7 @@ class Flush(Resuming, Settling):
             except MessageError as exc:
                 poison.append((r, str(exc)))
                 continue
-            if decide(message.ref, self.settings).destination is None:
+            if decide(message.ref, self.settings, resolve=False).destination is None:
                 self.summary.skipped_by_rule += 1
                 done_ack_ids.append(r.ack_id)
                 continue

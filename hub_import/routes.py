@@ -166,8 +166,12 @@ class Decision:
     reason: str = ""
 
 
-def decide(ref: ObjectRef, settings: "Settings") -> Decision:
-    """Apply the filters, then the routes, to one object. First failing filter wins."""
+def decide(ref: ObjectRef, settings: "Settings", *, resolve: bool = True) -> Decision:
+    """Apply the filters, then the routes, to one object. First failing filter wins.
+
+    `resolve=False` stops at the route: no metadata overrides, no batch templates filled in. The
+    flush asks that way of a queued message, whose destination ingest already resolved (a message
+    queued before a template was added carries no metadata to fill it with, and must not be dropped)."""
     name = ref.name
     if name.endswith("/"):
         return Decision(None, "folder placeholder")
@@ -188,10 +192,10 @@ def decide(ref: ObjectRef, settings: "Settings") -> Decision:
                               f"content type {ref.content_type!r})")
     for route in settings.routes:
         if route.matches(name):
-            return _for_object(route.destination, ref, settings)
+            return _for_object(route.destination, ref, settings) if resolve else Decision(route.destination)
     if settings.default is None:
         return Decision(None, "no route matches and HUB_PROJECT_ID is empty")
-    return _for_object(settings.default, ref, settings)
+    return _for_object(settings.default, ref, settings) if resolve else Decision(settings.default)
 
 
 def _for_object(dest: Destination, ref: ObjectRef, settings: "Settings") -> Decision:

@@ -73,3 +73,12 @@ def test_the_state_bucket_shared_with_landing_only_skips_the_state_prefixes():
     s = load({**BASE, "STATE_BUCKET": "landing"})
     assert decide(ref("ledger/x.json"), s).destination is None
     assert decide(ref("photos/x.jpg"), s).destination is not None
+
+
+def test_a_queued_message_is_not_dropped_at_flush_for_a_template_its_object_cannot_fill():
+    """A message queued before `{meta.camera}` was configured carries no metadata: ingest would skip
+    such an object today, but the flush keeps the destination ingest resolved then."""
+    s = load({**BASE, "HUB_BATCHES": "cam-{meta.camera}"})
+    assert "camera" in decide(ref("a.jpg"), s).reason
+    assert decide(ref("a.jpg"), s, resolve=False).destination.project == "default-proj"
+    assert decide(ref("a.exe"), s, resolve=False).destination is None, "the filters still apply"
