@@ -51,8 +51,11 @@ $(SDK):
 tools:
 	@bash deploy/local/ensure-tools.sh
 
+# Three workers, each with a local stack of its own: the integration tests mostly wait (on settle
+# times, leases, the Hub's pace), so three share two cores well. TEST_WORKERS=0 runs them in one process.
+TEST_WORKERS ?= 3
 test: $(STAMP) $(CHECKOV) $(SDK) schema tools
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 test-unit: $(STAMP)
 	$(PY) -m pytest tests/unit

@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from tests.integration.flushing import assert_once, flush_until_idle, held, hub, publish, refs, run_flush
+from tests.integration.flushing import assert_once, flush_until_idle, held, hub, own_state, publish, refs, run_flush
 
 FILES = int(os.environ.get("HUB_SWITCH_FILES", "100"))
 PER_MANIFEST = 20
@@ -72,7 +72,8 @@ def test_every_file_is_in_the_hub_once_under_each_switch(stack, switched, switch
     # Hub that behaves as the switch says, with 500s and slow commits besides
     project = f"sw-{switch}-{uuid.uuid4().hex[:6]}"
     switched.add_project(project)
-    mine = {**stack, "HUB_PROJECT_ID": project}
+    # State of its own too: a manifest another test left pending must not hold this one up.
+    mine = {**own_state(stack, switch), "HUB_PROJECT_ID": project}
     messages = publish(mine, refs(f"{project}/", FILES))
     switched.reset_stats()
     switched.faults(**BASE, **SWITCHES[switch])
@@ -94,6 +95,7 @@ def test_a_commit_later_than_the_settle_time_is_healed_to_one_copy(stack, switch
     # GIVEN a Hub whose lost imports land 4 s later, and a settle time of only 1 s: the reconcile
     # finds them absent, the flush sends them again, then the late commit lands as a second copy
     prefix = f"heal-{uuid.uuid4().hex[:6]}/"
+    stack = own_state(stack, "heal")
     messages = publish(stack, refs(prefix, 40))
     switched.faults(slow_commit=1.0, slow_commit_delay_s=4.0)
     late = {**FLUSH, "HUB_SETTLE_SECONDS": 1}

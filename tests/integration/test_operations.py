@@ -219,6 +219,9 @@ def test_audit_finds_a_duplicate_and_fix_removes_only_the_copy_we_made(stack):
     from hub_import.objects import ObjectRef
 
     run = uuid.uuid4().hex[:6]
+    # A project of its own: audit reads a whole project, and the shared one holds every test's files.
+    stack = {**own_state(stack, "audit"), "HUB_PROJECT_ID": f"audit-{run}"}
+    hub(stack).add_project(stack["HUB_PROJECT_ID"])
     objects = refs(f"audit-{run}/", 6)
     publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], stack["HUB_STORAGE_ID"]))
     flush_until_idle(stack)
