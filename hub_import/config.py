@@ -53,6 +53,7 @@ ENV: dict[str, tuple[str | None, str]] = {
     "PUBSUB_TOPIC": ("hub-import-assets", "the topic the ingest function publishes to"),
     "PUBSUB_SUBSCRIPTION": ("hub-import-flush", "the pull subscription the flush drains"),
     "DEAD_LETTER_TOPIC": ("hub-import-dead-letter", "the topic for messages that cannot be imported"),
+    "RESULTS_TOPIC": ("", "the topic that gets one message per settled manifest (empty: none)"),
     "LANDING_BUCKET": ("", "the bucket files land in (the trigger's bucket; backfill's default)"),
     "STATE_BUCKET": (None, "the bucket for manifests and the ledger"),
     "MANIFEST_PREFIX": ("manifests/", "where manifests go in the state bucket"),
@@ -103,6 +104,7 @@ class Settings:
     settle_s: float = DEFAULT_SETTLE_S
     hub_timeout_s: float = 60.0
     public_bucket: bool = False
+    results_topic: str = ""
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -120,6 +122,10 @@ class Settings:
     @property
     def dead_letter_topic_path(self) -> str:
         return _resource_path(self.gcp_project, "topics", self.dead_letter_topic)
+
+    @property
+    def results_topic_path(self) -> str:
+        return _resource_path(self.gcp_project, "topics", self.results_topic) if self.results_topic else ""
 
 
 def _resource_path(project: str, kind: str, name: str) -> str:
@@ -203,6 +209,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         settle_s=env.number("HUB_SETTLE_SECONDS", 0),
         hub_timeout_s=env.number("HUB_TIMEOUT_SECONDS", 1),
         public_bucket=public_bucket,
+        results_topic=env.text("RESULTS_TOPIC"),
     )
 
 

@@ -30,7 +30,7 @@ from google.api_core import exceptions
 
 from .assets import build_asset
 from .config import Settings
-from . import heal
+from . import heal, results
 from .flush_parts import Item, Summary, _crash_point, claim_timeout_s
 from .hub import HubClient, HubError, HubNotFoundError
 from .lease import Lease
@@ -64,12 +64,13 @@ class Flush(Resuming, Settling):
                  flush_id: str | None = None):
         self.settings, self.hub = settings, hub
         self.subscriber, self.publisher = subscriber, publisher
-        self.manifests = ManifestStore(state_store, settings.manifest_prefix)
-        self.ledger = Ledger(state_store, settings.ledger_prefix, settings.each_generation)
         self.id = flush_id or time.strftime("%H%M%S") + secrets.token_hex(3)
+        self.lease_s = claim_timeout_s(settings)
+        self.manifests = ManifestStore(state_store, settings.manifest_prefix,
+                                       results.Results.of(settings, publisher, self.id, self.lease_s))
+        self.ledger = Ledger(state_store, settings.ledger_prefix, settings.each_generation)
         self.summary = Summary(self.id)
         self.pool = ThreadPoolExecutor(IO_THREADS)
-        self.lease_s = claim_timeout_s(settings)
         self.lease = Lease(state_store, f"{settings.ledger_prefix}leases/flush.json", self.id)
         rpm = settings.requests_per_minute
         self.reconcile_budget = max(5, int(RECONCILE_SHARE * settings.flush_budget_s * rpm / 60)) if rpm else 1000
@@ -93,6 +94,7 @@ class Flush(Resuming, Settling):
                 heal.run_due(self)
                 self._drain()
         finally:
+            results.finish(self)
             self.lease.release()
             self.summary.hub_calls = self.hub.calls - calls_before
             self.summary.seconds = round(time.monotonic() - started, 3)
