@@ -1,5 +1,5 @@
-# The functions' settings. Each (but flush_schedule, the scheduler's) becomes the environment
-# variable of the same name in upper case (main.tf, local.function_env) and mirrors
+# The functions' settings. Each (but flush_schedule, the scheduler's, and publish_results, which
+# makes the topic RESULTS_TOPIC names) becomes the environment variable of the same name in upper case (main.tf, local.function_env) and mirrors
 # hub_import/config.py (ENV), defaults included; tests/terraform checks that both agree.
 
 # -- the Hub ---------------------------------------------------------------------------------
@@ -231,6 +231,12 @@ variable "flush_budget_seconds" {
     condition     = var.flush_budget_seconds >= 30 && var.flush_budget_seconds <= 1440
     error_message = "flush_budget_seconds must be from 30 to 1440 (with the Hub timeout, the scheduler waits at most 30 minutes)."
   }
+}
+
+variable "publish_results" {
+  type        = bool
+  description = "Create the topic <name_prefix>-results and publish one message on it per settled manifest (RESULTS_TOPIC); false: no topic, no messages."
+  default     = true
 }
 
 variable "flush_schedule" {
