@@ -62,7 +62,9 @@ logger = logging.getLogger(__name__)
 
 VERSION = 1
 MAX_BODY_BYTES = 1_000_000  # well under Pub/Sub's 10 MB, and under the client's batch size
-WAIT_S = 10.0  # the longest `finish` waits for the publishes of one run to be confirmed
+# The longest `finish` takes: within the function's timeout after a flush's budget and its last
+# Hub call (FLUSH_BUDGET_SECONDS + HUB_TIMEOUT_SECONDS + 30 s).
+WAIT_S = 10.0
 REPUBLISH_MAX = 200  # markers published again by one run (the next run goes on with the rest)
 
 
@@ -150,24 +152,19 @@ class Results:
                 manifest=manifest.path)
 
     def finish(self, manifests, wait_s: float = WAIT_S) -> int:
-        """Confirm this run's publishes (waiting at most `wait_s`), unmark the confirmed, then
-        publish again what earlier runs left marked. Returns how many results were confirmed."""
+        """Confirm this run's publishes, unmark the confirmed, then publish again what earlier runs
+        left marked (at most REPUBLISH_MAX), all within `wait_s`. Returns how many results this
+        run got confirmed."""
         deadline = time.monotonic() + wait_s
-        for path, futures in list(self.in_flight.items()):
-            if _confirmed(futures, deadline, path):
-                manifests.unmark_result(path)
-                self.published += 1
-        left = 0
-        earlier = []
+        self._confirm(manifests, self.in_flight, deadline)
+        again: dict[str, list] = {}
         for path, marked_at in manifests.marked_results():
+            if len(again) >= REPUBLISH_MAX or time.monotonic() >= deadline:
+                log(logger, logging.WARNING, "more results left marked than one run publishes; the next goes on",
+                    flush_id=self.flush_id)
+                break
             if path in self.in_flight:
                 continue  # its publish failed or is slow this run: the next run tries again
-            if len(earlier) >= REPUBLISH_MAX:
-                left += 1
-                continue
-            earlier.append((path, marked_at))
-        again = {}
-        for path, marked_at in earlier:
             manifest = manifests.load(path)
             if manifest is None or manifest.state.get("state") not in FINAL:
                 if time.time() - marked_at > self.stale_after_s:
@@ -177,16 +174,21 @@ class Results:
                 again[path] = _send(self.publisher, self.topic, manifest_messages(manifest))
             except Exception as exc:  # noqa: BLE001 - as in settled()
                 log(logger, logging.ERROR, f"building a result failed: {exc}", flush_id=self.flush_id, manifest=path)
-        deadline = time.monotonic() + wait_s
-        for path, futures in again.items():
-            if _confirmed(futures, deadline, path):
-                manifests.unmark_result(path)
-                self.published += 1
-        if again or left:
+        confirmed = self._confirm(manifests, again, deadline)
+        if again:
             log(logger, logging.INFO, "published results left by earlier runs", flush_id=self.flush_id,
-                republished=len(again), left_for_later=left)
+                republished=confirmed, failed=len(again) - confirmed)
         self.in_flight = {}
         return self.published
+
+    def _confirm(self, manifests, futures_by_path: dict[str, list], deadline: float) -> int:
+        confirmed = 0
+        for path, futures in futures_by_path.items():
+            if _confirmed(futures, deadline, path, self.flush_id):
+                manifests.unmark_result(path)
+                confirmed += 1
+        self.published += confirmed
+        return confirmed
 
 
 def _dumps(body) -> bytes:
@@ -204,7 +206,7 @@ def _send(publisher, topic_path: str, parts: list[tuple[bytes, dict]]) -> list:
     return futures
 
 
-def _confirmed(futures: list, deadline: float, manifest: str) -> bool:
+def _confirmed(futures: list, deadline: float, manifest: str, flush_id: str | None = None) -> bool:
     """Whether every future succeeded by `deadline`; a failure is logged (its marker stays)."""
     for future in futures:
         try:
@@ -213,7 +215,7 @@ def _confirmed(futures: list, deadline: float, manifest: str) -> bool:
             future.result(timeout=max(0.0, deadline - time.monotonic()))
         except Exception as exc:  # noqa: BLE001 - as above
             log(logger, logging.WARNING, f"publishing a result failed; a later flush publishes it again: "
-                f"{type(exc).__name__}: {exc}", manifest=manifest)
+                f"{type(exc).__name__}: {exc}", manifest=manifest, flush_id=flush_id)
             return False
     return True
 
