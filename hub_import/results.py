@@ -54,7 +54,6 @@ from datetime import datetime, timezone
 from typing import Iterable
 
 from .deadletters import cut_utf8
-from .flush_parts import _crash_point
 from .logs import log
 from .manifests import FINAL
 
@@ -144,7 +143,6 @@ class Results:
     def settled(self, manifest) -> None:
         """ManifestStore's hook once `manifest`'s final state is written: hand its message to
         Pub/Sub. Never raises; what does not go out now goes out from its marker later."""
-        _crash_point("before-result")
         try:
             self.in_flight[manifest.path] = _send(self.publisher, self.topic, manifest_messages(manifest))
         except Exception as exc:  # noqa: BLE001 - a result must never stop an import

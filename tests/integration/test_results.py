@@ -135,24 +135,33 @@ def test_a_result_pubsub_did_not_take_goes_out_with_the_next_flush_and_again_und
 
 
 def test_a_flush_killed_after_a_manifest_settled_and_before_its_result_went_out_loses_no_result(stack, results_sub):
-    # GIVEN a flush killed right after writing a manifest's final state, before publishing its result
+    # GIVEN files, one the Hub rejects, and a flush whose results topic fails that is killed (SIGKILL)
+    # after the rejected one's failed manifest is final and dead-lettered, before the rest is marked sent
     env = {**own_state(stack, "results-kill"), "FLUSH_BUDGET_SECONDS": "5", "HUB_TIMEOUT_SECONDS": "1"}
     run = f"results-kill-{uuid.uuid4().hex[:8]}/"
     files = publish(env, refs(run, 3))
-    assert run_flush(env, crash_at="before-result", **FAST) is None
+    [bad] = publish(env, refs(run + "zz-", 1), size=(-5, 10))  # a corrupt size: the Hub says 400
+    assert run_flush(env, crash_at="after-dead-letters", RESULTS_TOPIC="no-such-results-topic", **FAST) is None
+    [failed] = final_manifests(env)
+    assert marked(env) == [failed] and take(results_sub, env["MANIFEST_PREFIX"], 1, timeout=2) == []
+    # WHEN later flushes run until all is settled
+    pulled = sum(s["pulled"] for s in flush_until_idle(env, expect=files, **FAST))
+    # THEN both results went out: the failed one from its marker, and the pending manifest's once sent
     finals = final_manifests(env)
-    assert list(finals.values()) == ["sent"] and marked(env) == list(finals)
-    assert take(results_sub, env["MANIFEST_PREFIX"], 1, timeout=2) == []
-    # WHEN the next flush runs (once the killed one's lease ran out)
-    duplicates = run_flush(env, **FAST)["duplicates"]
-    # THEN the result goes out, with the files the Hub holds
-    [(attributes, body, _)] = take(results_sub, env["MANIFEST_PREFIX"], 1, settle=1)
-    assert attributes["result_id"] == f"{next(iter(finals))}#sent"
-    assert sorted(r["externalId"] for r in body["assets"]) == sorted(m.ref.name for m in files)
-    # AND the killed flush's messages come back and are acked as duplicates, nothing sent twice
+    messages = take(results_sub, env["MANIFEST_PREFIX"], len(finals), settle=1)
+    by_state = {a["state"]: body for a, body, _ in messages}
+    assert {a["result_id"] for a, _, _ in messages} == {f"{p}#{s}" for p, s in finals.items()} and not marked(env)
+    assert [r["externalId"] for r in by_state["failed"]["assets"]] == [bad.ref.name]
+    # AND the sent one lists what the Hub holds, as the manifest in the state bucket does (the import history)
+    in_hub = Counter(a["externalId"] for a in hub(stack).all_assets(stack["HUB_PROJECT_ID"])
+                     if a["externalId"].startswith(run))
+    assert Counter(r["externalId"] for r in by_state["sent"]["assets"]) == in_hub == Counter(m.ref.name for m in files)
+    store = JsonStore(storage_client().bucket(env["STATE_BUCKET"]))
+    [sent_path] = [p for p, s in finals.items() if s == "sent"]
+    assert sorted(a["externalId"] for a in store.read(sent_path).body) == sorted(in_hub)
+    # AND the killed flush's four messages come back and are acked (their objects are done with)
     deadline = time.monotonic() + 40
-    while duplicates < len(files) and time.monotonic() < deadline:
-        wait_for_the_flush_lease(env)
-        duplicates += run_flush(env, **FAST)["duplicates"]
+    while pulled < 4 and time.monotonic() < deadline:
         time.sleep(1)
-    assert duplicates == len(files) and set(held(stack, run).values()) == {1}
+        pulled += run_flush(env, **FAST)["pulled"]
+    assert pulled >= 4 and set(held(stack, run).values()) == {1}
