@@ -28,8 +28,9 @@ The message, JSON in UTF-8 (`generation` is a decimal string, as GCS writes it):
      "part": 1, "parts": 1}
 
 with attributes `result_id`, `kind`, `state` and `project` (for subscription filters). A result
-of more than MAX_BODY_BYTES of assets comes in `parts` messages, each with all but the assets
-(`result_id` then ends in `#<part>/<parts>`).
+of more than MAX_BODY_BYTES of assets comes in `parts` messages, each with every field and its
+share of the assets (`result_id` then ends in `#<part>/<parts>`). An import's rows have no asset
+ids: the Hub's import answer gives none.
 
 Other kinds of result (a deletion) publish through the same two functions:
 
@@ -42,7 +43,8 @@ Other kinds of result (a deletion) publish through the same two functions:
 `counts` is {"assets": len(rows)} and, per row, its `outcome` (default: `state`). Rows keep
 whatever keys they have (`assetIds` when the asset ids are known); `object` and `externalId` are
 required. The caller keeps a durable record until `publish` returns True, and publishes the same
-arguments again otherwise: `result_id` (`<manifest>#<state>`) stays the same.
+arguments again otherwise (`at` included: the time it settled, so that the bytes are the same too):
+`result_id` (`<manifest>#<state>`) stays the same.
 """
 from __future__ import annotations
 
