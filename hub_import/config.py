@@ -63,6 +63,7 @@ ENV: dict[str, tuple[str | None, str]] = {
     "PUBSUB_TOPIC": ("hub-import-assets", "the topic the ingest function publishes to"),
     "PUBSUB_SUBSCRIPTION": ("hub-import-flush", "the pull subscription the flush drains"),
     "DEAD_LETTER_TOPIC": ("hub-import-dead-letter", "the topic for messages that cannot be imported"),
+    "RESULTS_TOPIC": ("", "the topic that gets one message per settled manifest (empty: none)"),
     "LANDING_BUCKET": ("", "the bucket files land in (the trigger's bucket; backfill's default)"),
     "STATE_BUCKET": (None, "the bucket for manifests and the ledger"),
     "MANIFEST_PREFIX": ("manifests/", "where manifests go in the state bucket"),
@@ -113,6 +114,7 @@ class Settings:
     context_max_value_bytes: int = 1024
     metadata_overrides: bool = False
     max_template_batches: int = 100
+    results_topic: str = ""
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -130,6 +132,10 @@ class Settings:
     @property
     def dead_letter_topic_path(self) -> str:
         return _resource_path(self.gcp_project, "topics", self.dead_letter_topic)
+
+    @property
+    def results_topic_path(self) -> str:
+        return _resource_path(self.gcp_project, "topics", self.results_topic) if self.results_topic else ""
 
 
 def _resource_path(project: str, kind: str, name: str) -> str:
@@ -226,6 +232,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         context_max_value_bytes=env.integer("MAX_CONTEXT_VALUE_BYTES", 1),
         metadata_overrides=env.flag("HUB_METADATA_OVERRIDES"),
         max_template_batches=env.integer("MAX_TEMPLATE_BATCHES", 1),
+        results_topic=env.text("RESULTS_TOPIC"),
     )
 
 

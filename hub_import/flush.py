@@ -30,7 +30,7 @@ from google.api_core import exceptions
 
 from .batch_budget import BatchBudget, TemplateCapError
 from .config import Settings
-from . import heal
+from . import heal, results
 from .flush_parts import Item, Summary, _crash_point, asset_for, batch_guard, claim_timeout_s
 from .gcs import ConflictError
 from .hub import HubClient, HubError, HubNotFoundError
@@ -65,12 +65,13 @@ class Flush(Resuming, Settling):
                  flush_id: str | None = None):
         self.settings, self.hub = settings, hub
         self.subscriber, self.publisher = subscriber, publisher
-        self.manifests = ManifestStore(state_store, settings.manifest_prefix)
-        self.ledger = Ledger(state_store, settings.ledger_prefix, settings.each_generation)
         self.id = flush_id or time.strftime("%H%M%S") + secrets.token_hex(3)
+        self.lease_s = claim_timeout_s(settings)
+        self.manifests = ManifestStore(state_store, settings.manifest_prefix,
+                                       results.Results.of(settings, publisher, self.id, self.lease_s))
+        self.ledger = Ledger(state_store, settings.ledger_prefix, settings.each_generation)
         self.summary = Summary(self.id)
         self.pool = ThreadPoolExecutor(IO_THREADS)
-        self.lease_s = claim_timeout_s(settings)
         self.lease = Lease(state_store, f"{settings.ledger_prefix}leases/flush.json", self.id)
         self.batch_budget = BatchBudget(state_store, settings.ledger_prefix, settings.max_template_batches)
         rpm = settings.requests_per_minute
@@ -95,6 +96,7 @@ class Flush(Resuming, Settling):
                 heal.run_due(self)
                 self._drain()
         finally:
+            results.finish(self)
             self.lease.release()
             self.summary.hub_calls = self.hub.calls - calls_before
             self.summary.seconds = round(time.monotonic() - started, 3)

@@ -41,6 +41,7 @@ class Summary:
     dead_lettered: int = 0
     resumed_manifests: int = 0
     duplicates_removed: int = 0
+    results_published: int = 0
     uncertain: int = 0
     reconciled_manifests: int = 0
     reconcile_calls: int = 0

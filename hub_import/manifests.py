@@ -18,6 +18,10 @@ them afterwards is checked later for a second copy (heal.py). Times named since 
 A pending manifest also has a marker at MANIFEST_PREFIX/pending/<name>, so that a flush finds
 unfinished work with one small listing. Together the sent manifests are the import history;
 each holds only what was new.
+
+A final state (sent, failed) is written here only, with `settled_at`; with a results publisher
+(results.py), a marker MANIFEST_PREFIX/results/<name> is written first and its hook called after,
+and the marker stays until the result is confirmed published.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from .objects import ObjectRef
 from .routes import Destination
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
+FINAL = (SENT, FAILED)
 
 
 @dataclass
@@ -65,8 +70,9 @@ def settle_window(state: dict, settle_s: float, hub_offset: float) -> tuple[floa
 
 
 class ManifestStore:
-    def __init__(self, store: JsonStore, prefix: str):
-        self.store, self.prefix = store, prefix
+    def __init__(self, store: JsonStore, prefix: str, results=None):
+        """`results`: a results.Results whose `settled(manifest)` is called after each final state."""
+        self.store, self.prefix, self.results = store, prefix, results
         self._seq = 0
 
     def new_path(self, flush_id: str, failed: bool = False) -> str:
@@ -75,8 +81,8 @@ class ManifestStore:
         kind = "-failed" if failed else ""
         return f"{self.prefix}{now:%Y/%m/%d/%H%M%S}Z-{flush_id}-{self._seq:03d}{kind}.json"
 
-    def _marker(self, path: str) -> str:
-        return f"{self.prefix}pending/{path.removeprefix(self.prefix).replace('/', '_')}"
+    def _marker(self, path: str, kind: str = "pending") -> str:
+        return f"{self.prefix}{kind}/{path.removeprefix(self.prefix).replace('/', '_')}"
 
     def create(self, path: str, destination: Destination, assets: list[Asset], objects: list[ObjectRef],
                owner: str, lease_s: float, state: str = PENDING, error: str | None = None,
@@ -91,12 +97,22 @@ class ManifestStore:
         self.store.write(path, [a.to_json() for a in assets])
         if state == PENDING:
             self.store.write(self._marker(path), {"manifest": path})
+        elif state in FINAL:
+            body["settled_at"] = now
+            self._mark_result(path)
         generation = self.store.write(state_path(path), body)
-        return Manifest(path, destination, list(assets), list(objects), body, generation)
+        manifest = Manifest(path, destination, list(assets), list(objects), body, generation)
+        if state in FINAL and self.results:
+            self.results.settled(manifest)
+        return manifest
 
     def update(self, manifest: Manifest, **changes) -> bool:
         """Compare-and-swap the state; False if another flush changed it first."""
         body = {**manifest.state, **changes, "updated_at": time.time()}
+        settles = body["state"] in FINAL and body["state"] != manifest.state.get("state")
+        if settles:
+            body["settled_at"] = body["updated_at"]
+            self._mark_result(manifest.path)
         try:
             manifest.state_generation = self.store.write(manifest.state_path, body,
                                                          if_generation_match=manifest.state_generation)
@@ -105,6 +121,8 @@ class ManifestStore:
         manifest.state = body
         if body["state"] != PENDING:
             self.store.delete(self._marker(manifest.path))
+        if settles and self.results:
+            self.results.settled(manifest)
         return True
 
     def rewrite_assets(self, manifest: Manifest, assets: list[Asset], objects: list[ObjectRef]) -> None:
@@ -140,3 +158,18 @@ class ManifestStore:
 
     def drop_marker(self, path: str) -> None:
         self.store.delete(self._marker(path))
+
+    # -- results not yet confirmed published (results.py) -----------------------------------------
+    def _mark_result(self, path: str) -> None:
+        if self.results:
+            self.store.write(self._marker(path, "results"), {"manifest": path, "at": time.time()})
+
+    def marked_results(self):
+        """(manifest path, marked at) of each result not yet confirmed published, oldest first."""
+        for marker in self.store.list(f"{self.prefix}results/"):
+            doc = self.store.read(marker)
+            if doc is not None:
+                yield doc.body["manifest"], float(doc.body.get("at", 0))
+
+    def unmark_result(self, path: str) -> None:
+        self.store.delete(self._marker(path, "results"))

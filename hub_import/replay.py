@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from . import results
 from .assets import Asset
 from .batch_budget import TemplateCapError
 from .flush import Flush
@@ -77,6 +78,7 @@ def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayRepor
     try:
         _replay(flush, paths, dry_run, report)
     finally:
+        results.finish(flush)
         flush.lease.release()
     return report
 

@@ -131,7 +131,8 @@ class Settling:
         _crash_point("before-state-update")
         attempts = manifest.state.get("attempts", 0) + 1
         if keep == "sent":
-            if len(sent) != len(manifest.assets):
+            # Against what is stored: a resumed manifest may have dropped moved assets in memory only.
+            if len(sent) != len(manifest.state.get("objects", manifest.objects)):
                 self.manifests.rewrite_assets(manifest, sent, refs(sent))
             self.manifests.update(manifest, state=MANIFEST_SENT, attempts=attempts, error=None, reconcile=None,
                                   hub_answer={"sent": len(sent), "failed": len(failed),

@@ -4,7 +4,7 @@
     python -m deploy.local.stack down [--dir .local]   (make down)
     python -m deploy.local.stack status [--dir .local]
 
-`up` starts Google's Pub/Sub emulator (with the topics and subscriptions Terraform creates),
+`up` starts Google's Pub/Sub emulator (the topics and subscriptions Terraform creates, one on results),
 fake-gcs-server (landing and state buckets, publishing OBJECT_FINALIZE notifications), the
 Eventarc bridge, the ingest function under functions-framework, and the Hub stand-in. It writes
 DIR/stack.env, `export` lines that any shell or test can source, and DIR/NAME.log per server.
@@ -42,6 +42,8 @@ NOTIFY_SUBSCRIPTION = "gcs-notifications-bridge"
 # As terraform/modules/hub-import/pubsub.tf creates them (with name_prefix = "hub-import").
 TOPIC, SUBSCRIPTION = "hub-import-assets", "hub-import-flush"
 DEAD_LETTER_TOPIC, DEAD_LETTER_SUBSCRIPTION = "hub-import-dead-letter", "hub-import-dead-letter-inspect"
+# Terraform makes no subscription on the results topic (its readers do): this one is to read it here.
+RESULTS_TOPIC, RESULTS_SUBSCRIPTION = "hub-import-results", "hub-import-results-inspect"
 ACK_DEADLINE_S = 600
 MAX_DELIVERY_ATTEMPTS = 100  # Pub/Sub's maximum: a long Hub outage must not dead-letter anything
 
@@ -87,7 +89,7 @@ def _port_open(port: int):
 # What the stack wires itself (its emulators' buckets and topics, the stand-in's URL and key): a
 # shell that sourced an old stack.env, or set GOOGLE_CLOUD_PROJECT for gcloud, must not move them.
 WIRED = ("GOOGLE_CLOUD_PROJECT", "HUB_API_URL", "HUB_API_KEY", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
-         "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC")
+         "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC", "RESULTS_TOPIC")
 
 
 def settings_from(environ: dict) -> tuple[dict[str, str], list[str]]:
@@ -120,7 +122,7 @@ def function_env(env: dict, settings: dict | None = None) -> dict:
 
     keys = ("GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "HUB_API_URL",
             "HUB_PROJECT_ID", "HUB_STORAGE_ID", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
-            "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC")
+            "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC", "RESULTS_TOPIC")
     return {**dict.fromkeys(ENV), **{k: env[k] for k in keys}, **(settings or {})}
 
 
@@ -131,7 +133,7 @@ def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) 
     publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
     topic = lambda name: publisher.topic_path(project, name)  # noqa: E731
     subscription = lambda name: subscriber.subscription_path(project, name)  # noqa: E731
-    for name in (TOPIC, DEAD_LETTER_TOPIC, NOTIFY_TOPIC):
+    for name in (TOPIC, DEAD_LETTER_TOPIC, RESULTS_TOPIC, NOTIFY_TOPIC):
         publisher.create_topic(name=topic(name))
     subscriber.create_subscription(request={
         "name": subscription(SUBSCRIPTION), "topic": topic(TOPIC), "ack_deadline_seconds": ack_deadline_s,
@@ -141,6 +143,7 @@ def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) 
         "retry_policy": {"minimum_backoff": {"seconds": 10}, "maximum_backoff": {"seconds": 600}},
     })
     subscriber.create_subscription(name=subscription(DEAD_LETTER_SUBSCRIPTION), topic=topic(DEAD_LETTER_TOPIC))
+    subscriber.create_subscription(name=subscription(RESULTS_SUBSCRIPTION), topic=topic(RESULTS_TOPIC))
     subscriber.create_subscription(name=subscription(NOTIFY_SUBSCRIPTION), topic=topic(NOTIFY_TOPIC),
                                    ack_deadline_seconds=60)
 
@@ -181,7 +184,8 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
                            "STATE_BUCKET": STATE_BUCKET, "HUB_PROJECT_ID": HUB_PROJECT,
                            "HUB_STORAGE_ID": HUB_STORAGE, "PUBSUB_TOPIC": TOPIC,
                            "PUBSUB_SUBSCRIPTION": SUBSCRIPTION, "DEAD_LETTER_TOPIC": DEAD_LETTER_TOPIC,
-                           "DEAD_LETTER_SUBSCRIPTION": DEAD_LETTER_SUBSCRIPTION,
+                           "DEAD_LETTER_SUBSCRIPTION": DEAD_LETTER_SUBSCRIPTION, "RESULTS_TOPIC": RESULTS_TOPIC,
+                           "RESULTS_SUBSCRIPTION": RESULTS_SUBSCRIPTION,
                            "HUB_API_KEY": "local-" + secrets.token_hex(8)}
     try:
         port = free_port()

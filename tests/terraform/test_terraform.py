@@ -175,3 +175,14 @@ def test_checkov_finds_nothing_and_every_skip_says_why():
     for line in (load(TF_ROOT).text + CONFIG.text).splitlines():
         if "checkov:skip=" in line:
             assert re.search(r"checkov:skip=CKV2?_\w+:\s*\S.{10,}", line), f"a skip without its reason: {line}"
+
+
+def test_the_results_topic_is_named_in_the_settings_and_only_the_flush_may_publish_to_it():
+    topic = one("google_pubsub_topic", "results")
+    assert topic["name"] == "${var.name_prefix}-results" and topic["count"] == "${var.publish_results ? 1 : 0}"
+    assert CONFIG.locals["function_env"]["RESULTS_TOPIC"] == \
+        '${var.publish_results ? google_pubsub_topic.results[0].name : ""}'
+    assert VARIABLES["publish_results"]["default"] is True
+    grants = [body for _, _, body in _members() if "google_pubsub_topic.results" in str(body)]
+    assert [(g["role"], g["member"]) for g in grants] == \
+        [("roles/pubsub.publisher", "serviceAccount:${google_service_account.flush.email}")]

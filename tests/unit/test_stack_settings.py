@@ -9,7 +9,7 @@ from hub_import.config import ENV
 STACK = {"GOOGLE_CLOUD_PROJECT": "local-project", "STORAGE_EMULATOR_HOST": "http://127.0.0.1:1",
          "PUBSUB_EMULATOR_HOST": "127.0.0.1:2", "HUB_API_URL": "http://127.0.0.1:3", "HUB_PROJECT_ID": HUB_PROJECT,
          "HUB_STORAGE_ID": "demo-storage", "LANDING_BUCKET": "landing", "STATE_BUCKET": "state",
-         "PUBSUB_TOPIC": "t", "PUBSUB_SUBSCRIPTION": "s", "DEAD_LETTER_TOPIC": "d"}
+         "PUBSUB_TOPIC": "t", "PUBSUB_SUBSCRIPTION": "s", "DEAD_LETTER_TOPIC": "d", "RESULTS_TOPIC": "r"}
 
 
 def test_every_setting_in_the_callers_environment_reaches_both_functions_over_the_stacks_default():
@@ -20,7 +20,7 @@ def test_every_setting_in_the_callers_environment_reaches_both_functions_over_th
                                                "EXTERNAL_ID_TEMPLATE")} and ignored == []
     env = function_env(STACK, settings)
     assert env["MAX_OBJECT_BYTES"] == "1000" and env["HUB_PROJECT_ID"] == "other"
-    assert env["STATE_BUCKET"] == "state", "the stack's own wiring stays"
+    assert env["STATE_BUCKET"] == "state" and env["RESULTS_TOPIC"] == "r", "the stack's own wiring stays"
     assert env["LOG_LEVEL"] is None and env["HUB_API_KEY"] is None, \
         "a setting not passed on is left out, whatever the starting process holds"
 

@@ -92,7 +92,7 @@ resource "google_pubsub_topic_iam_member" "ingest_publishes" {
   member  = "serviceAccount:${google_service_account.ingest.email}"
 }
 
-# -- flush: drain the subscription, dead-letter, keep state, read the key -------------------------
+# -- flush: drain the subscription, dead-letter, publish results, keep state, read the key -------------------------
 resource "google_pubsub_subscription_iam_member" "flush_subscribes" {
   project      = var.project_id
   subscription = google_pubsub_subscription.flush.id
@@ -103,6 +103,14 @@ resource "google_pubsub_subscription_iam_member" "flush_subscribes" {
 resource "google_pubsub_topic_iam_member" "flush_dead_letters" {
   project = var.project_id
   topic   = google_pubsub_topic.dead_letter.id
+  role    = "roles/pubsub.publisher"
+  member  = "serviceAccount:${google_service_account.flush.email}"
+}
+
+resource "google_pubsub_topic_iam_member" "flush_publishes_results" {
+  count   = var.publish_results ? 1 : 0
+  project = var.project_id
+  topic   = google_pubsub_topic.results[0].id
   role    = "roles/pubsub.publisher"
   member  = "serviceAccount:${google_service_account.flush.email}"
 }

@@ -57,6 +57,7 @@ locals {
     PUBSUB_TOPIC            = google_pubsub_topic.assets.name
     PUBSUB_SUBSCRIPTION     = google_pubsub_subscription.flush.name
     DEAD_LETTER_TOPIC       = google_pubsub_topic.dead_letter.name
+    RESULTS_TOPIC           = var.publish_results ? google_pubsub_topic.results[0].name : ""
     LANDING_BUCKET          = local.landing_bucket
     STATE_BUCKET            = google_storage_bucket.state.name
     MANIFEST_PREFIX         = "manifests/"

@@ -23,6 +23,11 @@ output "dead_letter_subscription" {
   value       = google_pubsub_subscription.dead_letter.id
 }
 
+output "results_topic" {
+  description = "The topic with one message per settled manifest (empty when publish_results is false); subscribe to it."
+  value       = var.publish_results ? google_pubsub_topic.results[0].id : ""
+}
+
 output "ingest_function_uri" {
   description = "The ingest function (internal only; Eventarc calls it)."
   value       = local.deploy_functions ? google_cloudfunctions2_function.ingest[0].service_config[0].uri : local.not_deployed

@@ -1,4 +1,4 @@
-# The queue between ingest and flush, and the dead-letter topic beside it.
+# The queue between ingest and flush, the dead-letter topic beside it, and the results topic.
 
 resource "google_pubsub_topic" "assets" {
   # checkov:skip=CKV_GCP_83: messages carry object names and sizes, no file content; Google-managed encryption suffices
@@ -53,4 +53,15 @@ resource "google_pubsub_subscription" "dead_letter" {
   expiration_policy {
     ttl = ""
   }
+}
+
+# One message per settled manifest (hub_import/results.py), for the team's own subscribers;
+# kept a week, so that a subscription made later can seek back to what it missed.
+resource "google_pubsub_topic" "results" {
+  # checkov:skip=CKV_GCP_83: messages carry object names and Hub project ids, no file content; Google-managed encryption suffices
+  count                      = var.publish_results ? 1 : 0
+  project                    = var.project_id
+  name                       = "${var.name_prefix}-results"
+  message_retention_duration = "604800s"
+  depends_on                 = [time_sleep.apis_enabled]
 }

@@ -1,5 +1,5 @@
-# The functions' settings. Each (but flush_schedule, the scheduler's) becomes the environment
-# variable of the same name in upper case (main.tf, local.function_env) and mirrors
+# The functions' settings. Each (but flush_schedule, the scheduler's, and publish_results, which
+# makes the topic RESULTS_TOPIC names) becomes the environment variable of the same name in upper case (main.tf, local.function_env) and mirrors
 # hub_import/config.py (ENV), defaults included; tests/terraform checks that both agree.
 
 # -- the Hub ---------------------------------------------------------------------------------
@@ -77,45 +77,6 @@ variable "hub_routes" {
     condition     = alltrue([for r in var.hub_routes : (r.prefix == null) != (r.glob == null)])
     error_message = "hub_routes: each route needs exactly one of prefix or glob."
   }
-}
-
-variable "max_template_batches" {
-  type        = number
-  description = "The most batches one batch template (a batch name with {dir}, {top}, {date} or {meta.KEY}), or objects' metadata hub-batches, may create in a project; past it, its manifests fail visibly instead of flooding the project."
-  default     = 100
-
-  validation {
-    condition     = var.max_template_batches >= 1 && floor(var.max_template_batches) == var.max_template_batches
-    error_message = "max_template_batches must be a whole number of at least 1."
-  }
-}
-
-variable "hub_context_keys" {
-  type        = list(string)
-  description = "Custom metadata keys (x-goog-meta-KEY) copied into each asset's contextData, shown to labelers; [\"*\"] for all."
-  default     = []
-
-  validation {
-    condition     = length(setintersection(var.hub_context_keys, ["hub-project", "hub-batches", "hub-priority"])) == 0
-    error_message = "hub_context_keys: hub-project, hub-batches and hub-priority route an object and never go into contextData."
-  }
-}
-
-variable "max_context_value_bytes" {
-  type        = number
-  description = "A metadata value longer than this (UTF-8 bytes) is left out of contextData, with a log line; the object is imported all the same."
-  default     = 1024
-
-  validation {
-    condition     = var.max_context_value_bytes >= 1 && floor(var.max_context_value_bytes) == var.max_context_value_bytes
-    error_message = "max_context_value_bytes must be a whole number of at least 1."
-  }
-}
-
-variable "hub_metadata_overrides" {
-  type        = bool
-  description = "Let an object's metadata hub-project, hub-batches and hub-priority override its route. Whoever can upload can then choose among the projects the API key reaches."
-  default     = false
 }
 
 variable "hub_requests_per_minute" {
@@ -270,6 +231,12 @@ variable "flush_budget_seconds" {
     condition     = var.flush_budget_seconds >= 30 && var.flush_budget_seconds <= 1440
     error_message = "flush_budget_seconds must be from 30 to 1440 (with the Hub timeout, the scheduler waits at most 30 minutes)."
   }
+}
+
+variable "publish_results" {
+  type        = bool
+  description = "Create the topic <name_prefix>-results and publish one message on it per settled manifest (RESULTS_TOPIC); false: no topic, no messages."
+  default     = true
 }
 
 variable "flush_schedule" {
