@@ -144,7 +144,7 @@ def _dead_letters(settings, subscriber, bucket: str, name: str) -> list[dict]:
     from google.api_core import exceptions
 
     from .deadletters import pull, release, subscription_path, unwrap
-    from .queue import MessageError, ObjectMessage
+    from .queue import MessageError, decode_message
 
     subscription = subscription_path(settings)
     seen, held, found = set(), [], []
@@ -160,7 +160,7 @@ def _dead_letters(settings, subscriber, bucket: str, name: str) -> list[dict]:
                 letter = unwrap(r)
                 a = letter.attributes
                 try:
-                    ref = ObjectMessage.decode(letter.data).ref
+                    ref = decode_message(letter.data).ref
                 except MessageError:
                     ref = None
                 if (a.get("bucket"), a.get("name")) == (bucket, name) or (ref and (ref.bucket, ref.name) == (bucket, name)):
