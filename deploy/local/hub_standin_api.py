@@ -196,6 +196,9 @@ def add_v2_routes(app: Flask, state: HubState, switches: Switches) -> None:
         if unknown and switches["delete_unknown_ids"] == "400":
             return fail(400, f"assets: unknown asset id(s) {unknown[:10]}")
         deleted = state.delete_assets(project_id, ids)
+        if switches.roll("drop_after_delete"):
+            switches.count("dropped after delete")
+            drop_connection(request.environ, float(switches["drop_hang_s"]))
         return jsonify({"status": "success", "data": {"deletedCount": deleted}})
 
     # -- projects, batches, storages -------------------------------------------------------
