@@ -7,6 +7,7 @@ one announced by an event.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from .config import Settings
 from .events import (ARCHIVED, FINALIZED, GONE, EventError, IgnoredEventError, MalformedEventError, event_id,
@@ -81,8 +82,10 @@ def describe_deletion(ref: ObjectRef, kind: str, settings: Settings, *, event: s
     """The deletion message for `ref` (gone by a `kind` event: deleted or archived), or None,
     logged, when it is none to follow: today's rules skip the object, or a generation of its name
     is live (an overwrite announces the generation it replaced as deleted or archived: the
-    object is still there, and its asset's default data URL names it, not the generation)."""
-    decision = decide(ref, settings)
+    object is still there, and its asset's default data URL names it, not the generation).
+    Size rules are not asked: fake-gcs-server says 0 bytes of a deleted object, and following an
+    object the flush never imported costs only a ledger record."""
+    decision = decide(replace(ref, size=max(ref.size, 1)), settings)
     if decision.destination is None:
         log(logger, logging.INFO, f"deletion skipped: {decision.reason}", event_id=event, object=ref.uri,
             generation=ref.generation, reason=decision.reason)

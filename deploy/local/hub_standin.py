@@ -57,7 +57,8 @@ Set switches at start (--faults JSON) or at run time: POST /_admin/faults with a
 of the switches to change (400, changing nothing, when a name or value is not valid); GET
 /_admin/faults shows them all. GET /_admin/stats counts requests by route and status, the
 fault rows ("dropped after commit", "dropped after delete", "slow commit": scheduled/stored,
-"short created", "truncated body"), and per project the live assets, the deleted ones and how many externalIds
+"short created", "truncated body"), the ids soft-deletes named that were not live ("soft-delete
+ids"), and per project the live assets, the deleted ones and how many externalIds
 more than one live asset carries; POST /_admin/reset-stats clears the request counts. POST
 /_admin/storages adds storage integrations (one {"_id", "bucket"} object, or a list of them),
 and POST /_admin/projects a project ({"_id"}), as a user does in the Hub UI. GET /_admin/assets?project=P lists every live asset of P,

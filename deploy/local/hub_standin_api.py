@@ -193,6 +193,8 @@ def add_v2_routes(app: Flask, state: HubState, switches: Switches) -> None:
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             return fail(400, "assets: must be a non-empty list of asset ids")
         unknown = state.unknown_ids(project_id, ids)
+        if unknown:  # what a client that deletes the same asset twice sends
+            switches.count("soft-delete ids", "not live", len(unknown))
         if unknown and switches["delete_unknown_ids"] == "400":
             return fail(400, f"assets: unknown asset id(s) {unknown[:10]}")
         deleted = state.delete_assets(project_id, ids)

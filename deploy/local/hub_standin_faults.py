@@ -129,9 +129,9 @@ class Switches:
         with self.lock:
             return rate > 0 and self._rng.random() < rate
 
-    def count(self, row: str, column: str = "-") -> None:
+    def count(self, row: str, column: str = "-", n: int = 1) -> None:
         with self.lock:
-            self.stats[(row, column)] += 1
+            self.stats[(row, column)] += n
 
     def later(self, delay_s: float, store: Callable[[], object]) -> None:
         """Run `store` (a slow commit) after `delay_s` seconds on a thread of its own, counted
