@@ -24,6 +24,7 @@ from hub_import.ledger import Ledger
 from hub_import.objects import ObjectRef
 from hub_import.queue import DeletionMessage
 from tests.integration.flushing import held, hub, own_state, report, run_flush
+from tests.integration.test_trace import verdict
 
 FAST = {"HUB_REQUESTS_PER_MINUTE": "6000"}
 DELETE_ROUTE = "DELETE /v2/project/<project_id>/assets"
@@ -202,6 +203,8 @@ def test_a_file_uploaded_again_after_its_deletion_is_imported_again(stack):
     [first] = [a["_id"] for a in hub(stack).all_assets(stack["HUB_PROJECT_ID"]) if a["externalId"] == name]
     delete(stack, [name])
     flush_until(state, lambda _: not held(stack, run))
+    said = verdict(stack, f"gs://{stack['LANDING_BUCKET']}/{name}", **state)
+    assert said.startswith("deleted from the Hub at ") and f"(asset {first} soft-deleted in project" in said, said
     # WHEN it is uploaded again
     generation = upload(stack, [name], text="v2")[name]
     flush_until(state, lambda _: held(stack, run) == {name: 1})
@@ -210,6 +213,7 @@ def test_a_file_uploaded_again_after_its_deletion_is_imported_again(stack):
     assert second != first
     body = record(stack, state, name)
     assert body["generation"] == generation and body["state"] in ("claimed", "sent")
+    assert verdict(stack, f"gs://{stack['LANDING_BUCKET']}/{name}", **state).startswith("in the Hub once since")
 
 
 def test_a_file_deleted_before_its_import_never_reaches_the_hub(stack):
