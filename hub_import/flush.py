@@ -13,6 +13,7 @@ One run, within FLUSH_BUDGET_SECONDS:
    A 400 is split down to the bad assets: the good ones go in, the bad ones end in a failed
    manifest and on the dead-letter topic. What the Hub did not take, or may have taken
    (an unknown outcome), stays in a pending manifest that later flushes finish.
+5. Deletions (ON_DELETE=delete) of each pull are carried out before its imports (deletions.py).
 Nothing is acked before the Hub has accepted its object, it has been dead-lettered, or a
 pending manifest in the state bucket carries it (resumed by every flush until it settles, so
 the message need not come back every minute and spend its delivery attempts).
