@@ -71,10 +71,11 @@ def _outputs(root) -> dict:
 STORAGE_ID = r'hub_storage_id = ""'
 NOT_YET = "not deployed yet: set hub_storage_id (README, Deploy step 3) and apply again"
 # Left out on a first apply of terraform/main.tf besides the five: the existing-bucket lookup
-# (the module creates the bucket), the e-mail channels (alert_emails is empty) and the deletion
-# triggers (on_delete is ignore).
+# (the module creates the bucket), the e-mail channels (alert_emails is empty), and the deletion
+# triggers and the flush's read of the landing bucket (on_delete is ignore).
+FOR_DELETIONS = {"google_eventarc_trigger.deleted", "google_storage_bucket_iam_member.flush_reads_landing"}
 NOT_ASKED_FOR = {"data.google_storage_bucket.landing", "google_monitoring_notification_channel.email",
-                 "google_eventarc_trigger.deleted"}
+                 *FOR_DELETIONS}
 
 
 def test_the_first_apply_creates_all_but_the_functions_and_warns_then_the_second_adds_only_them(tmp_path):
@@ -110,7 +111,7 @@ def test_a_public_bucket_of_the_users_gets_everything_on_the_first_apply(tmp_pat
     done = _tf(root, "apply", "-auto-approve", "-input=false")
     assert "Warning" not in done.stdout
     assert _created(root) == DECLARED - {"google_storage_bucket.landing", "google_monitoring_notification_channel.email",
-                                         "google_eventarc_trigger.deleted"}
+                                         *FOR_DELETIONS}
     assert NOT_YET not in _outputs(root)["ingest_function_uri"]
 
 
@@ -125,11 +126,11 @@ def test_with_on_delete_the_second_apply_adds_the_deletion_triggers_with_the_fun
     root = _deployment(tmp_path, **{r'exclude_globs = \["tmp/\*\*", "\*\.part"\]':
                                     'exclude_globs = ["tmp/**", "*.part"]\n  on_delete     = "delete"'})
     _tf(root, "apply", "-auto-approve", "-input=false")
-    assert "google_eventarc_trigger.deleted" not in _created(root)  # they wait with the functions
-    text = (root / "standin.tf").read_text()
+    assert FOR_DELETIONS & _created(root) == {"google_storage_bucket_iam_member.flush_reads_landing"}
+    text = (root / "standin.tf").read_text()  # the triggers wait with the functions
     (root / "standin.tf").write_text(text.replace(STORAGE_ID, 'hub_storage_id = "5f0c0ffee0123456789abc01"', 1))
     _tf(root, "apply", "-auto-approve", "-input=false")
-    assert _created(root) == DECLARED - NOT_ASKED_FOR | {"google_eventarc_trigger.deleted"}
+    assert _created(root) == DECLARED - NOT_ASKED_FOR | FOR_DELETIONS
     assert _instances(root, "google_eventarc_trigger.deleted") == {"deleted", "archived"}
 
 

@@ -51,6 +51,11 @@ def test_with_on_delete_the_same_function_takes_deleted_and_archived_objects_of_
     assert trigger["service_account"] == "${google_service_account.trigger.email}"
     assert "retry_policy" not in trigger  # Eventarc's default: a failed delivery is retried
     assert VARIABLES["on_delete"]["default"] == ENV["ON_DELETE"][0] == "ignore"
+    # The flush then asks the landing bucket whether a deleted file is back: it may read it, only then.
+    reads = one("google_storage_bucket_iam_member", "flush_reads_landing")
+    assert reads["count"] == '${var.on_delete == "delete" ? 1 : 0}' and reads["bucket"] == "${local.landing_bucket}"
+    assert (reads["role"], reads["member"]) == ("roles/storage.objectViewer",
+                                                "serviceAccount:${google_service_account.flush.email}")
 
 
 def test_entry_points_are_the_functions_in_main_py():
