@@ -85,12 +85,15 @@ class Deleting:
         self._extend(items)
         verdicts = list(self.pool.map(self._look, items))
         bound: dict[str, list[Gone]] = defaultdict(list)
+        done: dict[str, list[Gone]] = defaultdict(list)
         deferred = [i for i, v in zip(items, verdicts) if v == DEFER]
         for item, verdict in zip(items, verdicts):
             if verdict == IN_HUB:
                 bound[item.project].append(item)
             elif verdict != DEFER:
-                self._finish([item], verdict)
+                done[verdict].append(item)
+        for verdict, finished in done.items():
+            self._finish(finished, verdict)
         allowance = self._lookup_allowance()
         for project, group in bound.items():
             if len(group) > allowance:  # per-id lookups cost a call each: the rest waits for a later turn

@@ -27,6 +27,9 @@ from tests.integration.flushing import held, hub, own_state, report, run_flush
 from tests.integration.test_trace import verdict
 
 FAST = {"HUB_REQUESTS_PER_MINUTE": "6000"}
+# A deferred message comes back after half the claim timeout, 2 * 5 + 10 + HUB_TIMEOUT_SECONDS:
+# the tests that wait for one shorten that wait with a short Hub timeout.
+SOON = {"HUB_TIMEOUT_SECONDS": "2"}
 DELETE_ROUTE = "DELETE /v2/project/<project_id>/assets"
 
 
@@ -238,16 +241,16 @@ def test_a_deletion_waits_while_the_import_is_pending_then_deletes_it(stack, hea
     name = f"{run}f.txt"
     healthy_hub.faults(drop_after_commit=1.0)
     upload(stack, [name])
-    flush_until(state, lambda _: held(stack, run) == {name: 1}, HUB_SETTLE_SECONDS=8)
+    flush_until(state, lambda _: held(stack, run) == {name: 1}, HUB_SETTLE_SECONDS=6, **SOON)
     healthy_hub.faults(drop_after_commit=0.0)
     # WHEN it is deleted from the bucket while the import settles
     delete(stack, [name])
     wait_for_ingest(stack, run, "deletion queued", 1)
-    waited = run_flush(state, **FAST)
+    waited = run_flush(state, **FAST, **SOON)
     # THEN the deletion waits (nothing is deleted yet) ...
     assert waited["deletions"] == 0 and held(stack, run) == {name: 1}
     # ... and once the import has settled, the asset leaves the Hub
-    summaries = flush_until(state, lambda _: not held(stack, run), max_runs=60)
+    summaries = flush_until(state, lambda _: not held(stack, run), max_runs=60, **SOON)
     assert totals(summaries, "deleted_assets") == 1
     assert record(stack, state, name)["state"] == "deleted"
 
@@ -262,13 +265,13 @@ def test_a_delete_whose_answer_is_lost_is_listed_again_and_finished_once(stack, 
     # WHEN they are deleted, and the first DELETE (100 ids) is done but its answer lost
     delete(stack, names)
     wait_for_ingest(stack, run, "deletion queued", 150)
-    first = run_flush(state, **FAST)
+    first = run_flush(state, **FAST, **SOON)
     healthy_hub.faults(drop_after_delete=0.0)
     lost, left = deletes(stack)[0] - calls_before, len(held(stack, run))
     assert first["deletions"] == 0 and lost >= 1 and left < 150  # deleted, but nothing recorded or acked
     # THEN the next turns list again and delete only what is left: every asset once, no id twice
     # (until every deletion is recorded: the messages of a lost DELETE come back after a while)
-    summaries = flush_until(state, lambda done: totals(done, "deletions") >= 150, max_runs=60)
+    summaries = flush_until(state, lambda done: totals(done, "deletions") >= 150, max_runs=60, **SOON)
     calls, deleted, twice = deletes(stack)
     assert held(stack, run) == {}
     assert deleted - deleted_before == 150 and twice == twice_before
