@@ -33,7 +33,7 @@ class Summary:
     dead_lettered: int = 0
     resumed_manifests: int = 0
     duplicates_removed: int = 0
-    deletions: int = 0  # deletion messages done with (ON_DELETE=delete), whatever became of them
+    deletions: int = 0  # objects deleted from the bucket done with (ON_DELETE=delete), whatever became of them
     deleted_assets: int = 0  # assets soft-deleted in the Hub because their object left the bucket
     deleted_before_import: int = 0  # imports dropped: their object had left the bucket first
     uncertain: int = 0
