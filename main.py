@@ -1,7 +1,8 @@
 """Cloud Functions entry points, one deployable source tree for both.
 
 - `on_object_finalized` (CloudEvent, from Eventarc): one finalized object in the landing
-  bucket, filtered, routed, sized and queued on Pub/Sub.
+  bucket, filtered, routed, sized and queued on Pub/Sub; with ON_DELETE=delete, also one deleted
+  or archived object, queued as a deletion when no generation of its name is live.
 - `flush` (HTTP POST, from Cloud Scheduler): drain the queue into manifests and the Hub.
 
 Settings are read and checked once, at cold start; everything else lives in `hub_import`.
@@ -18,7 +19,8 @@ logs.setup(SETTINGS.log_level)
 
 @functions_framework.cloud_event
 def on_object_finalized(event) -> None:
-    """Eventarc `google.cloud.storage.object.v1.finalized`: queue the object for the Hub.
+    """Eventarc `google.cloud.storage.object.v1.finalized`: queue the object for the Hub (and, with
+    ON_DELETE=delete, `.deleted` and `.archived`: queue its deletion).
 
     Returns normally when the event is done with (queued, skipped or unusable); raises when
     Pub/Sub did not confirm, so that Eventarc delivers it again.

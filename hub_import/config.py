@@ -71,6 +71,8 @@ ENV: dict[str, tuple[str | None, str]] = {
     "MAX_ASSETS_PER_MANIFEST": ("500", "the most assets in one manifest (one Hub call)"),
     "FLUSH_BUDGET_SECONDS": ("240", "how long one flush may work before it stops pulling"),
     "ON_OVERWRITE": ("skip", "an overwritten object: skip (import a name once) or import (each generation)"),
+    "ON_DELETE": ("ignore", "an object deleted from the bucket: ignore (its asset stays) or delete (its asset is "
+                  "soft-deleted in the Hub)"),
     "MAX_EVENT_AGE_SECONDS": ("86400", "drop events older than this instead of retrying them"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
 }
@@ -115,6 +117,7 @@ class Settings:
     metadata_overrides: bool = False
     max_template_batches: int = 100
     results_topic: str = ""
+    delete_follows: bool = False  # ON_DELETE=delete: a deletion in the bucket soft-deletes the asset
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -192,6 +195,9 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
                           f"EXTERNAL_ID_TEMPLATE, such as '{{name}}#{{generation}}'; with "
                           f"{templates['EXTERNAL_ID_TEMPLATE']!r} every overwrite adds another asset of the same "
                           "externalId")
+    on_delete = env.text("ON_DELETE").lower()
+    if on_delete not in ("ignore", "delete"):
+        raise ConfigError(f"ON_DELETE: expected ignore or delete, got {on_delete!r}")
     level = env.text("LOG_LEVEL").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL: expected DEBUG, INFO, WARNING or ERROR, got {level!r}")
@@ -233,6 +239,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         metadata_overrides=env.flag("HUB_METADATA_OVERRIDES"),
         max_template_batches=env.integer("MAX_TEMPLATE_BATCHES", 1),
         results_topic=env.text("RESULTS_TOPIC"),
+        delete_follows=on_delete == "delete",
     )
 
 

@@ -140,15 +140,17 @@ def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, ob
     from .gcs import ConflictError
     from .hub import HubError, HubNotFoundError
     from .ledger import FAILED, SENT
-    from .queue import MessageError, ObjectMessage
+    from .queue import DeletionMessage, MessageError, ObjectMessage, decode_message
     from .routes import decide
 
     if letter.truncated:
         return "keep", "too large to be an object message", None
     try:
-        message = ObjectMessage.decode(letter.data)
+        message = decode_message(letter.data)
     except MessageError as exc:
         return "keep", f"cannot be decoded: {exc}", None
+    if isinstance(message, DeletionMessage):
+        return "republish", "", message  # the flush judges it again: the ledger makes it safe
     decision = decide(message.ref, flush.settings)
     if decision.destination is None:
         return "keep", f"today's rules skip it: {decision.reason}", None

@@ -1,7 +1,8 @@
 """Eventarc's CloudEvents for Cloud Storage, turned into object references.
 
 `object_from_event` takes a CloudEvent (the `cloudevents` object functions-framework hands
-over, binary or structured mode alike) and returns the finalized object, or raises:
+over, binary or structured mode alike) and returns the object it announces (finalized, or with
+`kinds=GONE` deleted or archived), or raises:
 - `IgnoredEventError` for an event of another type (logged, acknowledged);
 - `StaleEventError` for one older than the maximum age (dropped with a warning, so that a
   poison event does not retry for days);
@@ -16,6 +17,9 @@ from datetime import datetime, timezone
 from .objects import ObjectRef
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
+DELETED = "google.cloud.storage.object.v1.deleted"
+ARCHIVED = "google.cloud.storage.object.v1.archived"  # a versioned bucket keeps it as a noncurrent version
+GONE = (DELETED, ARCHIVED)
 
 
 class EventError(Exception):
@@ -34,11 +38,12 @@ class MalformedEventError(EventError):
     """Its data is not a Cloud Storage object resource."""
 
 
-def object_from_event(event, max_age_s: float, now: datetime | None = None) -> ObjectRef:
-    """The object a finalized event announces. See the module docstring for the errors."""
+def object_from_event(event, max_age_s: float, now: datetime | None = None,
+                      kinds: tuple[str, ...] = (FINALIZED,)) -> ObjectRef:
+    """The object an event of one of `kinds` announces. See the module docstring for the errors."""
     kind = _attr(event, "type")
-    if kind != FINALIZED:
-        raise IgnoredEventError(f"event type {kind!r} is not {FINALIZED}")
+    if kind not in kinds:
+        raise IgnoredEventError(f"event type {kind!r} is not {' or '.join(kinds)}")
     data = event.data
     if isinstance(data, (bytes, bytearray)):
         try:
@@ -53,10 +58,16 @@ def object_from_event(event, max_age_s: float, now: datetime | None = None) -> O
         raise MalformedEventError(f"event data lacks {exc.args[0]!r}") from None
     except (TypeError, ValueError) as exc:
         raise MalformedEventError(f"event data is malformed: {exc}") from None
-    age = _age_s(_attr(event, "time") or ref.time_created, now or datetime.now(timezone.utc))
+    # A deleted object's timeCreated says when it was made, not when it went: only the event's time will do.
+    stamp = _attr(event, "time") or (ref.time_created if kind == FINALIZED else None)
+    age = _age_s(stamp, now or datetime.now(timezone.utc))
     if age is not None and age > max_age_s:
         raise StaleEventError(f"event is {age:.0f} s old, more than MAX_EVENT_AGE_SECONDS={max_age_s:g}")
     return ref
+
+
+def event_type(event) -> str:
+    return str(_attr(event, "type") or "")
 
 
 def event_id(event) -> str:

@@ -13,6 +13,7 @@ One run, within FLUSH_BUDGET_SECONDS:
    A 400 is split down to the bad assets: the good ones go in, the bad ones end in a failed
    manifest and on the dead-letter topic. What the Hub did not take, or may have taken
    (an unknown outcome), stays in a pending manifest that later flushes finish.
+5. Deletions (ON_DELETE=delete) of each pull are carried out before its imports (deletions.py).
 Nothing is acked before the Hub has accepted its object, it has been dead-lettered, or a
 pending manifest in the state bucket carries it (resumed by every flush until it settles, so
 the message need not come back every minute and spend its delivery attempts).
@@ -35,12 +36,13 @@ from .flush_parts import Item, Summary, _crash_point, asset_for, batch_guard, cl
 from .gcs import ConflictError
 from .hub import HubClient, HubError, HubNotFoundError
 from .lease import Lease
-from .ledger import FAILED, SENT, Ledger
+from .deletions import Deleting
+from .ledger import DELETED, FAILED, SENT, Ledger
 from .logs import log
 from .manifests import ManifestStore
 from .manifests import FAILED as MANIFEST_FAILED
 from .manifests import SENT as MANIFEST_SENT
-from .queue import MessageError, ObjectMessage
+from .queue import DeletionMessage, MessageError, decode_message
 from .routes import Destination, decide
 from .resume import Resuming
 from .settle import Settling
@@ -58,7 +60,7 @@ IO_THREADS = 32
 RECONCILE_SHARE = 0.25
 
 
-class Flush(Resuming, Settling):
+class Flush(Resuming, Settling, Deleting):
     """One flush (see the module docstring); `run()` does it and returns its Summary."""
 
     def __init__(self, settings: Settings, hub: HubClient, state_store, subscriber, publisher,
@@ -77,6 +79,7 @@ class Flush(Resuming, Settling):
         rpm = settings.requests_per_minute
         self.reconcile_budget = max(5, int(RECONCILE_SHARE * settings.flush_budget_s * rpm / 60)) if rpm else 1000
         self._sent_manifests: set[str] = set()
+        self.deletion_outcomes: list[dict] = []  # what became of each deletion (deletions.py)
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Summary:
@@ -128,7 +131,10 @@ class Flush(Resuming, Settling):
                 self.summary.queue_empty = received is not None
                 break
             self.summary.pulled += len(received)
-            for key, item in self._admit(received, held):
+            fresh, deletions = self._admit(received, held)
+            # Deletions first: an import of the same name in this pull then meets their ledger record.
+            self._delete_objects(deletions)
+            for key, item in fresh:
                 dest = item.message.destination
                 groups[dest][key] = item
                 if len(groups[dest]) >= size:
@@ -141,16 +147,21 @@ class Flush(Resuming, Settling):
             for start in range(0, len(chunk), size):
                 self._ship(dest, chunk[start:start + size])
 
-    def _admit(self, received, held: dict[str, Item]) -> list[tuple[str, Item]]:
-        """Decode, drop what the rules now skip, fold duplicates into the item already held."""
+    def _admit(self, received, held: dict[str, Item]) -> tuple[list[tuple[str, Item]], list]:
+        """Decode, drop what the rules now skip, fold duplicates into the item already held; set
+        deletions apart (DeletionMessage, ack id)."""
         fresh: list[tuple[str, Item]] = []
+        deletions: list[tuple[DeletionMessage, str]] = []
         done_ack_ids: list[str] = []
         poison = []
         for r in received:
             try:
-                message = ObjectMessage.decode(r.message.data)
+                message = decode_message(r.message.data)
             except MessageError as exc:
                 poison.append((r, str(exc)))
+                continue
+            if isinstance(message, DeletionMessage):
+                deletions.append((message, r.ack_id))
                 continue
             if decide(message.ref, self.settings, resolve=False).destination is None:
                 self.summary.skipped_by_rule += 1
@@ -167,7 +178,7 @@ class Flush(Resuming, Settling):
         confirmed = self._dead_letter_many([(r.message.data, dict(r.message.attributes), why) for r, why in poison])
         done_ack_ids += [r.ack_id for (r, _), ok in zip(poison, confirmed) if ok]
         self._ack(done_ack_ids)
-        return fresh
+        return fresh, deletions
 
     # -- shipping one group --------------------------------------------------------------------
     def _ship(self, dest: Destination, items: list[Item]) -> None:
@@ -229,9 +240,10 @@ class Flush(Resuming, Settling):
 
     def _claim_all(self, items: list[Item], path: str) -> list[Item]:
         """Claim each object for manifest `path`; returns the items this flush now carries."""
-        outcomes = list(self.pool.map(lambda i: (i, self.ledger.claim(i.message.ref, path, self.id,
-                                                                      i.asset.external_id)), items))
-        kept, duplicates, deferred, carried = [], [], [], []
+        outcomes = list(self.pool.map(lambda i: (i, self.ledger.claim(
+            i.message.ref, path, self.id, i.asset.external_id, project=i.message.destination.project,
+            data=i.asset.data)), items))
+        kept, duplicates, deferred, carried, gone = [], [], [], [], []
         for item, claim in outcomes:
             if claim.won:
                 item.record_generation = claim.generation
@@ -239,15 +251,20 @@ class Flush(Resuming, Settling):
                 continue
             record = claim.existing.body if claim.existing else {}
             verdict = self._judge(item, record, claim.generation, path)
-            {"keep": kept, "duplicate": duplicates, "defer": deferred, "carried": carried}[verdict].append(item)
+            {"keep": kept, "duplicate": duplicates, "defer": deferred, "carried": carried,
+             "gone": gone}[verdict].append(item)
         self.summary.duplicates += sum(len(i.ack_ids) for i in duplicates)
-        self._ack([a for i in duplicates + carried for a in i.ack_ids])
+        self.summary.deleted_before_import += len(gone)
+        self._ack([a for i in duplicates + carried + gone for a in i.ack_ids])
         self._defer(deferred)
         return kept
 
     def _judge(self, item: Item, record: dict, generation: int, path: str) -> str:
-        """An object whose ledger record exists: a duplicate, someone else's, or ours to take over."""
+        """An object whose ledger record exists: a duplicate, someone else's, ours to take over, or
+        gone (deleted from the bucket before this generation was imported)."""
         state, manifest = record.get("state"), record.get("manifest", "")
+        if state == DELETED:
+            return self._after_deletion(item, record, generation, path)
         if state in (SENT, FAILED) or self._manifest_sent(manifest):
             return "duplicate"
         manifest_state = self.manifests.state_of(manifest) if manifest else None
@@ -257,7 +274,8 @@ class Flush(Resuming, Settling):
             return "carried"  # a pending manifest carries it; a flush or a resume finishes it
         if time.time() - float(record.get("at", 0)) < self.lease_s:
             return "defer"  # claimed moments ago by a flush that has not written its manifest yet
-        claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id)
+        claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id,
+                                      project=item.message.destination.project, data=item.asset.data)
         if claim.won:
             item.record_generation = claim.generation
             log(logger, logging.WARNING, "took over a stale claim", flush_id=self.id,

@@ -42,6 +42,9 @@ class Summary:
     resumed_manifests: int = 0
     duplicates_removed: int = 0
     results_published: int = 0
+    deletions: int = 0  # objects deleted from the bucket done with (ON_DELETE=delete), whatever became of them
+    deleted_assets: int = 0  # assets soft-deleted in the Hub because their object left the bucket
+    deleted_before_import: int = 0  # imports dropped: their object had left the bucket first
     uncertain: int = 0
     reconciled_manifests: int = 0
     reconcile_calls: int = 0

@@ -1,4 +1,5 @@
-"""What the ingest function does with one object: filter, route, size, publish.
+"""What the ingest function does with one object: filter, route, size, publish; and, with
+ON_DELETE=delete, with one deleted from the bucket: check that it is gone for good, publish.
 
 `describe` is shared with backfill, so that an object found by listing is treated exactly as
 one announced by an event.
@@ -6,13 +7,15 @@ one announced by an event.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from .config import Settings
-from .events import EventError, IgnoredEventError, MalformedEventError, event_id, object_from_event
+from .events import (ARCHIVED, FINALIZED, GONE, EventError, IgnoredEventError, MalformedEventError, event_id,
+                     event_type, object_from_event)
 from .logs import log
 from .objects import ObjectRef
 from .probe import ProbeError, image_size
-from .queue import ObjectMessage, publish, wait
+from .queue import DeletionMessage, ObjectMessage, publish, wait
 from .routes import decide, extension
 
 logger = logging.getLogger(__name__)
@@ -64,12 +67,50 @@ def describe(ref: ObjectRef, settings: Settings, *, event: str = "", source: str
                          probe_bytes=probe_bytes)
 
 
+def live_generation(ref: ObjectRef, client=None) -> int | None:
+    """The generation of `ref`'s name live in its bucket now, or None when there is none. Raises
+    the storage client's error when GCS cannot say (the caller retries)."""
+    from .clients import storage_client
+    from .gcs import RETRY
+
+    blob = (client or storage_client()).bucket(ref.bucket).get_blob(ref.name, retry=RETRY)
+    return int(blob.generation) if blob is not None else None
+
+
+def describe_deletion(ref: ObjectRef, kind: str, settings: Settings, *, event: str = "",
+                      live=live_generation) -> DeletionMessage | None:
+    """The deletion message for `ref` (gone by a `kind` event: deleted or archived), or None,
+    logged, when it is none to follow: today's rules skip the object, or a generation of its name
+    is live (an overwrite announces the generation it replaced as deleted or archived: the
+    object is still there, and its asset's default data URL names it, not the generation).
+    Size rules are not asked: fake-gcs-server says 0 bytes of a deleted object, and following an
+    object the flush never imported costs only a ledger record."""
+    decision = decide(replace(ref, size=max(ref.size, 1)), settings)
+    if decision.destination is None:
+        log(logger, logging.INFO, f"deletion skipped: {decision.reason}", event_id=event, object=ref.uri,
+            generation=ref.generation, reason=decision.reason)
+        return None
+    current = live(ref)
+    if current is not None:
+        log(logger, logging.INFO, "not a deletion: a generation of the object is live (an overwrite)", event_id=event,
+            object=ref.uri, generation=ref.generation, live_generation=current)
+        return None
+    return DeletionMessage(ref, "archived" if kind == ARCHIVED else "deleted", event)
+
+
 def handle_event(event, settings: Settings) -> str:
-    """Queue the object a CloudEvent announces. Returns what happened ("queued", "skipped",
-    "ignored"); raises PublishError (so that Eventarc retries) when Pub/Sub does not confirm."""
+    """Queue the object a CloudEvent announces (finalized; with ON_DELETE=delete, deleted or
+    archived too). Returns what happened ("queued", "skipped", "ignored"); raises PublishError (so
+    that Eventarc retries) when Pub/Sub does not confirm, or GCS's error when it cannot say whether
+    a deleted object's name is live."""
     eid = event_id(event)
+    kind = event_type(event)
+    if kind in GONE and not settings.delete_follows:
+        log(logger, logging.INFO, "ignored: an object left the bucket, and ON_DELETE=ignore keeps its asset",
+            event_id=eid, event_type=kind)
+        return "ignored"
     try:
-        ref = object_from_event(event, settings.max_event_age_s)
+        ref = object_from_event(event, settings.max_event_age_s, kinds=GONE if kind in GONE else (FINALIZED,))
     except IgnoredEventError as exc:
         log(logger, logging.INFO, f"ignored: {exc}", event_id=eid)
         return "ignored"
@@ -79,6 +120,14 @@ def handle_event(event, settings: Settings) -> str:
     except EventError as exc:
         log(logger, logging.WARNING, f"dropped: {exc}", event_id=eid)
         return "ignored"
+    if kind in GONE:
+        gone = describe_deletion(ref, kind, settings, event=eid)
+        if gone is None:
+            return "skipped"
+        message_id = wait(publish(settings.topic_path, gone))
+        log(logger, logging.INFO, "deletion queued", event_id=eid, object=ref.uri, generation=ref.generation,
+            event_type=kind, message_id=message_id)
+        return "queued"
     message = describe(ref, settings, event=eid)
     if message is None:
         return "skipped"

@@ -11,7 +11,14 @@ accepts M, one marker LEDGER_PREFIX/manifests/<hash of M>.json says so for all o
     failed            when its record says failed (it is in a failed manifest, dead-lettered);
     on its way        when its record's manifest is pending (its flush, or a resume, ends it);
     orphaned          when its manifest was never written (its flush died first): the claim is
-                      taken over after the claim timeout.
+                      taken over after the claim timeout;
+    deleted           when it left the bucket and its asset(s) the Hub (ON_DELETE=delete), or it
+                      left before it was imported: `deleted_generation` is the generation that
+                      went. An import of that generation or an older one is dropped; a newer one
+                      (the name uploaded again) claims the record anew.
+
+Records name the Hub project and data URL their asset went to (since deletions: older records
+have only the manifest, whose destination says the project while it is kept).
 
 Objects that leave a manifest (rejected by the Hub, or moved to a new pending manifest when
 part of it went in) have their records rewritten to point at where they went.
@@ -25,7 +32,7 @@ from dataclasses import dataclass
 from .gcs import ConflictError, Doc, JsonStore
 from .objects import ObjectRef
 
-CLAIMED, SENT, FAILED = "claimed", "sent", "failed"
+CLAIMED, SENT, FAILED, DELETED = "claimed", "sent", "failed", "deleted"
 
 
 @dataclass(frozen=True)
@@ -51,37 +58,69 @@ class Ledger:
         key = self.key(ref)
         return f"{self.prefix}{key[:2]}/{key}.json"
 
-    def _record(self, ref: ObjectRef, state: str, manifest: str, flush_id: str, external_id: str) -> dict:
-        return {"state": state, "object": ref.uri, "generation": ref.generation, "external_id": external_id,
-                "manifest": manifest, "flush": flush_id, "at": time.time()}
+    def _record(self, ref: ObjectRef, state: str, manifest: str, flush_id: str, external_id: str,
+                project: str = "", data: str = "") -> dict:
+        record = {"state": state, "object": ref.uri, "generation": ref.generation, "external_id": external_id,
+                  "manifest": manifest, "flush": flush_id, "at": time.time()}
+        if project:
+            record.update(project=project, data=data)
+        return record
 
-    def claim(self, ref: ObjectRef, manifest: str, flush_id: str, external_id: str) -> Claim:
-        """Create the record as claimed by this flush for `manifest`, unless one exists."""
+    def claim(self, ref: ObjectRef, manifest: str, flush_id: str, external_id: str, *, project: str = "",
+              data: str = "") -> Claim:
+        """Create the record as claimed by this flush for `manifest` (its asset `external_id`, bound
+        for `project` with data URL `data`), unless one exists."""
         try:
             generation = self.store.create(self.path(ref), self._record(ref, CLAIMED, manifest, flush_id,
-                                                                         external_id))
+                                                                         external_id, project, data))
             return Claim(True, generation)
         except ConflictError:
             existing = self.store.read(self.path(ref))
             if existing is None:  # deleted in between: try once more
-                return self.claim(ref, manifest, flush_id, external_id)
+                return self.claim(ref, manifest, flush_id, external_id, project=project, data=data)
             return Claim(False, existing.generation, existing)
 
-    def take_over(self, ref: ObjectRef, generation: int, manifest: str, flush_id: str, external_id: str) -> Claim:
-        """Replace a stale claim (record at `generation`) with ours; lost if someone was faster."""
+    def take_over(self, ref: ObjectRef, generation: int, manifest: str, flush_id: str, external_id: str, *,
+                  project: str = "", data: str = "") -> Claim:
+        """Replace a stale claim, or a deleted record (record at `generation`), with ours; lost if
+        someone was faster."""
         try:
-            new = self.store.write(self.path(ref), self._record(ref, CLAIMED, manifest, flush_id, external_id),
-                                   if_generation_match=generation)
+            new = self.store.write(self.path(ref), self._record(ref, CLAIMED, manifest, flush_id, external_id,
+                                                                project, data), if_generation_match=generation)
             return Claim(True, new)
         except ConflictError:
             return Claim(False, generation, self.store.read(self.path(ref)))
 
     def settle(self, ref: ObjectRef, state: str, manifest: str, flush_id: str, external_id: str,
-               generation: int | None = None) -> bool:
+               generation: int | None = None, *, project: str = "", data: str = "") -> bool:
         """Move the record to `state` (sent or failed); False if it changed under us."""
         try:
-            self.store.write(self.path(ref), self._record(ref, state, manifest, flush_id, external_id),
-                             if_generation_match=generation)
+            self.store.write(self.path(ref), self._record(ref, state, manifest, flush_id, external_id, project,
+                                                          data), if_generation_match=generation)
+            return True
+        except ConflictError:
+            return False
+
+    def mark_deleted(self, ref: ObjectRef, generation: int, prior: dict, flush_id: str, *, asset_ids=(),
+                     project: str = "", note: str = "", at: float | None = None) -> bool:
+        """Record that generation `ref.generation` left the bucket, over the record at `generation`
+        (0: only if there is none: an object never imported), keeping what `prior` (that record)
+        says of the import. `asset_ids`: what was soft-deleted in `project`. False if the record
+        changed under us."""
+        gone = max(ref.generation, int(prior.get("deleted_generation") or 0))
+        record = {**{k: v for k, v in prior.items() if k in ("generation", "external_id", "manifest", "project",
+                                                                "data", "asset_ids")},
+                  "state": DELETED, "object": ref.uri, "deleted_generation": gone, "flush": flush_id,
+                  "at": time.time() if at is None else at}
+        record.setdefault("generation", ref.generation)
+        if asset_ids or "asset_ids" not in record:
+            record["asset_ids"] = list(asset_ids)
+        if project:
+            record["project"] = project
+        if note:
+            record["note"] = note
+        try:
+            self.store.write(self.path(ref), record, if_generation_match=generation)
             return True
         except ConflictError:
             return False

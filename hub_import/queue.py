@@ -1,10 +1,15 @@
-"""The messages between ingest and flush: one per eligible object, a versioned JSON body.
+"""The messages between ingest and flush, each a versioned JSON body.
 
-Body (version 1): {"v": 1, "object": ObjectRef, "destination": Destination, "size": [w, h] or
-null, "event_id": str, "source": "event" | "backfill"}. Attributes: bucket, name, generation,
-so that a message can be found and filtered without decoding it. The object's `metadata` (its
+An object to import (version 1): {"v": 1, "object": ObjectRef, "destination": Destination,
+"size": [w, h] or null, "event_id": str, "source": "event" | "backfill"}. The object's `metadata` (its
 custom metadata) and the destination's `templates` ({batch name: template}) are there only when
 not empty, so a message without them (from before they existed) reads as one with none.
+An object deleted from the bucket (version 2, ON_DELETE=delete): {"v": 2, "kind": "delete",
+"object": ObjectRef, "event": "deleted" | "archived", "event_id": str, "source": "event"}.
+A deletion is a version of its own so that a flush older than it refuses it as an unknown
+version (a dead letter, brought back by `replay --dead-letters` after the upgrade) instead of
+reading it as an object to import. Attributes: bucket, name, generation (and kind=delete), so
+that a message can be found and filtered without decoding it. `decode_message` reads both.
 """
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from .objects import ObjectRef
 from .routes import Destination
 
 VERSION = 1
+DELETION_VERSION = 2
+DELETION_EVENTS = ("deleted", "archived")
 PUBLISH_TIMEOUT_S = 30.0
 
 
@@ -25,7 +32,7 @@ class PublishError(Exception):
 
 
 class MessageError(ValueError):
-    """A message body that is not a version-1 object message (a poison message)."""
+    """A message body that is neither an object message nor a deletion message (a poison message)."""
 
 
 @dataclass(frozen=True)
@@ -48,26 +55,61 @@ class ObjectMessage:
 
     @classmethod
     def decode(cls, data: bytes) -> "ObjectMessage":
-        """The message in `data`. MessageError, saying what is wrong, for anything else: not JSON,
-        not an object, an unknown version, a field missing or of the wrong type or out of range.
-        Nothing else escapes, whatever the bytes: one poison message must not end a flush."""
-        try:
-            body = json.loads(data)
-        except (ValueError, TypeError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-            raise MessageError(f"not a JSON message: {type(exc).__name__}: {_short(str(exc))}") from None
-        if not isinstance(body, dict):
-            raise MessageError(f"expected a JSON object, got {type(body).__name__}")
-        version = body.get("v")
-        if isinstance(version, bool) or version != VERSION:
-            raise MessageError(f"unknown message version {_short(repr(version))} (this flush reads {VERSION})")
-        try:
-            ref = _object(body.get("object"))
-            destination = _destination(body.get("destination"))
-            size = _size(body.get("size"))
-            event_id, source = _text(body.get("event_id", ""), "event_id"), _text(body.get("source", "event"), "source")
-        except ValueError as exc:
-            raise MessageError(str(exc)) from None
-        return cls(ref=ref, destination=destination, size=size, event_id=event_id, source=source)
+        """The object message in `data`; MessageError for anything else (see `decode_message`),
+        a deletion message included."""
+        message = decode_message(data)
+        if not isinstance(message, cls):
+            raise MessageError("a deletion message, not an object to import")
+        return message
+
+
+@dataclass(frozen=True)
+class DeletionMessage:
+    """An object generation that left the landing bucket (`event`: deleted, or archived in a
+    versioned bucket) while no generation of its name was live."""
+
+    ref: ObjectRef
+    event: str = "deleted"
+    event_id: str = ""
+    source: str = "event"
+
+    def encode(self) -> tuple[bytes, dict[str, str]]:
+        body = {"v": DELETION_VERSION, "kind": "delete", "object": self.ref.to_json(), "event": self.event,
+                "event_id": self.event_id, "source": self.source}
+        attributes = {"bucket": self.ref.bucket, "name": cut_utf8(self.ref.name, 1024),
+                      "generation": str(self.ref.generation), "kind": "delete"}
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(), attributes
+
+
+def decode_message(data: bytes) -> ObjectMessage | DeletionMessage:
+    """The message in `data`. MessageError, saying what is wrong, for anything else: not JSON,
+    not an object, an unknown version or kind, a field missing or of the wrong type or out of
+    range. Nothing else escapes, whatever the bytes: one poison message must not end a flush."""
+    try:
+        body = json.loads(data)
+    except (ValueError, TypeError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise MessageError(f"not a JSON message: {type(exc).__name__}: {_short(str(exc))}") from None
+    if not isinstance(body, dict):
+        raise MessageError(f"expected a JSON object, got {type(body).__name__}")
+    version = body.get("v")
+    if isinstance(version, bool) or version not in (VERSION, DELETION_VERSION):
+        raise MessageError(f"unknown message version {_short(repr(version))} "
+                           f"(this flush reads {VERSION} and {DELETION_VERSION})")
+    try:
+        ref = _object(body.get("object"))
+        event_id, source = _text(body.get("event_id", ""), "event_id"), _text(body.get("source", "event"), "source")
+        if version == DELETION_VERSION:
+            kind, event = body.get("kind"), body.get("event", "deleted")
+            if kind != "delete":
+                raise ValueError(f"kind: expected 'delete', not {_short(repr(kind))}")
+            if event not in DELETION_EVENTS:
+                raise ValueError(f"event: expected one of {', '.join(DELETION_EVENTS)}, not {_short(repr(event))}")
+            return DeletionMessage(ref=ref, event=event, event_id=event_id, source=source)
+        destination = _destination(body.get("destination"))
+        size = _size(body.get("size"))
+    except ValueError as exc:
+        raise MessageError(str(exc)) from None
+    return ObjectMessage(ref=ref, destination=destination, size=size, event_id=event_id, source=source)
 
 
 def _object(value) -> ObjectRef:
@@ -127,7 +169,7 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def publish(topic_path: str, message: ObjectMessage):
+def publish(topic_path: str, message: ObjectMessage | DeletionMessage):
     """Publish and return a future (call `wait`); batching lets many publishes share one request."""
     data, attributes = message.encode()
     return publisher_client().publish(topic_path, data, **attributes)

@@ -26,7 +26,7 @@ from .flush import Flush
 from .flush_parts import asset_for, batch_guard
 from .gcs import ConflictError
 from .hub import HubError
-from .ledger import CLAIMED, SENT
+from .ledger import CLAIMED, DELETED, SENT
 from .logs import log
 from .manifests import FAILED, PENDING, Manifest, settle_window
 from .objects import ObjectRef
@@ -114,7 +114,7 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
                 new_path = flush.manifests.new_path(flush.id)
                 targets.append(flush.manifests.create(new_path, dest, [a for _, a in rows], [r for r, _ in rows],
                                                       flush.id, flush.lease_s, uncertain_since=created))
-                flush._settle_records([(ref, a.external_id, CLAIMED, new_path) for ref, a in rows])
+                flush._settle_records([(ref, a, CLAIMED, new_path) for ref, a in rows], dest.project)
             flush.manifests.update(manifest, replayed_as=", ".join(t.path for t in targets))
         elif state == PENDING:
             st = manifest.state
@@ -148,9 +148,9 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
 
 def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, list[tuple[ObjectRef, Asset]]], int, int]:
     """Each object of a failed manifest with today's destination and asset, grouped by
-    destination; and how many objects today's rules skip, and how many the ledger shows in the
-    Hub already (a duplicate caught in a failed destination). HubError (or TemplateCapError) when
-    a destination still cannot be resolved."""
+    destination; and how many objects today's rules skip (or that left the bucket since), and how
+    many the ledger shows in the Hub already (a duplicate caught in a failed destination).
+    HubError (or TemplateCapError) when a destination still cannot be resolved."""
     settings = flush.settings
     sizes = {a.external_id: (a.width, a.height) for a in manifest.assets if a.width and a.height}
     rows = list(zip(manifest.objects, manifest.assets))
@@ -159,7 +159,9 @@ def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, li
     skipped = already = 0
     for (ref, old), record in zip(rows, records):
         dest = decide(ref, settings).destination
-        if dest is None:
+        gone = record is not None and record.body.get("state") == DELETED and \
+            ref.generation <= int(record.body.get("deleted_generation") or 0)
+        if dest is None or gone:  # today's rules skip it, or it left the bucket (ON_DELETE=delete)
             skipped += 1
         elif record is not None and (record.body.get("state") == SENT
                                      or flush.ledger.is_sent(record.body.get("manifest", ""))):

@@ -32,7 +32,8 @@ of more than MAX_BODY_BYTES of assets comes in `parts` messages, each with every
 share of the assets (`result_id` then ends in `#<part>/<parts>`). An import's rows have no asset
 ids: the Hub's import answer gives none.
 
-Other kinds of result (a deletion) publish through the same two functions:
+A deletion (ON_DELETE=delete) is told by `tell_deletions`, one result per object, before its
+messages are acked (see DELETION_RESULTS below). Other kinds publish through the same two functions:
 
     messages(kind="delete", project=P, manifest=<its own record's path>, state="deleted",
              rows=[{"object": "gs://b/n", "generation": "123", "externalId": "n",
@@ -231,3 +232,42 @@ def finish(flush) -> None:
     except Exception as exc:  # noqa: BLE001 - what is not published stays marked for the next run
         log(logger, logging.ERROR, f"publishing results failed; the next flush tries again: {exc}",
             flush_id=flush.id)
+
+
+# A deletion's result (ON_DELETE=delete): one per object that left the bucket, published before its
+# messages are acked, so that one not confirmed comes back, meets its ledger record marked deleted
+# ("already_deleted") and is published again from that record, with the same result_id and bytes.
+DELETION_RESULTS = {"deleted", "not_in_hub", "not_imported"}
+
+
+def tell_deletions(flush, items, state: str) -> list[bool]:
+    """Publish the result of each deletion in `items` (deletions.Gone) whose outcome is `state`;
+    per item, whether its messages may be acked (True for what has no result: results off, an
+    overwrite, an ignored deletion). Never raises."""
+    hooks = flush.manifests.results
+    if hooks is None or state not in DELETION_RESULTS | {"already_deleted"}:
+        return [True] * len(items)
+    futures = []
+    for item in items:
+        try:
+            futures.append(_send(hooks.publisher, hooks.topic, messages(**deletion_result(flush, item, state))))
+        except Exception as exc:  # noqa: BLE001 - as in Results.settled: it comes back instead
+            futures.append([exc])
+    deadline = time.monotonic() + WAIT_S
+    return [_confirmed(f, deadline, flush.ledger.path(i.message.ref), flush.id) for i, f in zip(items, futures)]
+
+
+def deletion_result(flush, item, state: str) -> dict:
+    """The arguments of `messages` for one deletion: `manifest` is its ledger record's path and
+    the generation that left (`<path>@<generation>`), so that `result_id` names that deletion."""
+    body = item.record.body if item.record is not None and state == "already_deleted" else {}
+    asset_ids = list(body.get("asset_ids") or item.asset_ids)
+    if state == "already_deleted":  # told again from what the ledger recorded the first time
+        state = "deleted" if asset_ids else "not_imported" if body.get("note") else "not_in_hub"
+    ref = item.message.ref
+    generation = int(body.get("deleted_generation") or ref.generation)
+    row = {"object": ref.uri, "generation": str(generation), "externalId": item.external_id or "",
+           "assetIds": asset_ids, "outcome": state}
+    return {"kind": "delete", "project": item.project or body.get("project") or "", "rows": [row],
+            "manifest": f"{flush.ledger.path(ref)}@{generation}", "state": state,
+            "at": float(body.get("at") or item.at)}

@@ -106,7 +106,7 @@ class Settling:
                                   error="; ".join(sorted({m for _, m in failed})))
             self.summary.manifests.append(failed_path)
             _crash_point("after-failed-manifest")
-            self._settle_records([(objects[a.external_id], a.external_id, FAILED, failed_path) for a in bad])
+            self._settle_records([(objects[a.external_id], a, FAILED, failed_path) for a in bad], dest.project)
             for asset, reason in failed:
                 log(logger, logging.ERROR, "the Hub rejected an asset", flush_id=self.id, manifest=failed_path,
                     external_id=asset.external_id, reason=reason)
@@ -121,7 +121,7 @@ class Settling:
                 self.manifests.create(path, dest, assets, refs(assets), self.id, 0, error=str(error),
                                       uncertain_since=since, not_before=not_before if since else 0,
                                       heal_since=outcome.heal_since)
-                self._settle_records([(objects[a.external_id], a.external_id, CLAIMED, path) for a in assets])
+                self._settle_records([(objects[a.external_id], a, CLAIMED, path) for a in assets], dest.project)
                 self.summary.manifests.append(path)
         if sent:
             # Once this marker exists, no redelivery or backfill can send these assets again.
@@ -162,5 +162,6 @@ class Settling:
         _crash_point("between-acks")
         self._ack(ack_ids[half:])
 
-    def _settle_records(self, rows: list[tuple[ObjectRef, str, str, str]]) -> None:
-        list(self.pool.map(lambda r: self.ledger.settle(r[0], r[2], r[3], self.id, r[1]), rows))
+    def _settle_records(self, rows: list[tuple[ObjectRef, Asset, str, str]], project: str) -> None:
+        list(self.pool.map(lambda r: self.ledger.settle(r[0], r[2], r[3], self.id, r[1].external_id,
+                                                        project=project, data=r[1].data), rows))

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 
 from .assets import external_id, object_url
 from .config import Settings
-from .ledger import CLAIMED, Ledger
+from .ledger import CLAIMED, DELETED, Ledger
 from .manifests import FAILED, PENDING, SENT, state_path
 from .objects import ObjectRef
 from .routes import decide
@@ -143,7 +143,7 @@ def _dead_letters(settings, subscriber, bucket: str, name: str) -> list[dict]:
     from google.api_core import exceptions
 
     from .deadletters import pull, release, subscription_path, unwrap
-    from .queue import MessageError, ObjectMessage
+    from .queue import MessageError, decode_message
 
     subscription = subscription_path(settings)
     seen, held, found = set(), [], []
@@ -159,7 +159,7 @@ def _dead_letters(settings, subscriber, bucket: str, name: str) -> list[dict]:
                 letter = unwrap(r)
                 a = letter.attributes
                 try:
-                    ref = ObjectMessage.decode(letter.data).ref
+                    ref = decode_message(letter.data).ref
                 except MessageError:
                     ref = None
                 if (a.get("bucket"), a.get("name")) == (bucket, name) or (ref and (ref.bucket, ref.name) == (bucket, name)):
@@ -231,6 +231,9 @@ def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
         gone = "" if t.object else "; the file is gone from the bucket"
         still = f"; pending manifest {pending[-1]['path']} learns it when it settles" if pending else ""
         return "in_hub", f"in the Hub once{since} (asset {c['id']}){gone}{still}"
+    gone = sorted((r for r in t.ledger if r.get("state") == DELETED), key=lambda r: float(r.get("at") or 0))
+    if gone:
+        return "deleted", _deleted(gone[-1], t.object)
     if pending:
         m = pending[-1]
         if m.get("uncertain_since") is not None:
@@ -271,6 +274,19 @@ def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
                         "(check the trigger, or run backfill)")
 
 
+def _deleted(r: dict, live: dict | None) -> str:
+    """The verdict of an object whose ledger record says it left the bucket (ON_DELETE=delete)."""
+    ids = r.get("asset_ids") or []
+    said = (f"deleted from the Hub at {when(r.get('at'))}: the file left the bucket (asset {', '.join(ids)} "
+            f"soft-deleted in project {r.get('project')})" if ids else
+            f"left the bucket before it was imported; recorded at {when(r.get('at'))}, nothing of it reached the Hub"
+            if r.get("note") == "never in the Hub" else
+            f"left the bucket; recorded deleted at {when(r.get('at'))}, the Hub holding no asset of it then")
+    if live and int(live["generation"]) > int(r.get("deleted_generation") or 0):
+        said += f"; uploaded again since (generation {live['generation']}), not imported yet"
+    return said
+
+
 def render(t: Trace) -> str:
     """The trace as one screen of text, the verdict last."""
     o, route = t.object, t.rules.get("route")
@@ -280,7 +296,10 @@ def render(t: Trace) -> str:
     lines += _block("rules", [(f"route: project {route['project']}, storage {route['storage']}, batches "
                                f"{', '.join(route['batches']) or '-'}, priority {route['priority']}" if route
                                else f"skipped: {t.rules['skipped']}") + f"  (judged by {t.rules['judged_by']})"], "")
-    lines += _block("ledger", [f"per {r['key']}: {'sent (its manifest is marked sent)' if r['manifest_sent'] else r['state']}"
+    lines += _block("ledger", [f"per {r['key']}: deleted (generation {r.get('deleted_generation')} left the bucket), "
+                               f"assets {', '.join(r.get('asset_ids') or []) or 'none'}, flush {r.get('flush')}, "
+                               f"{when(r.get('at'))}" if r["state"] == DELETED else
+                               f"per {r['key']}: {'sent (its manifest is marked sent)' if r['manifest_sent'] else r['state']}"
                                f" in {r.get('manifest') or '-'}, flush {r.get('flush')}, {when(r.get('at'))}"
                                for r in t.ledger], "no record")
     lines += _block("manifests", [f"{m['path']}  {m['label']}, {m['attempts']} attempt(s), {m['assets']} asset(s), "

@@ -31,6 +31,7 @@ module "hub_import" {
     { glob = "**/*.pdf", project = "64f0c0ffee0123456789abce" },
   ]
   exclude_globs = ["tmp/**", "*.part"]
+  # on_delete   = "delete"   # a file deleted from the bucket is soft-deleted in the Hub (README, Deletions)
 
   # The key comes from TF_VAR_hub_api_key and goes only into Secret Manager. To rotate it, put
   # the new key in the file, raise the version by one, and apply.

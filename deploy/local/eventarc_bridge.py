@@ -6,9 +6,12 @@ CloudEvent Eventarc sends for a Cloud Storage trigger (binary mode; `ce-type`
 google.cloud.storage.object.v1.finalized, `ce-source` //storage.googleapis.com/projects/_/buckets/B,
 `ce-subject` objects/NAME, data the object resource) and POSTs it to the ingest function. A
 delivery that fails (no answer or not 2xx) is retried with backoff, as Eventarc does; only a
-2xx acknowledges the notification.
+2xx acknowledges the notification. With --deletions (the stack's ON_DELETE=delete, as Terraform
+adds the deletion triggers then) OBJECT_DELETE and OBJECT_ARCHIVE go too, as `.deleted` and
+`.archived`; fake-gcs-server publishes them for deleted objects, and for the generation an
+overwrite replaces.
 
-Usage: eventarc_bridge.py --subscription projects/P/subscriptions/S --target URL
+Usage: eventarc_bridge.py --subscription projects/P/subscriptions/S --target URL [--deletions]
 (PUBSUB_EMULATOR_HOST must point at the emulator).
 """
 from __future__ import annotations
@@ -24,12 +27,15 @@ from google.cloud import pubsub_v1
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 EVENT_TYPES = {"OBJECT_FINALIZE": FINALIZED}
+DELETION_TYPES = {"OBJECT_DELETE": "google.cloud.storage.object.v1.deleted",
+                  "OBJECT_ARCHIVE": "google.cloud.storage.object.v1.archived"}
 
 
-def cloud_event(message) -> tuple[dict, bytes] | None:
-    """(headers, body) of the CloudEvent for one notification, or None if it is not one we forward."""
+def cloud_event(message, types: dict[str, str] = EVENT_TYPES) -> tuple[dict, bytes] | None:
+    """(headers, body) of the CloudEvent for one notification, or None if it is not one we forward
+    (`types`: notification eventType -> CloudEvent type)."""
     attributes = dict(message.attributes)
-    kind = EVENT_TYPES.get(attributes.get("eventType", ""))
+    kind = types.get(attributes.get("eventType", ""))
     if kind is None:
         return None
     bucket, name = attributes.get("bucketId", ""), attributes.get("objectId", "")
@@ -46,7 +52,8 @@ def cloud_event(message) -> tuple[dict, bytes] | None:
     return headers, bytes(message.data)
 
 
-def run(subscription: str, target: str, stop_after: float | None = None) -> None:
+def run(subscription: str, target: str, stop_after: float | None = None, deletions: bool = False) -> None:
+    types = {**EVENT_TYPES, **(DELETION_TYPES if deletions else {})}
     subscriber = pubsub_v1.SubscriberClient()
     attempts: dict[str, int] = {}
     session = requests.Session()
@@ -59,7 +66,7 @@ def run(subscription: str, target: str, stop_after: float | None = None) -> None
             time.sleep(0.5)
             continue
         for received in answer.received_messages:
-            event = cloud_event(received.message)
+            event = cloud_event(received.message, types)
             if event is None:
                 subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
                 continue
@@ -85,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscription", required=True)
     parser.add_argument("--target", required=True, help="the ingest function's URL")
+    parser.add_argument("--deletions", action="store_true", help="deliver deleted and archived objects too")
     args = parser.parse_args(argv)
-    run(args.subscription, args.target)
+    run(args.subscription, args.target, deletions=args.deletions)
     return 0
 
 

@@ -19,6 +19,7 @@ open, is a switch:
 | `outage` | false, true | every /v2 call answers 503 |
 | `drop_after_commit` | fraction, 0 | imports stored, then the connection closed without an answer: a reset (a timeout when `drop_hang_s` outlasts the client) |
 | `drop_hang_s` | seconds, 0 | how long a dropped connection is held open first |
+| `drop_after_delete` | fraction, 0 | soft-deletes done, then the connection closed without an answer (after `drop_hang_s`) |
 | `rate_limit_per_minute` | integer, 100 | calls per API key per window, then 429 with `Retry-After`; 0: no limit |
 | `rate_limit_window_s` | seconds, 60 | that window |
 | `max_assets_per_request` | integer, 1000 | an import with more assets answers 400 |
@@ -55,8 +56,9 @@ The front door, in this order, before a /v2 call does anything: `max_body_bytes`
 Set switches at start (--faults JSON) or at run time: POST /_admin/faults with a JSON object
 of the switches to change (400, changing nothing, when a name or value is not valid); GET
 /_admin/faults shows them all. GET /_admin/stats counts requests by route and status, the
-fault rows ("dropped after commit", "slow commit": scheduled/stored, "short created",
-"truncated body"), and per project the live assets, the deleted ones and how many externalIds
+fault rows ("dropped after commit", "dropped after delete", "slow commit": scheduled/stored,
+"short created", "truncated body"), the ids soft-deletes named that were not live ("soft-delete
+ids"), and per project the live assets, the deleted ones and how many externalIds
 more than one live asset carries; POST /_admin/reset-stats clears the request counts. POST
 /_admin/storages adds storage integrations (one {"_id", "bucket"} object, or a list of them),
 and POST /_admin/projects a project ({"_id"}), as a user does in the Hub UI. GET /_admin/assets?project=P lists every live asset of P,

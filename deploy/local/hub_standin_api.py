@@ -193,9 +193,14 @@ def add_v2_routes(app: Flask, state: HubState, switches: Switches) -> None:
         if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
             return fail(400, "assets: must be a non-empty list of asset ids")
         unknown = state.unknown_ids(project_id, ids)
+        if unknown:  # what a client that deletes the same asset twice sends
+            switches.count("soft-delete ids", "not live", len(unknown))
         if unknown and switches["delete_unknown_ids"] == "400":
             return fail(400, f"assets: unknown asset id(s) {unknown[:10]}")
         deleted = state.delete_assets(project_id, ids)
+        if switches.roll("drop_after_delete"):
+            switches.count("dropped after delete")
+            drop_connection(request.environ, float(switches["drop_hang_s"]))
         return jsonify({"status": "success", "data": {"deletedCount": deleted}})
 
     # -- projects, batches, storages -------------------------------------------------------

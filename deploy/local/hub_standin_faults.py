@@ -24,6 +24,7 @@ FAULT_DEFAULTS = {
     "outage": False,
     "drop_after_commit": 0.0,
     "drop_hang_s": 0.0,
+    "drop_after_delete": 0.0,
     "rate_limit_per_minute": 100,
     "rate_limit_window_s": 60.0,
     "max_assets_per_request": 1000,
@@ -58,7 +59,7 @@ CHOICES = {
     "delete_unknown_ids": ("ignored", "400"),
 }
 FRACTIONS = {"error_rate", "rate_429", "drop_after_commit", "slow_commit", "short_created", "odd_status",
-             "truncate_body"}
+             "truncate_body", "drop_after_delete"}
 INTEGERS = {"rate_limit_per_minute", "max_assets_per_request", "max_body_bytes", "odd_status_code",
             "list_max_limit", "storages_default_limit"}
 MINIMUM = {"list_max_limit": 1, "max_assets_per_request": 1, "odd_status_code": 400}
@@ -128,9 +129,9 @@ class Switches:
         with self.lock:
             return rate > 0 and self._rng.random() < rate
 
-    def count(self, row: str, column: str = "-") -> None:
+    def count(self, row: str, column: str = "-", n: int = 1) -> None:
         with self.lock:
-            self.stats[(row, column)] += 1
+            self.stats[(row, column)] += n
 
     def later(self, delay_s: float, store: Callable[[], object]) -> None:
         """Run `store` (a slow commit) after `delay_s` seconds on a thread of its own, counted

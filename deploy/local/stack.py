@@ -10,6 +10,8 @@ Eventarc bridge, the ingest function under functions-framework, and the Hub stan
 DIR/stack.env, `export` lines that any shell or test can source, and DIR/NAME.log per server.
 `python -m deploy.local.stack up` (so `make up`) gives both functions every product setting set in
 its environment (`ON_OVERWRITE=import EXTERNAL_ID_TEMPLATE='{name}#{generation}' make up`), checked first.
+With ON_DELETE=delete, fake-gcs-server publishes deleted and archived objects too, and the bridge
+delivers them.
 
 `up --gcs-faults '{"fail_after": 0.3, "only": "conditional"}'` puts the fault proxy
 (gcs_fault_proxy.py) in front of fake-gcs-server: everything then reaches GCS through it
@@ -198,11 +200,14 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
         create_pubsub_resources(GCP_PROJECT, ack_deadline_s)
 
         port = free_port()
+        # Deletions reach the ingest function only with ON_DELETE=delete, as Terraform makes their triggers.
+        deletions = str((settings or {}).get("ON_DELETE", "")).strip().lower() == "delete"
         gcs = spawn("gcs", [str(fake_gcs_binary()), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port),
                             "-backend", "filesystem", "-filesystem-root", str(state_dir / "gcs-data"), "-public-host", f"127.0.0.1:{port}",
                             "-external-url", f"http://127.0.0.1:{port}", "-log-level", "warn",
                             "-event.pubsub-project-id", GCP_PROJECT, "-event.pubsub-topic", NOTIFY_TOPIC,
-                            "-event.bucket", LANDING_BUCKET, "-event.list", "finalize"],
+                            "-event.bucket", LANDING_BUCKET,
+                            "-event.list", "finalize,delete,archive" if deletions else "finalize"],
                     state_dir, env={"PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"]})
         env["STORAGE_EMULATOR_HOST"] = f"http://127.0.0.1:{port}"
         wait_until(http_ok(f"{env['STORAGE_EMULATOR_HOST']}/storage/v1/b"), "gcs", gcs, state_dir)
@@ -229,7 +234,7 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
 
         bridge = spawn("bridge", [sys.executable, str(Path(__file__).with_name("eventarc_bridge.py")),
                                   "--subscription", f"projects/{GCP_PROJECT}/subscriptions/{NOTIFY_SUBSCRIPTION}",
-                                  "--target", env["INGEST_URL"]],
+                                  "--target", env["INGEST_URL"]] + (["--deletions"] if deletions else []),
                        state_dir, env={"PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"]})
         wait_until(lambda: bridge.poll() is None, "bridge", bridge, state_dir, timeout=2)
 

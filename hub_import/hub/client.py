@@ -187,6 +187,35 @@ class HubClient:
         self.transport.call("DELETE", ASSETS_PATH.format(project=project),
                             body={"project": project, "assets": list(asset_ids)}, deadline=deadline)
 
+    def soft_delete(self, project: str, asset_ids: Sequence[str], *, deadline: float | None = None) -> None:
+        """Soft-delete assets by `_id` in one request, retried only while surely not acted on (429,
+        a refused connection). HubOutcomeUnknownError when the Hub may have acted (a timeout, a
+        reset, a 5xx, an answer we cannot read): list the assets again before deleting again, as
+        ids no longer live may be refused (the `delete_unknown_ids` guess). Otherwise as
+        `import_assets`: HubRejectedError (400), HubAuthError, HubNotFoundError, HubUnavailableError."""
+        t = self.transport
+        deadline = t.deadline(deadline)
+        body = {"project": project, "assets": list(asset_ids)}
+        attempt = 0
+        while True:
+            sent_at = self.hub_time()
+            try:
+                answer = t.attempt("DELETE", ASSETS_PATH.format(project=project), body=body, deadline=deadline)
+            except Unknown as failure:
+                raise HubOutcomeUnknownError(f"delete outcome unknown: {failure}", asset_ids, sent_at,
+                                             failure.status) from None
+            except NotStored as failure:
+                if not t.backoff(failure, attempt, deadline):
+                    raise HubUnavailableError(f"Hub unavailable until the deadline: {failure}",
+                                              failure.status) from None
+                attempt += 1
+                continue
+            status = answer.get("status")
+            if status is not None and status != SUCCESS_STATUS:
+                raise HubOutcomeUnknownError(f"delete outcome unknown: a 2xx answer with status {str(status)[:20]!r}",
+                                             asset_ids, sent_at)
+            return
+
     def batch_ids(self, project: str, names: Sequence[str], *, create: bool = False,
                   deadline: float | None = None,
                   before_create: Callable[[str], None] | None = None) -> tuple[str, ...]:

@@ -54,7 +54,8 @@ def poison(run: str, good: ObjectMessage) -> list[tuple[bytes, dict, str]]:
         (bytes(random.Random(1).getrandbits(8) for _ in range(200_000)), "not a JSON message"),
         (b"null", "expected a JSON object"),
         (b"[1, 2, 3]", "expected a JSON object"),
-        (changed(("v",), 2), "unknown message version 2"),
+        (changed(("v",), 3), "unknown message version 3"),
+        (changed(("v",), 2), "kind: expected 'delete'"),  # version 2 is a deletion: it says what it lacks
         (changed(("v",), True), "unknown message version True"),
         (changed(("v",), "é" * 3000), "unknown message version"),
         (changed(("v",), KeyError), "unknown message version None"),

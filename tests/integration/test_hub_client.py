@@ -276,3 +276,23 @@ def test_a_reconcile_too_large_for_one_flush_goes_on_where_it_stopped(hub_factor
         progress = Progress.from_json(progress.to_json())  # saved with the manifest between flushes
         assert runs < 10
     assert runs >= 2 and progress.found == wanted and progress.calls <= 10 + runs
+
+
+def test_a_soft_delete_is_sent_once_and_a_lost_answer_is_an_unknown_outcome_not_a_resend(hub_factory):
+    hub = hub_factory({"drop_after_delete": 1.0})
+    c = client(hub)
+    c.import_assets(PROJECT, assets(3, "gone"))
+    ids = [a["_id"] for a in hub.all_assets(PROJECT)]
+    hub.reset_stats()
+    with pytest.raises(HubOutcomeUnknownError) as lost:
+        c.soft_delete(PROJECT, ids[:2], deadline=time.monotonic() + 30)
+    assert lost.value.assets == ids[:2]
+    requests = hub.stats()["requests"]
+    assert requests["DELETE /v2/project/<project_id>/assets"] == {"200": 1}  # sent once, not retried
+    assert requests["dropped after delete"] == {"-": 1}
+    assert len(hub.all_assets(PROJECT)) == 1  # done, though nobody heard so
+    hub.faults(drop_after_delete=0.0, delete_unknown_ids="400")
+    with pytest.raises(HubRejectedError):  # what a blind resend would meet under that guess
+        c.soft_delete(PROJECT, ids[:2], deadline=time.monotonic() + 30)
+    c.soft_delete(PROJECT, ids[2:], deadline=time.monotonic() + 30)
+    assert hub.all_assets(PROJECT) == []

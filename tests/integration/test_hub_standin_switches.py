@@ -145,6 +145,18 @@ def test_unknown_ids_in_a_soft_delete_ignored_or_refused(hub):
 
 # -- faults ------------------------------------------------------------------------------
 
+def test_drop_after_delete_deletes_then_closes_the_connection_without_an_answer(hub_factory):
+    hub = hub_factory({"drop_after_delete": 1.0})
+    assert post(hub, assets("x", "y")).status_code == 201
+    ids = [a["_id"] for a in rows(hub)]
+    with pytest.raises(requests.ConnectionError):
+        requests.delete(f"{hub.url}/v2/project/{PROJECT}/assets", headers={"apikey": hub.api_key},
+                        json={"project": PROJECT, "assets": ids[:1]}, timeout=10)
+    assert len(held(hub)) == 1, "deleted, though nobody heard so"
+    stats = requests.get(f"{hub.url}/_admin/stats", timeout=10).json()
+    assert stats["requests"]["dropped after delete"] == {"-": 1}
+
+
 @pytest.mark.parametrize("how", ["504", "timeout", "reset"])
 def test_slow_commit_fails_the_import_then_stores_it_later(hub_factory, how):
     hub = hub_factory({"slow_commit": 1.0, "slow_commit_as": how, "slow_commit_delay_s": 1.0,

@@ -71,8 +71,11 @@ def _outputs(root) -> dict:
 STORAGE_ID = r'hub_storage_id = ""'
 NOT_YET = "not deployed yet: set hub_storage_id (README, Deploy step 3) and apply again"
 # Left out on a first apply of terraform/main.tf besides the five: the existing-bucket lookup
-# (the module creates the bucket) and the e-mail channels (alert_emails is empty).
-NOT_ASKED_FOR = {"data.google_storage_bucket.landing", "google_monitoring_notification_channel.email"}
+# (the module creates the bucket), the e-mail channels (alert_emails is empty), and the deletion
+# triggers and the flush's read of the landing bucket (on_delete is ignore).
+FOR_DELETIONS = {"google_eventarc_trigger.deleted", "google_storage_bucket_iam_member.flush_reads_landing"}
+NOT_ASKED_FOR = {"data.google_storage_bucket.landing", "google_monitoring_notification_channel.email",
+                 *FOR_DELETIONS}
 
 
 def test_the_first_apply_creates_all_but_the_functions_and_warns_then_the_second_adds_only_them(tmp_path):
@@ -107,8 +110,28 @@ def test_a_public_bucket_of_the_users_gets_everything_on_the_first_apply(tmp_pat
                                     "create_landing_bucket = false\n  hub_public_bucket     = true"})
     done = _tf(root, "apply", "-auto-approve", "-input=false")
     assert "Warning" not in done.stdout
-    assert _created(root) == DECLARED - {"google_storage_bucket.landing", "google_monitoring_notification_channel.email"}
+    assert _created(root) == DECLARED - {"google_storage_bucket.landing", "google_monitoring_notification_channel.email",
+                                         *FOR_DELETIONS}
     assert NOT_YET not in _outputs(root)["ingest_function_uri"]
+
+
+def _instances(root, address: str) -> set[str]:
+    """The instance keys Terraform holds for the stood-in `address` (rtype.name)."""
+    rtype, name = address.split(".")
+    return {line.rsplit("[", 1)[1].rstrip("]").strip('"') for line in _tf(root, "state", "list").stdout.split()
+            if line.split("[")[0].endswith(f"terraform_data.{rtype}__{name}")}
+
+
+def test_with_on_delete_the_second_apply_adds_the_deletion_triggers_with_the_functions(tmp_path):
+    root = _deployment(tmp_path, **{r'exclude_globs = \["tmp/\*\*", "\*\.part"\]':
+                                    'exclude_globs = ["tmp/**", "*.part"]\n  on_delete     = "delete"'})
+    _tf(root, "apply", "-auto-approve", "-input=false")
+    assert FOR_DELETIONS & _created(root) == {"google_storage_bucket_iam_member.flush_reads_landing"}
+    text = (root / "standin.tf").read_text()  # the triggers wait with the functions
+    (root / "standin.tf").write_text(text.replace(STORAGE_ID, 'hub_storage_id = "5f0c0ffee0123456789abc01"', 1))
+    _tf(root, "apply", "-auto-approve", "-input=false")
+    assert _created(root) == DECLARED - NOT_ASKED_FOR | FOR_DELETIONS
+    assert _instances(root, "google_eventarc_trigger.deleted") == {"deleted", "archived"}
 
 
 def test_a_public_bucket_the_module_would_create_is_refused_before_anything_is_made(tmp_path):

@@ -127,6 +127,7 @@ def test_an_existing_landing_bucket_gives_the_trigger_its_real_location():
 API_OF = {
     "google_cloudfunctions2_function": {"cloudfunctions", "run", "cloudbuild", "artifactregistry", "eventarc"},
     "google_cloud_run_service_iam_member": {"run"}, "google_cloud_scheduler_job": {"cloudscheduler"},
+    "google_eventarc": {"eventarc"},
     "google_pubsub": {"pubsub"}, "google_secret_manager": {"secretmanager"}, "google_storage": {"storage"},
     "google_logging": {"logging"}, "google_monitoring": {"monitoring"}, "google_artifact_registry": {"artifactregistry"},
     "google_service_account": {"iam"}, "google_project_iam": {"cloudresourcemanager"},

@@ -28,13 +28,17 @@ DEPLOY = README[README.index("## Deploy to GCP"):README.index("## Configure")]
 
 GATE = "${local.deploy_functions ? 1 : 0}"
 # What waits for the storage integration: the functions (the ingest one holds the Eventarc
-# trigger), the scheduler job, and the invoker grants on the functions' Cloud Run services.
+# trigger), the scheduler job, and the invoker grants on the functions' Cloud Run services; and,
+# with on_delete = "delete", the deletion triggers on the ingest function's service.
 WAITING = {
     "google_cloudfunctions2_function.ingest", "google_cloudfunctions2_function.flush",
     "google_cloud_scheduler_job.flush",
     "google_cloud_run_service_iam_member.trigger_invokes_ingest",
     "google_cloud_run_service_iam_member.scheduler_invokes_flush",
+    "google_eventarc_trigger.deleted",
 }
+DELETION_GATE = ('${local.deploy_functions && var.on_delete == "delete" ? toset(["deleted", "archived"]) '
+                 ': toset([])}')
 
 
 def _address(rtype: str, name: str) -> str:
@@ -43,14 +47,17 @@ def _address(rtype: str, name: str) -> str:
 
 def test_without_a_storage_integration_the_functions_trigger_and_scheduler_are_not_created():
     gated = {_address(t, n) for t, named in RESOURCES.items() for n, body in named.items()
-             if "deploy_functions" in str(body.get("count", ""))}
+             if "deploy_functions" in str(body.get("count", "")) + str(body.get("for_each", ""))}
     assert gated == WAITING
-    for address in WAITING:
+    for address in WAITING - {"google_eventarc_trigger.deleted"}:
         rtype, name = address.split(".")
         assert RESOURCES[rtype][name]["count"] == GATE, address
-    # The trigger is the ingest function's own: no separate Eventarc resource could outlive it.
+    # The finalize trigger is the ingest function's own; the only Eventarc resources of their own
+    # are the deletion triggers, made with the functions (and only when on_delete asks for them).
     assert RESOURCES["google_cloudfunctions2_function"]["ingest"]["event_trigger"]
-    assert not any(t.startswith("google_eventarc") for t in RESOURCES)
+    assert {t for t in RESOURCES if t.startswith("google_eventarc")} == {"google_eventarc_trigger"}
+    assert set(RESOURCES["google_eventarc_trigger"]) == {"deleted"}
+    assert RESOURCES["google_eventarc_trigger"]["deleted"]["for_each"] == DELETION_GATE
 
 
 def test_everything_else_is_created_on_the_first_apply():

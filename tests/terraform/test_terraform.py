@@ -39,6 +39,25 @@ def test_the_trigger_takes_finalized_objects_of_the_landing_bucket_and_retries()
     assert trigger["service_account_email"] == "${google_service_account.trigger.email}"
 
 
+def test_with_on_delete_the_same_function_takes_deleted_and_archived_objects_of_the_landing_bucket():
+    trigger = one("google_eventarc_trigger", "deleted")
+    assert "var.on_delete == \"delete\"" in trigger["for_each"] and "deleted" in trigger["for_each"]
+    assert "archived" in trigger["for_each"]
+    criteria = {c["attribute"]: c["value"] for c in trigger["matching_criteria"]}
+    assert criteria == {"type": "google.cloud.storage.object.v1.${each.key}", "bucket": "${local.landing_bucket}"}
+    assert trigger["location"] == "${lower(local.landing_location)}"  # where the bucket's events are
+    [destination] = trigger["destination"][0]["cloud_run_service"]
+    assert destination["service"] == "${google_cloudfunctions2_function.ingest[0].service_config[0].service}"
+    assert trigger["service_account"] == "${google_service_account.trigger.email}"
+    assert "retry_policy" not in trigger  # Eventarc's default: a failed delivery is retried
+    assert VARIABLES["on_delete"]["default"] == ENV["ON_DELETE"][0] == "ignore"
+    # The flush then asks the landing bucket whether a deleted file is back: it may read it, only then.
+    reads = one("google_storage_bucket_iam_member", "flush_reads_landing")
+    assert reads["count"] == '${var.on_delete == "delete" ? 1 : 0}' and reads["bucket"] == "${local.landing_bucket}"
+    assert (reads["role"], reads["member"]) == ("roles/storage.objectViewer",
+                                                "serviceAccount:${google_service_account.flush.email}")
+
+
 def test_entry_points_are_the_functions_in_main_py():
     main = (ROOT / "main.py").read_text()
     for name in ("ingest", "flush"):

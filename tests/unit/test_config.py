@@ -46,6 +46,7 @@ def test_a_missing_api_key_is_only_an_error_where_the_hub_is_called():
     ({"URL_TEMPLATE": "ftp://x/{name}"}, "URL_TEMPLATE"),
     ({"EXTERNAL_ID_TEMPLATE": "{nme}"}, "EXTERNAL_ID_TEMPLATE"),
     ({"ON_OVERWRITE": "replace"}, "ON_OVERWRITE"),
+    ({"ON_DELETE": "purge"}, "ON_DELETE"),
     ({"MAX_ASSETS_PER_MANIFEST": "0"}, "MAX_ASSETS_PER_MANIFEST"),
     ({"FLUSH_BUDGET_SECONDS": "soon"}, "FLUSH_BUDGET_SECONDS"),
     ({"HUB_API_URL": "imeritapi.ango.ai"}, "HUB_API_URL"),
@@ -77,6 +78,7 @@ def test_what_the_refused_settings_become_when_they_can_work():
                    "HUB_ROUTES": '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'})
     assert routed.routes[0].destination.storage == "s2"  # every route names its own storage
     assert load({**BASE, "INCLUDE_GLOBS": "[a-z]*,**/*.jpg"}).include_globs == ("[a-z]*", "**/*.jpg")
+    assert load({**BASE, "ON_DELETE": "Delete"}).delete_follows and not load(BASE).delete_follows
 
 
 def test_a_refused_setting_says_how_to_fix_it():

@@ -14,8 +14,11 @@ import pytest
 from cloudevents.conversion import to_binary, to_structured
 from cloudevents.http import CloudEvent
 
-from hub_import.events import (FINALIZED, IgnoredEventError, MalformedEventError, StaleEventError,
-                               object_from_event)
+from hub_import.config import load
+from hub_import.events import (ARCHIVED, DELETED, FINALIZED, GONE, IgnoredEventError, MalformedEventError,
+                               StaleEventError, object_from_event)
+from hub_import.ingest import describe_deletion
+from hub_import.queue import DeletionMessage
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "LANDING_BUCKET": "landing",
@@ -69,9 +72,44 @@ def test_a_malformed_event_is_logged_as_an_error_and_not_retried(client, lines):
 
 
 def test_an_event_of_another_type_is_ignored(client, lines):
-    headers, body = to_binary(event(resource(), type_="google.cloud.storage.object.v1.deleted"))
+    headers, body = to_binary(event(resource(), type_="google.cloud.storage.object.v1.metadataUpdated"))
     assert client.post("/", headers=headers, data=body).status_code == 200
     assert "ignored" in lines()[0]["message"]
+
+
+@pytest.mark.parametrize("kind", [DELETED, ARCHIVED])
+def test_by_default_a_deleted_object_is_ignored_and_its_asset_stays(client, lines, kind):
+    headers, body = to_binary(event(resource(), type_=kind))
+    assert client.post("/", headers=headers, data=body).status_code == 200
+    [line] = lines()
+    assert "ON_DELETE=ignore keeps its asset" in line["message"] and line["event_type"] == kind
+
+
+DELETE_SETTINGS = load({**ENV, "ON_DELETE": "delete", "EXCLUDE_GLOBS": "tmp/**"})
+
+
+def test_a_deletion_is_followed_only_when_no_generation_of_the_name_is_live(caplog):
+    gone = object_from_event(event(resource(), type_=DELETED), 60, kinds=GONE)
+    # GIVEN the name is live again (an overwrite announces the generation it replaced as deleted)
+    assert describe_deletion(gone, DELETED, DELETE_SETTINGS, event="e1", live=lambda ref: ref.generation + 1) is None
+    assert "an overwrite" in caplog.text
+    # GIVEN nothing of it is live: a deletion, of the generation the event names
+    message = describe_deletion(gone, ARCHIVED, DELETE_SETTINGS, event="e2", live=lambda ref: None)
+    assert message == DeletionMessage(gone, "archived", "e2")
+
+
+def test_a_deletion_of_an_object_the_rules_skip_is_not_queued():
+    asked = []
+    gone = object_from_event(event(resource("tmp/x.jpg"), type_=DELETED), 60, kinds=GONE)
+    assert describe_deletion(gone, DELETED, DELETE_SETTINGS, live=asked.append) is None
+    assert asked == []  # not even the bucket is asked
+
+
+def test_a_deletion_is_as_old_as_its_event_not_as_its_object():
+    made_long_ago = resource(timeCreated="2020-01-01T00:00:00Z")
+    assert object_from_event(event(made_long_ago, type_=DELETED), 60, kinds=GONE).name == "cams/a b.jpg"
+    with pytest.raises(StaleEventError):
+        object_from_event(event(made_long_ago, type_=DELETED, time="2020-01-02T00:00:00Z"), 60, kinds=GONE)
 
 
 def test_an_event_older_than_the_maximum_age_is_dropped_with_a_warning(client, lines):

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hub_import.deadletters import DELIVERY_COUNT, MAX_ATTRIBUTES, cut_utf8, envelope, unwrap
 from hub_import.events import EventError, object_from_event
 from hub_import.objects import ObjectRef
-from hub_import.queue import MessageError, ObjectMessage
+from hub_import.queue import DeletionMessage, MessageError, ObjectMessage, decode_message
 from hub_import.routes import Destination
 
 GOOD = ObjectMessage(ObjectRef("landing", "cams/ü 1.jpg", 17, size=5, content_type="image/jpeg"),
@@ -83,7 +83,8 @@ def test_a_good_message_with_any_field_changed_decodes_or_is_refused(change):
     (b"\xff\xfe\x00garbage", "not a JSON message"),
     (b"[" * 100_000, "not a JSON message"),
     (b"[1, 2]", "expected a JSON object"),
-    (json.dumps({**GOOD_BODY, "v": 2}).encode(), "unknown message version 2"),
+    (json.dumps({**GOOD_BODY, "v": 3}).encode(), "unknown message version 3"),
+    (json.dumps({**GOOD_BODY, "v": 2}).encode(), "kind: expected 'delete'"),
     (json.dumps({**GOOD_BODY, "v": True}).encode(), "unknown message version True"),
     (json.dumps({**GOOD_BODY, "v": "1"}).encode(), "unknown message version '1'"),
     (json.dumps({**GOOD_BODY, "object": "gs://landing/a.jpg"}).encode(), "object: expected a JSON object"),
@@ -101,6 +102,59 @@ def test_a_good_message_with_any_field_changed_decodes_or_is_refused(change):
 def test_each_kind_of_poison_is_refused_with_its_reason(body, why):
     with pytest.raises(MessageError, match=None) as raised:
         ObjectMessage.decode(body)
+    assert why in str(raised.value)
+
+
+# -- deletion messages (ON_DELETE=delete) ------------------------------------------------------
+GONE = DeletionMessage(ObjectRef("landing", "cams/ü 1.jpg", 17, size=5), "archived", "ev-2", "event")
+GONE_BODY = json.loads(GONE.encode()[0])
+
+
+def test_a_message_written_before_deletions_existed_still_decodes_as_an_object_to_import():
+    old = ('{"v":1,"object":{"bucket":"landing","name":"a b.jpg","generation":7,"size":3,"content_type":"image/jpeg",'
+           '"md5_hash":"","crc32c":"","time_created":""},"destination":{"project":"p","storage":"s","batches":["b"],'
+           '"priority":0},"size":[4,3],"event_id":"e","source":"event"}').encode()
+    message = decode_message(old)
+    assert isinstance(message, ObjectMessage) and message == ObjectMessage.decode(old)
+    assert (message.ref.name, message.destination.batches, message.size) == ("a b.jpg", ("b",), (4, 3))
+
+
+def test_a_deletion_decodes_as_a_deletion_and_never_as_an_object_to_import():
+    data, attributes = GONE.encode()
+    assert decode_message(data) == GONE and attributes["kind"] == "delete"
+    with pytest.raises(MessageError, match="a deletion message, not an object to import"):
+        ObjectMessage.decode(data)
+
+
+@settings(max_examples=800)
+@given(st.tuples(st.sampled_from([(k,) for k in GONE_BODY] + [("object", k) for k in GONE_BODY["object"]]),
+                 st.none() | json_values, st.booleans()))
+def test_a_good_deletion_with_any_field_changed_decodes_or_is_refused(change):
+    (path, value, remove) = change
+    body = json.loads(json.dumps(GONE_BODY))
+    parent = body if len(path) == 1 else body[path[0]]
+    if remove:
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    try:
+        message = decode_message(json.dumps(body).encode())
+    except MessageError as exc:
+        assert str(exc)
+        return
+    message.ref.checked()
+    assert decode_message(message.encode()[0]) == message
+
+
+@pytest.mark.parametrize("change,why", [
+    ({"kind": "import"}, "kind: expected 'delete'"),
+    ({"event": "finalized"}, "event: expected one of deleted, archived"),
+    ({"object": None}, "object: expected a JSON object"),
+    ({"event_id": 5}, "event_id: expected a string"),
+])
+def test_each_kind_of_poison_deletion_is_refused_with_its_reason(change, why):
+    with pytest.raises(MessageError) as raised:
+        decode_message(json.dumps({**GONE_BODY, **change}).encode())
     assert why in str(raised.value)
 
 

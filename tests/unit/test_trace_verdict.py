@@ -96,3 +96,23 @@ def test_times_read_as_utc_whatever_form_they_come_in():
     assert when(NOW) == "2027-01-15 08:00:00 UTC"
     assert when("2027-01-15T09:00:00+01:00") == "2027-01-15 08:00:00 UTC"
     assert when("yesterday") == "yesterday"
+
+
+def deleted(**extra):
+    return {**record("deleted"), "deleted_generation": 7, "asset_ids": ["asset1"], "project": "p", **extra}
+
+
+def test_a_file_deleted_from_the_bucket_says_when_it_left_the_hub():
+    t = made(object=None, manifests=[manifest("sent")], ledger=[deleted()])
+    assert t.outcome == "deleted" and t.verdict == ("deleted from the Hub at 2027-01-15 07:59:00 UTC: the file left "
+                                                    "the bucket (asset asset1 soft-deleted in project p)")
+    assert "per object: deleted (generation 7 left the bucket), assets asset1, flush f" in render(t)
+    # deleted before it was imported
+    t = made(object=None, ledger=[deleted(asset_ids=[], note="never in the Hub")])
+    assert t.outcome == "deleted" and "before it was imported" in t.verdict
+    # uploaded again, not flushed yet
+    t = made(object={**OBJECT, "generation": 9}, ledger=[deleted()])
+    assert t.verdict.endswith("; uploaded again since (generation 9), not imported yet")
+    # uploaded again and imported again: the record is claimed anew, and the Hub has the word
+    t = made(hub={"copies": [copy(2)], "asked": []}, ledger=[record(sent=True)])
+    assert t.outcome == "in_hub"

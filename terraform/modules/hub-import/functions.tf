@@ -129,6 +129,39 @@ resource "google_cloudfunctions2_function" "ingest" {
   depends_on = [time_sleep.grants_propagated]
 }
 
+# With on_delete = "delete", the ingest function also takes the landing bucket's deleted objects,
+# and its archived ones (a versioned bucket keeps a deleted object as a noncurrent version). A
+# function has one event_trigger of its own, so these are Eventarc triggers on its Cloud Run
+# service: the same account, the same invoker grant, and Eventarc's default of retrying a failed
+# delivery (as the function's RETRY_POLICY_RETRY). They name the function, so they wait with it.
+resource "google_eventarc_trigger" "deleted" {
+  for_each = local.deploy_functions && var.on_delete == "delete" ? toset(["deleted", "archived"]) : toset([])
+  project  = var.project_id
+  name     = "${var.name_prefix}-${each.key}"
+  location = lower(local.landing_location)
+
+  matching_criteria {
+    attribute = "type"
+    value     = "google.cloud.storage.object.v1.${each.key}"
+  }
+  matching_criteria {
+    attribute = "bucket"
+    value     = local.landing_bucket
+  }
+
+  destination {
+    cloud_run_service {
+      service = google_cloudfunctions2_function.ingest[0].service_config[0].service
+      region  = var.region
+    }
+  }
+
+  service_account         = google_service_account.trigger.email
+  event_data_content_type = "application/json"
+
+  depends_on = [time_sleep.grants_propagated, google_cloud_run_service_iam_member.trigger_invokes_ingest]
+}
+
 resource "google_cloudfunctions2_function" "flush" {
   # checkov:skip=CKV_GCP_124: Cloud Scheduler's HTTP calls come from outside the VPC; only the scheduler's account may invoke it
   count    = local.deploy_functions ? 1 : 0

@@ -121,6 +121,15 @@ resource "google_storage_bucket_iam_member" "flush_keeps_state" {
   member = "serviceAccount:${google_service_account.flush.email}"
 }
 
+# With on_delete = "delete" the flush asks the landing bucket, right before a Hub delete, whether
+# the deleted file is live again (uploaded since): it reads object metadata there, nothing more.
+resource "google_storage_bucket_iam_member" "flush_reads_landing" {
+  count  = var.on_delete == "delete" ? 1 : 0
+  bucket = local.landing_bucket
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.flush.email}"
+}
+
 resource "google_secret_manager_secret_iam_member" "flush_reads_key" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.hub_api_key.id

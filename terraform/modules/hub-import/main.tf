@@ -65,6 +65,7 @@ locals {
     MAX_ASSETS_PER_MANIFEST = tostring(var.max_assets_per_manifest)
     FLUSH_BUDGET_SECONDS    = tostring(var.flush_budget_seconds)
     ON_OVERWRITE            = var.on_overwrite
+    ON_DELETE               = var.on_delete
     MAX_EVENT_AGE_SECONDS   = tostring(var.max_event_age_seconds)
     LOG_LEVEL               = var.log_level
   }

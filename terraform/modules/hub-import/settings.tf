@@ -199,6 +199,17 @@ variable "on_overwrite" {
   }
 }
 
+variable "on_delete" {
+  type        = string
+  description = "An object deleted from the landing bucket: ignore (its asset stays in the Hub) or delete (its asset is soft-deleted there). delete adds Eventarc triggers on deleted and archived objects."
+  default     = "ignore"
+
+  validation {
+    condition     = contains(["ignore", "delete"], var.on_delete)
+    error_message = "on_delete must be ignore or delete."
+  }
+}
+
 variable "max_event_age_seconds" {
   type        = number
   description = "Events older than this are dropped instead of retried."

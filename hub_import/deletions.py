@@ -1,0 +1,295 @@
+"""Deletions that follow the bucket (ON_DELETE=delete): the flush's `Deleting` part.
+
+A deletion message (queue.DeletionMessage) says that a generation of an object left the landing
+bucket while no generation of its name was live. The flush takes the deletions of each pull
+before its imports, so that an import of the same name meets their ledger record. For each
+object (its redelivered messages folded into one):
+1. The bucket, again: a generation live now means an overwrite or an upload since. The asset's
+   default data URL names the object, not a generation, so it shows the new content: acked,
+   nothing deleted.
+2. Its ledger record. None (never imported), failed (never reached the Hub), or a claim whose
+   flush died before writing its manifest (nothing was sent): recorded deleted, so that an
+   import of that generation still in the queue is dropped; acked. Deleted already: acked. Its
+   import under way (a pending manifest, a fresh claim): deferred until that settles.
+3. The Hub: the assets this product created for it, found by exact externalId and data URL in
+   its project (the record's; for a record older than deletions, its manifest's destination,
+   else today's route), the bucket asked once more, then soft-deleted in batches of
+   DELETE_BATCH at the Hub's pace; the ledger records the deletion, and only then the ack.
+A DELETE whose answer is lost is not repeated: its messages come back, and the next try lists
+the assets again and deletes only what is still there. Each object's outcome goes through
+`_deletion_outcome`.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from google.api_core import exceptions
+
+from . import results
+from .assets import external_id, object_url
+from .gcs import Doc
+from .hub import HubAuthError, HubError, HubGeofencedError, HubNotFoundError, HubRedirectError
+from .hub.quirks import DELETE_BATCH
+from .ingest import live_generation
+from .ledger import DELETED, FAILED, SENT
+from .logs import log
+from .manifests import FAILED as MANIFEST_FAILED
+from .manifests import SENT as MANIFEST_SENT
+from .objects import ObjectRef
+from .queue import DeletionMessage
+from .routes import decide
+
+logger = logging.getLogger(__name__)
+
+# What became of a deletion (its outcome's `state`), and how its log line says it.
+OUTCOMES = {
+    "deleted": "deleted from the Hub: the object left the bucket",
+    "not_in_hub": "the object left the bucket; the Hub holds no asset of ours for it (removed there already?)",
+    "not_imported": "the object left the bucket before it was imported; recorded, so it is not imported now",
+    "already_deleted": "a deletion already done",
+    "overwritten": "not a deletion: a generation of the object is live again (an overwrite or a new upload)",
+    "ignored": "a deletion ignored: ON_DELETE=ignore keeps the asset",
+}
+IN_HUB, DEFER = "in_hub", "defer"
+# The share of the Hub calls left in a flush that one pull's deletions may spend finding assets.
+LOOKUP_SHARE = 0.5
+
+
+@dataclass
+class Gone:
+    """One object deleted from the bucket, with every message that said so."""
+
+    message: DeletionMessage
+    ack_ids: list[str]
+    record: Doc | None = None
+    project: str = ""
+    external_id: str = ""
+    data: str = ""
+    asset_ids: list[str] = field(default_factory=list)
+    at: float = field(default_factory=time.time)  # when recorded deleted (the ledger's `at`, the result's)
+
+
+class Deleting:
+    def _delete_objects(self, received: list[tuple[DeletionMessage, str]]) -> None:
+        """Carry out the deletions of one pull (message, ack id); see the module docstring."""
+        if not received:
+            return
+        items = self._fold(received)
+        if not self.settings.delete_follows:
+            self._finish(items, "ignored")
+            return
+        if time.monotonic() >= self.deadline or self.summary.hub_unavailable:
+            self._defer(items)
+            return
+        self._extend(items)
+        verdicts = list(self.pool.map(self._look, items))
+        bound: dict[str, list[Gone]] = defaultdict(list)
+        done: dict[str, list[Gone]] = defaultdict(list)
+        deferred = [i for i, v in zip(items, verdicts) if v == DEFER]
+        for item, verdict in zip(items, verdicts):
+            if verdict == IN_HUB:
+                bound[item.project].append(item)
+            elif verdict != DEFER:
+                done[verdict].append(item)
+        for verdict, finished in done.items():
+            self._finish(finished, verdict)
+        allowance = self._lookup_allowance()
+        for project, group in bound.items():
+            if len(group) > allowance:  # per-id lookups cost a call each: the rest waits for a later turn
+                deferred += group[allowance:]
+                group = group[:allowance]
+            allowance -= len(group)
+            if group:
+                self._delete_in_hub(project, group)
+        if deferred:
+            log(logger, logging.INFO, "deletions deferred: their import is under way, or this turn is full",
+                flush_id=self.id, objects=len(deferred))
+            self._defer(deferred)
+
+    def _fold(self, received: list[tuple[DeletionMessage, str]]) -> list[Gone]:
+        """One item per ledger key, for the newest generation said gone, with every message's ack id."""
+        items: dict[str, Gone] = {}
+        for message, ack_id in received:
+            key = self.ledger.key(message.ref)
+            if key not in items:
+                items[key] = Gone(message, [ack_id])
+                continue
+            items[key].ack_ids.append(ack_id)
+            if message.ref.generation > items[key].message.ref.generation:
+                items[key].message = message
+        return list(items.values())
+
+    def _lookup_allowance(self) -> int:
+        rpm = self.settings.requests_per_minute
+        if not rpm:
+            return 1 << 30
+        return max(1, int(LOOKUP_SHARE * (self.deadline - time.monotonic()) * rpm / 60) - 2)
+
+    def _after_deletion(self, item, record: dict, generation: int, path: str) -> str:
+        """An import meeting a ledger record marked deleted (at `generation`): "gone" when its
+        generation is the one that left the bucket, or older; else the name was uploaded again,
+        and it claims the record anew for manifest `path`: "keep", or "defer" if another was faster."""
+        ref = item.message.ref
+        if ref.generation <= int(record.get("deleted_generation") or record.get("generation") or 0):
+            log(logger, logging.INFO, "not imported: the object left the bucket first", flush_id=self.id,
+                object=ref.uri, generation=ref.generation, deleted_generation=record.get("deleted_generation"))
+            return "gone"
+        claim = self.ledger.take_over(ref, generation, path, self.id, item.asset.external_id,
+                                      project=item.message.destination.project, data=item.asset.data)
+        if not claim.won:
+            return "defer"
+        item.record_generation = claim.generation
+        log(logger, logging.INFO, "imported anew: uploaded again after its deletion", flush_id=self.id,
+            object=ref.uri, generation=ref.generation, deleted_generation=record.get("deleted_generation"))
+        return "keep"
+
+    # -- 1 and 2: the bucket and the ledger --------------------------------------------------------
+    def _look(self, item: Gone) -> str:
+        """An outcome for `item`, IN_HUB (project, externalId and URL found), or DEFER."""
+        ref = item.message.ref
+        live = self._live(item)
+        if live is not False:
+            return "overwritten" if live else DEFER
+        try:
+            item.record = doc = self.ledger.read(ref)
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            log(logger, logging.WARNING, f"reading the ledger for a deletion failed; it comes back: {exc}",
+                flush_id=self.id, object=ref.uri)
+            return DEFER
+        body = doc.body if doc else {}
+        state, manifest = body.get("state"), body.get("manifest", "")
+        if doc is None or state == FAILED:
+            return self._tombstone(item)
+        if state == DELETED:
+            if ref.generation > int(body.get("deleted_generation") or 0):
+                self.ledger.mark_deleted(ref, doc.generation, body, self.id)  # a later generation went too
+            item.project, item.external_id = body.get("project", ""), body.get("external_id", "")
+            return "already_deleted"
+        if state == SENT or self._manifest_sent(manifest):
+            return self._locate(item)
+        manifest_state = (self.manifests.state_of(manifest) or {}).get("state") if manifest else None
+        if manifest_state == MANIFEST_SENT:
+            return self._locate(item)
+        if manifest_state == MANIFEST_FAILED:
+            return self._tombstone(item)
+        if manifest_state is None and time.time() - float(body.get("at", 0)) >= self.lease_s:
+            return self._tombstone(item)  # its flush died before writing the manifest: nothing was sent
+        return DEFER  # its import is under way: the deletion waits until it settles
+
+    def _tombstone(self, item: Gone) -> str:
+        """Record an object that left before any asset of it reached the Hub."""
+        doc = item.record
+        won = self.ledger.mark_deleted(item.message.ref, doc.generation if doc else 0, doc.body if doc else {},
+                                       self.id, note="never in the Hub", at=item.at)
+        return "not_imported" if won else DEFER
+
+    def _locate(self, item: Gone) -> str:
+        """Where the object's asset went: project, externalId, data URL (see the module docstring)."""
+        body, ref = item.record.body, item.message.ref
+        # The generation imported (its URL and externalId may name it), of a size no size rule skips.
+        imported = ObjectRef(ref.bucket, ref.name, int(body.get("generation") or ref.generation), size=1)
+        item.external_id = body.get("external_id") or external_id(imported, self.settings.external_id_template)
+        item.project, item.data = body.get("project", ""), body.get("data", "")
+        if not item.project and body.get("manifest"):
+            manifest = self.manifests.load(body["manifest"])
+            if manifest is not None:
+                item.project = manifest.destination.project
+                item.data = next((a.data for a in manifest.assets if a.external_id == item.external_id), "")
+        if not item.project:
+            destination = decide(imported, self.settings).destination or self.settings.default or \
+                self.settings.routes[0].destination
+            item.project = destination.project
+        item.data = item.data or object_url(imported, self.settings.url_template)
+        return IN_HUB
+
+    # -- 3: the Hub --------------------------------------------------------------------------------
+    def _delete_in_hub(self, project: str, items: list[Gone]) -> None:
+        """Find the assets of `items` in `project`, soft-delete them, record it, ack."""
+        try:
+            found = self.hub.copies(project, {i.external_id: i.data for i in items}, since=None,
+                                    max_calls=self._lookup_allowance() + 2, deadline=self.deadline)
+        except HubNotFoundError as exc:  # the project is gone, and every asset in it
+            log(logger, logging.WARNING, f"the project of deleted objects is gone: {exc}", flush_id=self.id,
+                project=project)
+            self._record(items, "not_in_hub")
+            return
+        except HubError as exc:
+            self._hub_trouble(exc, items, project, "finding the assets of deleted objects")
+            return
+        if found is None:
+            self._hub_trouble(None, items, project, "finding the assets of deleted objects")
+            return
+        # Once more, the bucket, right before deleting: an upload since the first look is an overwrite.
+        live = list(self.pool.map(self._live, items))
+        self._finish([i for i, v in zip(items, live) if v], "overwritten")
+        self._defer([i for i, v in zip(items, live) if v is None])
+        items = [i for i, v in zip(items, live) if v is False]
+        for item in items:
+            item.asset_ids = list(dict.fromkeys(str(r["_id"]) for r in found.get(item.external_id, []) if "_id" in r))
+        ids = list(dict.fromkeys(a for i in items for a in i.asset_ids))
+        deleted: set[str] = set()
+        for start in range(0, len(ids), DELETE_BATCH):
+            batch = ids[start:start + DELETE_BATCH]
+            try:
+                self.hub.soft_delete(project, batch, deadline=self.deadline)
+            except HubError as exc:  # an unknown outcome too: the next try lists again
+                left = [i for i in items if not set(i.asset_ids) <= deleted]
+                self._hub_trouble(exc, left, project, "deleting the assets of deleted objects")
+                items = [i for i in items if set(i.asset_ids) <= deleted]
+                break
+            deleted.update(batch)
+        self._record([i for i in items if i.asset_ids], "deleted")
+        self._record([i for i in items if not i.asset_ids], "not_in_hub")
+
+    def _live(self, item: Gone) -> bool | None:
+        """Whether a generation of the object is live; None (logged) when GCS cannot say."""
+        try:
+            return live_generation(item.message.ref, self.manifests.store.bucket.client) is not None
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            log(logger, logging.WARNING, f"checking a deletion failed; it comes back: {exc}", flush_id=self.id,
+                object=item.message.ref.uri)
+            return None
+
+    def _hub_trouble(self, exc: HubError | None, items: list[Gone], project: str, what: str) -> None:
+        """A Hub call for deletions failed: nothing is recorded, the messages come back later."""
+        if isinstance(exc, (HubGeofencedError, HubRedirectError)) or (isinstance(exc, HubAuthError)
+                                                                     and exc.status != 403):
+            self.summary.hub_unavailable = str(exc)  # the account as a whole: stop sending this flush
+        level = logging.ERROR if exc is not None and exc.status in (400, 403) else logging.WARNING
+        log(logger, level, f"{what} failed; they come back: {exc or 'out of Hub calls this turn'}", flush_id=self.id,
+            project=project, objects=len(items))
+        self._defer(items)
+
+    def _record(self, items: list[Gone], state: str) -> None:
+        """Mark `items` deleted in the ledger, then finish them; an item whose record changed meanwhile comes back."""
+        won = list(self.pool.map(lambda i: self.ledger.mark_deleted(
+            i.message.ref, i.record.generation, i.record.body, self.id, asset_ids=i.asset_ids,
+            project=i.project, at=i.at), items))
+        self._finish([i for i, ok in zip(items, won) if ok], state)
+        self._defer([i for i, ok in zip(items, won) if not ok])
+
+    def _finish(self, items: list[Gone], state: str) -> None:
+        """Log and count each outcome, publish its result (RESULTS_TOPIC), ack what was told."""
+        for item in items:
+            self._deletion_outcome(item, state)
+        told = results.tell_deletions(self, items, state)
+        self._ack([a for i, ok in zip(items, told) if ok for a in i.ack_ids])
+        self._defer([i for i, ok in zip(items, told) if not ok])
+
+    def _deletion_outcome(self, item: Gone, state: str) -> dict:
+        """What became of one object deleted from the bucket, as one dict: project, object URI,
+        generation, externalId, the asset ids soft-deleted, and `state` (a key of OUTCOMES).
+        Logged, counted in the summary, and kept in `deletion_outcomes` (for a results topic)."""
+        ref = item.message.ref
+        outcome = {"state": state, "project": item.project or None, "object": ref.uri, "generation": ref.generation,
+                   "external_id": item.external_id or None, "asset_ids": list(item.asset_ids),
+                   "event": item.message.event, "messages": len(item.ack_ids)}
+        self.summary.deletions += 1
+        if state == "deleted":
+            self.summary.deleted_assets += len(item.asset_ids)
+        log(logger, logging.INFO, OUTCOMES[state], flush_id=self.id, **outcome)
+        self.deletion_outcomes.append(outcome)
+        return outcome
