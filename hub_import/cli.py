@@ -145,7 +145,8 @@ def cmd_trace(settings, args) -> int:
     from .clients import storage_client, subscriber_client
     from .flush import hub_client
     from .gcs import JsonStore
-    from .trace import parse_uri, render, trace
+    from .trace import parse_uri, trace
+    from .trace_view import render
 
     try:
         parse_uri(args.target)

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub_import.trace import Trace, parse_uri, render, verdict, when
+from hub_import.trace import parse_uri
+from hub_import.trace_view import Trace, render, verdict, when
 
 NOW = 1_800_000_000.0
 OBJECT = {"generation": 7, "size": 10, "content_type": "image/jpeg", "created": "2027-01-15T08:00:00+00:00",
