@@ -1,0 +1,80 @@
+"""Red team: deletions that follow the bucket (ON_DELETE=delete) and their results.
+
+1. A deletion message (version 2) whose bucket the storage client refuses before any request
+   (`Bucket names must start and end with a number or letter`, a ValueError) kills the flush:
+   `Deleting._live` catches only the API's errors, `pool.map(self._look, ...)` re-raises, and
+   nothing pulled with it is acked. Every flush that pulls it dies, until Pub/Sub dead-letters it
+   after MAX_DELIVERY_ATTEMPTS (100). `decode_message` accepts any non-empty bucket name.
+2. A file imported and deleted (generation G1), then uploaded again and deleted again before that
+   upload was imported (G2): the flush records G2 as gone ("already_deleted", a later generation
+   went too) but tells it from the ledger record as it was *before* it wrote G2 into it:
+   generation G1, G1's asset ids, outcome "deleted", result_id `<record>@G1`. A subscriber that
+   de-duplicates on result_id (as the README asks) drops it as G1's again: G2's deletion is never
+   told, and what was told is wrong.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from hub_import.clients import publisher_client
+from hub_import.objects import ObjectRef
+from hub_import.queue import DeletionMessage
+from tests.integration.conftest import pull_until
+from tests.integration.flushing import assert_once, held, own_state, publish, refs, run_flush, settings
+from tests.integration.test_deletions import (delete, flush_until, healthy_hub, import_files,  # noqa: F401
+                                              run_id, totals, upload, wait_for_ingest)
+from tests.integration.test_results import results_sub, take  # noqa: F401 - a fixture
+
+
+@pytest.mark.xfail(strict=True, reason="red team: a v2 deletion naming a bucket the storage client refuses "
+                                       "(ValueError) kills every flush that pulls it")
+def test_a_deletion_naming_an_impossible_bucket_does_not_kill_the_flush(stack):
+    # GIVEN good files queued, and a deletion message whose bucket name starts with a '-'
+    state = own_state(stack, "rt-badbucket")
+    marker = uuid.uuid4().hex
+    good = publish(state, refs(f"rt-badbucket-{marker[:6]}/", 3))
+    data, attributes = DeletionMessage(ObjectRef("-not-a-bucket-", "x.jpg", 7), "deleted", "poison").encode()
+    publisher_client().publish(settings(state).topic_path, data, **attributes, marker=marker).result(timeout=30)
+    outcome = None
+    try:
+        # WHEN the scheduler flushes
+        try:
+            outcome = run_flush(state)
+        except AssertionError as exc:  # the flush process died
+            outcome = f"the flush crashed: {str(exc).strip().splitlines()[-1][:300]}"
+        # THEN it does not die of it (the poison goes to the dead letters), and the good files are in
+        assert isinstance(outcome, dict), outcome
+        assert_once(stack, good)
+    finally:
+        if not isinstance(outcome, dict):  # leave no poison behind for the tests after this one
+            pull_until(stack, lambda m: m.attributes.get("marker") == marker, 1, timeout=40)
+
+
+@pytest.mark.xfail(strict=True, reason="red team: a second generation deleted before its import is told "
+                                       "with the first generation's result_id, generation and asset ids")
+def test_a_second_generation_deleted_before_its_import_is_told_as_its_own_deletion(stack, results_sub):
+    # GIVEN a file imported (G1), deleted from the bucket and from the Hub, its deletion told
+    state, run = own_state(stack, "rt-g2"), run_id("rtg2")
+    name = f"{run}photo.txt"
+    g1 = import_files(stack, state, [name])[name]
+    delete(stack, [name])
+    flush_until(state, lambda _: not held(stack, run))
+    first = [b for _, b, _ in take(results_sub, state["LEDGER_PREFIX"], 1, settle=1) if b["kind"] == "delete"]
+    assert [b["assets"][0]["generation"] for b in first] == [str(g1)]
+    # WHEN it is uploaded again (G2) and deleted again before any flush has imported G2
+    g2 = upload(stack, [name], text="v2")[name]
+    wait_for_ingest(stack, run, "queued", 2)
+    delete(stack, [name])
+    wait_for_ingest(stack, run, "deletion queued", 2)
+    flush_until(state, lambda s: totals(s, "deletions") >= 1 and totals(s, "deleted_before_import") >= 1)
+    # THEN the Hub holds nothing of it (that part works)
+    assert held(stack, run) == {}
+    # AND the results topic tells G2's deletion as G2's: its own result_id, nothing deleted in the Hub
+    told = [(a, b) for a, b, _ in take(results_sub, state["LEDGER_PREFIX"], 1, settle=2) if b["kind"] == "delete"]
+    rows = [(a["result_id"].rsplit("@", 1)[-1], b["assets"][0]["generation"], b["assets"][0]["outcome"],
+             b["assets"][0]["assetIds"]) for a, b in told]
+    # (today: [["<G1>#deleted", "<G1>", "deleted", ["<G1's asset id>"]]], a copy of G1's result)
+    assert (f"{g2}#not_imported", str(g2), "not_imported", []) in rows, json.dumps(rows)
