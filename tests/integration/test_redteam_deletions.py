@@ -23,9 +23,9 @@ from hub_import.clients import publisher_client
 from hub_import.objects import ObjectRef
 from hub_import.queue import DeletionMessage
 from tests.integration.conftest import pull_until
-from tests.integration.flushing import assert_once, held, own_state, publish, refs, run_flush, settings
-from tests.integration.test_deletions import (delete, flush_until, healthy_hub, import_files,  # noqa: F401
-                                              run_id, totals, upload, wait_for_ingest)
+from tests.integration.flushing import assert_once, held, hub, own_state, publish, refs, run_flush, settings
+from tests.integration.test_deletions import (FAST, SOON, delete, flush_until, healthy_hub,  # noqa: F401
+                                              import_files, record, run_id, totals, upload, wait_for_ingest)
 from tests.integration.test_results import results_sub, take  # noqa: F401 - a fixture
 
 
@@ -78,3 +78,29 @@ def test_a_second_generation_deleted_before_its_import_is_told_as_its_own_deleti
              b["assets"][0]["assetIds"]) for a, b in told]
     # (today: [["<G1>#deleted", "<G1>", "deleted", ["<G1's asset id>"]]], a copy of G1's result)
     assert (f"{g2}#not_imported", str(g2), "not_imported", []) in rows, json.dumps(rows)
+
+
+@pytest.mark.xfail(strict=True, reason="red team: a deletion whose DELETE answer was lost is recorded and told "
+                                       "as not_in_hub, without the asset id this product deleted")
+def test_a_deletion_whose_delete_answer_was_lost_is_told_as_deleted_with_its_asset_id(stack, healthy_hub,
+                                                                                     results_sub):
+    # GIVEN a file in the Hub
+    state, run = own_state(stack, "rt-lostdel"), run_id("rtlostdel")
+    name = f"{run}f.txt"
+    import_files(stack, state, [name])
+    [asset_id] = [a["_id"] for a in hub(stack).all_assets(stack["HUB_PROJECT_ID"]) if a["externalId"] == name]
+    # WHEN it is deleted from the bucket, and the Hub does the DELETE but its answer is lost
+    healthy_hub.faults(drop_after_delete=1.0)
+    delete(stack, [name])
+    wait_for_ingest(stack, run, "deletion queued", 1)
+    first = run_flush(state, **FAST, **SOON)
+    healthy_hub.faults(drop_after_delete=0.0)
+    assert first["deletions"] == 0 and held(stack, run) == {}  # gone from the Hub, not yet recorded
+    flush_until(state, lambda s: totals(s, "deletions") >= 1, max_runs=60, **SOON)
+    # THEN the ledger and the results topic say what happened: this product soft-deleted that asset
+    told = [b["assets"][0] for _, b, _ in take(results_sub, state["LEDGER_PREFIX"], 1, settle=1)
+            if b["kind"] == "delete"]
+    body = record(stack, state, name)
+    # (today: outcome "not_in_hub", assetIds [], and the record's asset_ids [])
+    assert [(r["outcome"], r["assetIds"]) for r in told] == [("deleted", [asset_id])], told
+    assert body["asset_ids"] == [asset_id], body
