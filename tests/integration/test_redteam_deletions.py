@@ -137,3 +137,27 @@ def test_a_lost_import_that_lands_after_the_deletion_does_not_stay_in_the_hub(st
     assert checks == [], "the heal check has not run yet"
     # THEN no asset of the deleted file is left in the Hub
     assert held(stack, run) == {}, held(stack, run)
+
+
+
+@pytest.mark.xfail(strict=True, reason="red team: a file uploaded again while a flush drains is dropped as deleted: "
+                                       "its import is folded into the held import of the deleted generation")
+def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(stack):
+    # GIVEN a file uploaded and deleted again (its import G1 and its deletion queued)
+    state, run = own_state(stack, "rt-trickle"), run_id("rttrickle")
+    name = f"{run}report.txt"
+    upload(stack, [name], text="wrong")
+    wait_for_ingest(stack, run, "queued", 1)
+    delete(stack, [name])
+    wait_for_ingest(stack, run, "deletion queued", 1)
+    # WHEN a flush drains them one pull at a time (a backlog), and, after it has carried out the
+    # deletion, the right file is uploaded under the same name and its import comes in a later pull
+    first = run_flush(state, module="tests.integration.trickle_pubsub", TRICKLE_REUPLOAD=name,
+                      FLUSH_BUDGET_SECONDS=30, **FAST)
+    flush_until(state, lambda _: True)
+    # THEN the file in the bucket is in the Hub, once
+    # (today: G2's import was folded into the held import of G1 as a duplicate; G1's is dropped as
+    # deleted before import, and G2's message is acked with it)
+    assert first["pulled"] == 3 and first["deletions"] == 1, first
+    assert storage_client().bucket(stack["LANDING_BUCKET"]).get_blob(name) is not None  # it is in the bucket
+    assert held(stack, run) == {name: 1}, (first, record(stack, state, name))
