@@ -161,3 +161,22 @@ def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(
     assert first["pulled"] == 3 and first["deletions"] == 1, first
     assert storage_client().bucket(stack["LANDING_BUCKET"]).get_blob(name) is not None  # it is in the bucket
     assert held(stack, run) == {name: 1}, (first, record(stack, state, name))
+
+
+@pytest.mark.xfail(strict=True, reason="red team: a version-2 message with a far-future generation for a name not "
+                                       "in the bucket makes every later upload of that name 'deleted before import'")
+def test_a_deletion_message_with_a_far_future_generation_does_not_block_the_name_for_good(stack):
+    # GIVEN a deletion message (hand-made, or from a buggy publisher: any generation decodes) for a
+    # name that is not in the bucket, with a generation no upload will reach for centuries
+    state, run = own_state(stack, "rt-future"), run_id("rtfuture")
+    name = f"{run}photo.txt"
+    data, attributes = DeletionMessage(ObjectRef(stack["LANDING_BUCKET"], name, 9 * 10 ** 18), "deleted",
+                                       "by hand").encode()
+    publisher_client().publish(settings(state).topic_path, data, **attributes).result(timeout=30)
+    flush_until(state, lambda s: totals(s, "deletions") >= 1)
+    # WHEN the file is uploaded (a real generation, today's time in microseconds)
+    upload(stack, [name])
+    wait_for_ingest(stack, run, "queued", 1)
+    summaries = flush_until(state, lambda s: totals(s, "pulled") >= 1)
+    # THEN it is in the Hub (today: dropped as "deleted before import", acked, never imported)
+    assert held(stack, run) == {name: 1}, (summaries[0], record(stack, state, name))
