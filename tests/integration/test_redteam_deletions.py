@@ -180,3 +180,25 @@ def test_a_deletion_message_with_a_far_future_generation_does_not_block_the_name
     summaries = flush_until(state, lambda s: totals(s, "pulled") >= 1)
     # THEN it is in the Hub (today: dropped as "deleted before import", acked, never imported)
     assert held(stack, run) == {name: 1}, (summaries[0], record(stack, state, name))
+
+
+@pytest.mark.xfail(strict=True, reason="red team: a file uploaded again after a DELETE whose answer was lost is "
+                                       "judged an overwrite of the asset that DELETE removed: no asset is left")
+def test_a_file_uploaded_again_after_a_lost_delete_answer_is_in_the_hub(stack, healthy_hub):
+    # GIVEN a file in the Hub, deleted from the bucket; the Hub does the DELETE but its answer is lost
+    state, run = own_state(stack, "rt-lostagain"), run_id("rtlostagain")
+    name = f"{run}report.txt"
+    import_files(stack, state, [name])
+    healthy_hub.faults(drop_after_delete=1.0)
+    delete(stack, [name])
+    wait_for_ingest(stack, run, "deletion queued", 1)
+    first = run_flush(state, **FAST, **SOON)
+    healthy_hub.faults(drop_after_delete=0.0)
+    assert first["deletions"] == 0 and held(stack, run) == {}  # gone from the Hub; the deletion comes back
+    # WHEN the file is uploaded again before the deletion comes back
+    upload(stack, [name], text="v2")
+    wait_for_ingest(stack, run, "queued", 2)
+    summaries = flush_until(state, lambda s: totals(s, "deletions") >= 1, max_runs=60, **SOON)
+    # THEN the file in the bucket is in the Hub, once
+    # (today: the import is a duplicate of the record still saying sent, the deletion an overwrite)
+    assert held(stack, run) == {name: 1}, (summaries[-2:], record(stack, state, name))
