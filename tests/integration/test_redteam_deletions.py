@@ -43,7 +43,7 @@ def test_a_deletion_naming_an_impossible_bucket_does_not_kill_the_flush(stack):
     try:
         # WHEN the scheduler flushes
         try:
-            outcome = run_flush(state)
+            outcome = run_flush(state, **SOON)  # (a shorter lease on what a dead flush held)
         except AssertionError as exc:  # the flush process died
             outcome = f"the flush crashed: {str(exc).strip().splitlines()[-1][:300]}"
         # THEN it does not die of it (the poison goes to the dead letters), and the good files are in
@@ -122,14 +122,15 @@ def test_a_lost_import_that_lands_after_the_deletion_does_not_stay_in_the_hub(st
     sent_at = time.monotonic()
     first = run_flush(state, **FAST, **settle)
     healthy_hub.faults(slow_commit=0.0)
-    assert first["uncertain"] == 1 and held(stack, run) == {}
+    assert first["uncertain"] == 1 and held(stack, run) == {}, first
     # ... settled after the settle time: not found, so sent again (and a heal check scheduled)
     flush_until(state, lambda _: held(stack, run) == {name: 1}, **settle)
     # WHEN the file is deleted from the bucket, and its deletion done, before the lost import lands
     delete(stack, [name])
     wait_for_ingest(stack, run, "deletion queued", 1)
     flush_until(state, lambda s: totals(s, "deletions") >= 1, **settle)
-    assert held(stack, run) == {} and time.monotonic() - sent_at < 14, "too slow to show it"
+    assert held(stack, run) == {} and time.monotonic() - sent_at < 14, ("too slow to show it", held(stack, run),
+                                                                         time.monotonic() - sent_at)
     # ... then the lost import lands, and the flushes go on past the heal check's time
     time.sleep(max(0.0, sent_at + 33 - time.monotonic()))
     flush_until(state, lambda _: True, **settle)
