@@ -60,6 +60,7 @@ class Transport:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._session = requests.Session()
+        self._redact = lambda text: redact(text, api_key)  # the key, kept out of every error message
         self._session.headers.update({"apikey": api_key, "Content-Type": "application/json",
                                       "Accept": "application/json"})
 
@@ -108,7 +109,7 @@ class Transport:
             if not isinstance(answer, dict):
                 raise Unknown(f"{status} with a body that is not a JSON object on {what}", status=status)
             return answer
-        message = _message(response)
+        message = self._redact(_message(response))
         if 300 <= status < 400:
             raise HubRedirectError(f"{status} on {what}: the Hub redirects to "
                                    f"{_host(response.headers.get('Location', ''))}; check HUB_API_URL "
@@ -203,6 +204,12 @@ def _message(response: requests.Response) -> str:
         pass
     return (response.text[:200] if "json" in response.headers.get("Content-Type", "") else "") \
         or response.reason or ""
+
+
+def redact(text: str, key: str) -> str:
+    """`text` without the API key in it: whatever the Hub says goes on to logs, dead letters,
+    manifests and the results topic, and an answer may echo the key it refused."""
+    return text.replace(key, "[redacted]") if key else text
 
 
 def _host(url: str) -> str:

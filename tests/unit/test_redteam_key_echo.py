@@ -16,8 +16,6 @@ from tests.unit.test_hub_answers import answer, client
 KEY = "secret-key"  # the key test_hub_answers.client gives its HubClient
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a Hub answer echoing the API key is copied into errors that "
-                                       "are logged, dead-lettered and published on the results topic")
 @pytest.mark.parametrize("status,error", [(400, HubRejectedError), (401, HubAuthError)], ids=["400", "401"])
 def test_a_hub_answer_that_echoes_the_api_key_does_not_carry_it_further(status, error):
     c, _ = client(answer(status, {"status": "fail", "message": f"Invalid API key: {KEY} (header apikey)"}))
