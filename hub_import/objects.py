@@ -1,6 +1,7 @@
 """A reference to one GCS object version: what every other module passes around."""
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields
 
 
@@ -70,6 +71,8 @@ class ObjectRef:
                 raise ValueError(f"{name} must be a non-empty string, not {_shown(value)}")
             if len(_utf8(value, name)) > limit:
                 raise ValueError(f"{name} is longer than {limit} bytes")
+        if not BUCKET_NAME.fullmatch(self.bucket):  # the storage client refuses such a name outright
+            raise ValueError(f"bucket {_shown(self.bucket)} is not a bucket name GCS allows")
         for name in ("generation", "size"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -89,6 +92,9 @@ class ObjectRef:
 
 
 MAX_BUCKET_BYTES, MAX_NAME_BYTES = 222, 1024
+# GCS's naming rules: lower-case letters, digits, '-', '_' and '.', beginning and ending with a
+# letter or digit, 3 to 63 characters (dotted names up to 222, each part at most 63).
+BUCKET_NAME = re.compile(r"(?=.{3,222}\Z)(?!.*[^.]{64})[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?")
 
 
 def _whole(value, what: str) -> int:

@@ -30,8 +30,6 @@ from tests.integration.test_deletions import (FAST, SOON, delete, flush_until, h
 from tests.integration.test_results import results_sub, take  # noqa: F401 - a fixture
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a v2 deletion naming a bucket the storage client refuses "
-                                       "(ValueError) kills every flush that pulls it")
 def test_a_deletion_naming_an_impossible_bucket_does_not_kill_the_flush(stack):
     # GIVEN good files queued, and a deletion message whose bucket name starts with a '-'
     state = own_state(stack, "rt-badbucket")

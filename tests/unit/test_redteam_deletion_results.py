@@ -18,7 +18,7 @@ from hub_import.flush_parts import Summary
 from hub_import.ledger import FAILED, Ledger
 from hub_import.objects import ObjectRef
 from hub_import.queue import DeletionMessage
-from tests.unit.test_results import DictStore, Publisher
+from tests.unit.test_result_messages import DictStore, Publisher
 
 
 class Flushing(Deleting):
