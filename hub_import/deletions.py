@@ -199,7 +199,7 @@ class Deleting:
                 item.project = manifest.destination.project
                 item.data = next((a.data for a in manifest.assets if a.external_id == item.external_id), "")
         if not item.project:
-            destination = decide(imported, self.settings).destination or self.settings.default or \
+            destination = decide(imported, self.settings, resolve=False).destination or self.settings.default or \
                 self.settings.routes[0].destination
             item.project = destination.project
         item.data = item.data or object_url(imported, self.settings.url_template)

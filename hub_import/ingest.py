@@ -85,7 +85,7 @@ def describe_deletion(ref: ObjectRef, kind: str, settings: Settings, *, event: s
     object is still there, and its asset's default data URL names it, not the generation).
     Size rules are not asked: fake-gcs-server says 0 bytes of a deleted object, and following an
     object the flush never imported costs only a ledger record."""
-    decision = decide(replace(ref, size=max(ref.size, 1)), settings)
+    decision = decide(replace(ref, size=max(ref.size, 1)), settings, resolve=False)
     if decision.destination is None:
         log(logger, logging.INFO, f"deletion skipped: {decision.reason}", event_id=event, object=ref.uri,
             generation=ref.generation, reason=decision.reason)

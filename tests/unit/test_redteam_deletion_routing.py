@@ -30,8 +30,6 @@ CASES = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a deletion is skipped when the deleted object's metadata no "
-                                       "longer fills its batch template or override; its asset stays in the Hub")
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_a_deletion_is_followed_whatever_metadata_the_object_had_when_deleted(case):
     extra, at_import, at_deletion = CASES[case]
