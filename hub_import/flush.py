@@ -171,6 +171,8 @@ class Flush(Resuming, Settling, Deleting):
             if key in held:
                 held[key].ack_ids.append(r.ack_id)
                 self.summary.duplicates += 1
+                if message.ref.generation > held[key].message.ref.generation:
+                    held[key].message = message  # the newest upload is the one judged against a deletion
                 continue
             held[key] = Item(message, [r.ack_id])
             fresh.append((key, held[key]))

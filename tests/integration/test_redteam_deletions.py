@@ -139,8 +139,6 @@ def test_a_lost_import_that_lands_after_the_deletion_does_not_stay_in_the_hub(st
 
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a file uploaded again while a flush drains is dropped as deleted: "
-                                       "its import is folded into the held import of the deleted generation")
 def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(stack):
     # GIVEN a file uploaded and deleted again (its import G1 and its deletion queued)
     state, run = own_state(stack, "rt-trickle"), run_id("rttrickle")
