@@ -133,7 +133,12 @@ class Deleting:
         generation is the one that left the bucket, or older; else the name was uploaded again,
         and it claims the record anew for manifest `path`: "keep", or "defer" if another was faster."""
         ref = item.message.ref
+        live = None
         if ref.generation <= int(record.get("deleted_generation") or record.get("generation") or 0):
+            live = self._live_now(ref)
+            if live is None:
+                return "defer"
+        if live is False:
             log(logger, logging.INFO, "not imported: the object left the bucket first", flush_id=self.id,
                 object=ref.uri, generation=ref.generation, deleted_generation=record.get("deleted_generation"))
             return "gone"
@@ -243,6 +248,15 @@ class Deleting:
             deleted.update(batch)
         self._record([i for i in items if i.asset_ids], "deleted")
         self._record([i for i in items if not i.asset_ids], "not_in_hub")
+
+    def _live_now(self, ref: ObjectRef) -> bool | None:
+        """Whether exactly this generation is live: then it is imported whatever a deletion record
+        says (a deletion message claiming a later generation than was ever uploaded must not
+        block the name). None when GCS cannot say (the import waits for a later flush)."""
+        try:
+            return live_generation(ref, self.manifests.store.bucket.client) == ref.generation
+        except (exceptions.GoogleAPICallError, exceptions.RetryError):
+            return None
 
     def _live(self, item: Gone) -> bool | None:
         """Whether a generation of the object is live; None (logged) when GCS cannot say."""

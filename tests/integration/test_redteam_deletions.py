@@ -160,8 +160,6 @@ def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(
     assert held(stack, run) == {name: 1}, (first, record(stack, state, name))
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a version-2 message with a far-future generation for a name not "
-                                       "in the bucket makes every later upload of that name 'deleted before import'")
 def test_a_deletion_message_with_a_far_future_generation_does_not_block_the_name_for_good(stack):
     # GIVEN a deletion message (hand-made, or from a buggy publisher: any generation decodes) for a
     # name that is not in the bucket, with a generation no upload will reach for centuries
