@@ -169,9 +169,14 @@ class Deleting:
         if doc is None or state == FAILED:
             return self._tombstone(item)
         if state == DELETED:
-            if ref.generation > int(body.get("deleted_generation") or 0):
-                self.ledger.mark_deleted(ref, doc.generation, body, self.id)  # a later generation went too
             item.project, item.external_id = body.get("project", ""), body.get("external_id", "")
+            if ref.generation > int(body.get("deleted_generation") or 0):
+                # A later generation, uploaded after the deletion and gone before it was imported: a
+                # deletion of its own (told as such), the earlier one's asset ids not carried over.
+                prior = {k: v for k, v in body.items() if k != "asset_ids"}
+                won = self.ledger.mark_deleted(ref, doc.generation, prior, self.id, note="never in the Hub",
+                                               at=item.at)
+                return "not_imported" if won else DEFER
             return "already_deleted"
         if state == SENT or self._manifest_sent(manifest):
             return self._locate(item)
@@ -187,6 +192,8 @@ class Deleting:
     def _tombstone(self, item: Gone) -> str:
         """Record an object that left before any asset of it reached the Hub."""
         doc = item.record
+        if doc is not None:  # as the record keeps them, so that a deletion told again says the same
+            item.project, item.external_id = doc.body.get("project", ""), doc.body.get("external_id", "")
         won = self.ledger.mark_deleted(item.message.ref, doc.generation if doc else 0, doc.body if doc else {},
                                        self.id, note="never in the Hub", at=item.at)
         return "not_imported" if won else DEFER

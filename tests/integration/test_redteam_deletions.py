@@ -52,8 +52,6 @@ def test_a_deletion_naming_an_impossible_bucket_does_not_kill_the_flush(stack):
             pull_until(stack, lambda m: m.attributes.get("marker") == marker, 1, timeout=40)
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a second generation deleted before its import is told "
-                                       "with the first generation's result_id, generation and asset ids")
 def test_a_second_generation_deleted_before_its_import_is_told_as_its_own_deletion(stack, results_sub):
     # GIVEN a file imported (G1), deleted from the bucket and from the Hub, its deletion told
     state, run = own_state(stack, "rt-g2"), run_id("rtg2")

@@ -39,8 +39,6 @@ class Flushing(Deleting):
         pass
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a deletion told again after a failed import has another "
-                                       "externalId under the same result_id")
 def test_a_deletion_told_again_is_the_same_bytes_under_the_same_result_id():
     store, publisher = DictStore(), Publisher()
     ref = ObjectRef("landing", "cams/a.jpg", 1764000000000001)
