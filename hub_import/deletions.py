@@ -34,7 +34,7 @@ from .gcs import Doc
 from .hub import HubAuthError, HubError, HubGeofencedError, HubNotFoundError, HubRedirectError
 from .hub.quirks import DELETE_BATCH
 from .ingest import live_generation
-from .ledger import DELETED, FAILED, SENT
+from .ledger import DELETED, DELETING, FAILED, SENT
 from .logs import log
 from .manifests import FAILED as MANIFEST_FAILED
 from .manifests import SENT as MANIFEST_SENT
@@ -69,6 +69,7 @@ class Gone:
     external_id: str = ""
     data: str = ""
     asset_ids: list[str] = field(default_factory=list)
+    intent_ids: list[str] | None = None  # the asset ids a DELETE was sent for, its answer lost
     at: float = field(default_factory=time.time)  # when recorded deleted (the ledger's `at`, the result's)
 
 
@@ -155,9 +156,6 @@ class Deleting:
     def _look(self, item: Gone) -> str:
         """An outcome for `item`, IN_HUB (project, externalId and URL found), or DEFER."""
         ref = item.message.ref
-        live = self._live(item)
-        if live is not False:
-            return "overwritten" if live else DEFER
         try:
             item.record = doc = self.ledger.read(ref)
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
@@ -165,6 +163,12 @@ class Deleting:
                 flush_id=self.id, object=ref.uri)
             return DEFER
         body = doc.body if doc else {}
+        if body.get("state") == DELETING:  # a DELETE was sent, its answer lost: finish it, live or not
+            item.intent_ids = list(body.get("asset_ids") or [])
+            return self._locate(item)
+        live = self._live(item)
+        if live is not False:
+            return "overwritten" if live else DEFER
         state, manifest = body.get("state"), body.get("manifest", "")
         if doc is None or state == FAILED:
             return self._tombstone(item)
@@ -234,15 +238,21 @@ class Deleting:
         if found is None:
             self._hub_trouble(None, items, project, "finding the assets of deleted objects")
             return
-        # Once more, the bucket, right before deleting: an upload since the first look is an overwrite.
-        live = list(self.pool.map(self._live, items))
+        # Once more, the bucket, right before deleting: an upload since the first look is an overwrite
+        # (unless a DELETE of it was sent already: that one is finished whatever the bucket holds).
+        live = list(self.pool.map(lambda i: False if i.intent_ids is not None else self._live(i), items))
         self._finish([i for i, v in zip(items, live) if v], "overwritten")
         self._defer([i for i, v in zip(items, live) if v is None])
         items = [i for i, v in zip(items, live) if v is False]
+        gone_already: set[str] = set()  # named by a DELETE whose answer was lost, and no longer listed
         for item in items:
             item.asset_ids = list(dict.fromkeys(str(r["_id"]) for r in found.get(item.external_id, []) if "_id" in r))
-        ids = list(dict.fromkeys(a for i in items for a in i.asset_ids))
-        deleted: set[str] = set()
+            if item.intent_ids:
+                gone_already.update(set(item.intent_ids) - set(item.asset_ids))
+                item.asset_ids = list(dict.fromkeys(item.asset_ids + item.intent_ids))
+        items = self._intend(items)
+        ids = list(dict.fromkeys(a for i in items for a in i.asset_ids if a not in gone_already))
+        deleted: set[str] = set(gone_already)
         for start in range(0, len(ids), DELETE_BATCH):
             batch = ids[start:start + DELETE_BATCH]
             try:
@@ -283,6 +293,20 @@ class Deleting:
         log(logger, level, f"{what} failed; they come back: {exc or 'out of Hub calls this turn'}", flush_id=self.id,
             project=project, objects=len(items))
         self._defer(items)
+
+    def _intend(self, items: list[Gone]) -> list[Gone]:
+        """Write the deletion intent (DELETING, with the asset ids) of each item about to be deleted
+        in the Hub; those whose record changed meanwhile come back later. Returns the rest."""
+        fresh = [i for i in items if i.asset_ids and i.intent_ids is None]
+        written = list(self.pool.map(lambda i: self.ledger.mark_deleted(
+            i.message.ref, i.record.generation, i.record.body, self.id, asset_ids=i.asset_ids, project=i.project,
+            at=i.at, state=DELETING), fresh))
+        for item, generation in zip(fresh, written):
+            if generation:
+                item.record = Doc({**item.record.body, "state": DELETING, "asset_ids": item.asset_ids}, generation)
+        lost = [i for i, g in zip(fresh, written) if not g]
+        self._defer(lost)
+        return [i for i in items if all(i is not gone for gone in lost)]
 
     def _record(self, items: list[Gone], state: str) -> None:
         """Mark `items` deleted in the ledger, then finish them; an item whose record changed meanwhile comes back."""

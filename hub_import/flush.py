@@ -37,7 +37,7 @@ from .gcs import ConflictError
 from .hub import HubClient, HubError, HubNotFoundError
 from .lease import Lease
 from .deletions import Deleting
-from .ledger import DELETED, FAILED, SENT, Ledger
+from .ledger import DELETED, DELETING, FAILED, SENT, Ledger
 from .logs import log
 from .manifests import ManifestStore
 from .manifests import FAILED as MANIFEST_FAILED
@@ -267,6 +267,8 @@ class Flush(Resuming, Settling, Deleting):
         state, manifest = record.get("state"), record.get("manifest", "")
         if state == DELETED:
             return self._after_deletion(item, record, generation, path)
+        if state == DELETING:
+            return "defer"  # its deletion is under way: judged again once it is done
         if state in (SENT, FAILED) or self._manifest_sent(manifest):
             return "duplicate"
         manifest_state = self.manifests.state_of(manifest) if manifest else None

@@ -33,6 +33,9 @@ from .gcs import ConflictError, Doc, JsonStore
 from .objects import ObjectRef
 
 CLAIMED, SENT, FAILED, DELETED = "claimed", "sent", "failed", "deleted"
+# The object left the bucket and its assets (`asset_ids`) are being soft-deleted: written before
+# the DELETE, so that a DELETE whose answer is lost is finished later whatever the bucket holds then.
+DELETING = "deleting"
 
 
 @dataclass(frozen=True)
@@ -102,15 +105,15 @@ class Ledger:
             return False
 
     def mark_deleted(self, ref: ObjectRef, generation: int, prior: dict, flush_id: str, *, asset_ids=(),
-                     project: str = "", note: str = "", at: float | None = None) -> bool:
+                     project: str = "", note: str = "", at: float | None = None, state: str = DELETED) -> int:
         """Record that generation `ref.generation` left the bucket, over the record at `generation`
         (0: only if there is none: an object never imported), keeping what `prior` (that record)
         says of the import. `asset_ids`: what was soft-deleted in `project`. False if the record
-        changed under us."""
+        changed under us, else the record's new generation. `state=DELETING`: the intent, before the DELETE."""
         gone = max(ref.generation, int(prior.get("deleted_generation") or 0))
         record = {**{k: v for k, v in prior.items() if k in ("generation", "external_id", "manifest", "project",
                                                                 "data", "asset_ids")},
-                  "state": DELETED, "object": ref.uri, "deleted_generation": gone, "flush": flush_id,
+                  "state": state, "object": ref.uri, "deleted_generation": gone, "flush": flush_id,
                   "at": time.time() if at is None else at}
         record.setdefault("generation", ref.generation)
         if asset_ids or "asset_ids" not in record:
@@ -120,10 +123,9 @@ class Ledger:
         if note:
             record["note"] = note
         try:
-            self.store.write(self.path(ref), record, if_generation_match=generation)
-            return True
+            return self.store.write(self.path(ref), record, if_generation_match=generation) or 1
         except ConflictError:
-            return False
+            return 0
 
     def release(self, ref: ObjectRef, generation: int) -> None:
         """Give a claim back (only if it is still the one we made)."""

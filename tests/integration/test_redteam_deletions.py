@@ -77,8 +77,6 @@ def test_a_second_generation_deleted_before_its_import_is_told_as_its_own_deleti
     assert (f"{g2}#not_imported", str(g2), "not_imported", []) in rows, json.dumps(rows)
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a deletion whose DELETE answer was lost is recorded and told "
-                                       "as not_in_hub, without the asset id this product deleted")
 def test_a_deletion_whose_delete_answer_was_lost_is_told_as_deleted_with_its_asset_id(stack, healthy_hub,
                                                                                      results_sub):
     # GIVEN a file in the Hub
@@ -175,8 +173,6 @@ def test_a_deletion_message_with_a_far_future_generation_does_not_block_the_name
     assert held(stack, run) == {name: 1}, (summaries[0], record(stack, state, name))
 
 
-@pytest.mark.xfail(strict=True, reason="red team: a file uploaded again after a DELETE whose answer was lost is "
-                                       "judged an overwrite of the asset that DELETE removed: no asset is left")
 def test_a_file_uploaded_again_after_a_lost_delete_answer_is_in_the_hub(stack, healthy_hub):
     # GIVEN a file in the Hub, deleted from the bucket; the Hub does the DELETE but its answer is lost
     state, run = own_state(stack, "rt-lostagain"), run_id("rtlostagain")
