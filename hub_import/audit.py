@@ -97,13 +97,15 @@ def audit(settings: Settings, store, hub: HubClient, project: str, since: dateti
     return report
 
 
-def remove_extra_copies(hub: HubClient, project: str, external_id: str, data_url: str, rows: list[dict]) -> list[dict]:
-    """Soft-delete all but the oldest of our copies of `external_id` (copies with our data URL)."""
+def remove_extra_copies(hub: HubClient, project: str, external_id: str, data_url: str, rows: list[dict],
+                        keep_one: bool = True) -> list[dict]:
+    """Soft-delete all but the oldest of our copies of `external_id` (copies with our data URL);
+    `keep_one=False`: every one of them (its file has left the bucket)."""
     ours = [r for r in rows if r.get("data") == data_url]
-    if len(ours) < 2:
+    if len(ours) < (2 if keep_one else 1):
         return []
     ours.sort(key=lambda r: (_created(r), str(r.get("_id"))))
-    keep, extra = ours[0], list(reversed(ours[1:]))
+    keep, extra = (ours[0], list(reversed(ours[1:]))) if keep_one else ({}, list(reversed(ours)))
     hub.delete_assets(project, [str(r["_id"]) for r in extra])
     removed = []
     for row in extra:

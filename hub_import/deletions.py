@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from google.api_core import exceptions
 
-from . import results
+from . import heal, results
 from .assets import external_id, object_url
 from .gcs import Doc
 from .hub import HubAuthError, HubError, HubGeofencedError, HubNotFoundError, HubRedirectError
@@ -310,6 +310,7 @@ class Deleting:
 
     def _record(self, items: list[Gone], state: str) -> None:
         """Mark `items` deleted in the ledger, then finish them; an item whose record changed meanwhile comes back."""
+        heal.after_deletion(self, items)  # first: a crash after it only checks twice
         won = list(self.pool.map(lambda i: self.ledger.mark_deleted(
             i.message.ref, i.record.generation, i.record.body, self.id, asset_ids=i.asset_ids,
             project=i.project, at=i.at), items))

@@ -26,14 +26,16 @@ def _prefix(settings) -> str:
     return f"{settings.manifest_prefix}verify/"
 
 
-def schedule(store, settings, manifest_path: str, project: str, resent: list, since: float) -> None:
+def schedule(store, settings, manifest_path: str, project: str, resent: list, since: float,
+             remove_all: bool = False) -> None:
     """Check `resent` (sent again after a reconcile found them absent, whatever that send's outcome)
-    for a second copy, HEAL_AFTER_SETTLES settle times from now."""
+    for a second copy, HEAL_AFTER_SETTLES settle times from now. `remove_all`: their files have left
+    the bucket (deletions.py) and their assets were deleted: any copy found then is a late one, removed."""
     name = manifest_path.removeprefix(settings.manifest_prefix).replace("/", "_").removesuffix(".json")
     store.write(f"{_prefix(settings)}{name}-{time.time_ns()}.json",
                 {"manifest": manifest_path, "project": project, "since": since,
                  "after": time.time() + HEAL_AFTER_SETTLES * settings.settle_s,
-                 "assets": {a.external_id: a.data for a in resent}})
+                 "assets": {a.external_id: a.data for a in resent}, "remove_all": remove_all})
 
 
 def _merge_due(store, settings) -> list[str]:
@@ -45,8 +47,8 @@ def _merge_due(store, settings) -> list[str]:
         doc = store.read(path)
         if doc is None or float(doc.body.get("after", 0)) > time.time():
             continue
-        if doc.body.get("progress"):
-            started.append(path)
+        if doc.body.get("progress") or doc.body.get("remove_all"):
+            started.append(path)  # (a check of deleted files keeps its own: it removes every copy)
         else:
             due.setdefault(doc.body["project"], []).append((path, doc.body))
     paths = list(started)
@@ -81,10 +83,11 @@ def run_due(flush) -> None:
                                       max_calls=flush._reconcile_calls_left(), progress=progress, found=found,
                                       deadline=flush.deadline)
             if copies is not None:
+                keep_one = not body.get("remove_all")
                 for external_id, rows in copies.items():
-                    if len(rows) > 1:
+                    if len(rows) > 1 or (rows and not keep_one):
                         removed = remove_extra_copies(flush.hub, body["project"], external_id,
-                                                      body["assets"][external_id], rows)
+                                                      body["assets"][external_id], rows, keep_one=keep_one)
                         flush.summary.duplicates_removed += len(removed)
         except HubError as exc:
             log(logger, logging.WARNING, "checking a re-sent manifest for copies failed; trying later",
@@ -96,3 +99,23 @@ def run_due(flush) -> None:
             store.write(path, {**body, "progress": progress.to_json(), "found": found})
         if copies is not None:
             store.delete(path)
+
+
+def after_deletion(flush, items) -> None:
+    """Deleted files (deletions.Gone, assets found and about to be recorded deleted) whose import
+    once had an unknown outcome: that lost import may still land, after the deletion, as an asset
+    of a file no longer in the bucket. Each such manifest gets a check that removes every copy
+    created since the unknown outcome, HEAL_AFTER_SETTLES settle times from now."""
+    by_manifest: dict[str, list] = {}
+    for item in items:
+        manifest = (item.record.body if item.record is not None else {}).get("manifest")
+        if manifest:
+            by_manifest.setdefault(manifest, []).append(item)
+    for manifest, group in by_manifest.items():
+        since = (flush.manifests.state_of(manifest) or {}).get("heal_since")
+        if since is None:
+            continue
+        from .assets import Asset
+
+        schedule(flush.manifests.store, flush.settings, manifest, group[0].project,
+                 [Asset(external_id=i.external_id, data=i.data) for i in group], float(since), remove_all=True)
