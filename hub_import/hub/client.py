@@ -96,27 +96,32 @@ class HubClient:
         deadline = t.deadline(deadline)
         calls_before = t.thread_calls()
         body = {"assets": [a.to_json() for a in assets], "uploadLocal": "false", "priority": priority}
-        path = IMPORT_PATH.format(project=project)
+        try:
+            answer, sent_at = self._once("POST", IMPORT_PATH.format(project=project), body, deadline, "import", assets)
+        except HubRejectedError as exc:
+            raise HubRejectedError(exc.message, assets) from None
+        problem = _import_answer_problem(answer, len(assets))
+        if problem:
+            raise HubOutcomeUnknownError(f"import outcome unknown: {problem}", assets, sent_at)
+        return ImportResult(list(assets), t.thread_calls() - calls_before)
+
+    def _once(self, method: str, path: str, body: dict, deadline: float, what: str, items) -> tuple[dict, float]:
+        """One request that must not act twice: retried only while surely not acted on (NotStored),
+        at once HubOutcomeUnknownError (naming `items`) when it may have been. (answer, Hub time sent)."""
+        t = self.transport
         attempt = 0
         while True:
             sent_at = self.hub_time()
             try:
-                answer = t.attempt("POST", path, body=body, deadline=deadline)
+                return t.attempt(method, path, body=body, deadline=deadline), sent_at
             except Unknown as failure:
-                raise HubOutcomeUnknownError(f"import outcome unknown: {failure}", assets, sent_at,
+                raise HubOutcomeUnknownError(f"{what} outcome unknown: {failure}", items, sent_at,
                                              failure.status) from None
             except NotStored as failure:
                 if not t.backoff(failure, attempt, deadline):
                     raise HubUnavailableError(f"Hub unavailable until the deadline: {failure}",
                                               failure.status) from None
                 attempt += 1
-                continue
-            except HubRejectedError as exc:
-                raise HubRejectedError(exc.message, assets) from None
-            problem = _import_answer_problem(answer, len(assets))
-            if problem:
-                raise HubOutcomeUnknownError(f"import outcome unknown: {problem}", assets, sent_at)
-            return ImportResult(list(assets), t.thread_calls() - calls_before)
 
     def hub_time(self) -> float:
         """Now on the Hub's clock (ours corrected by its Date header): how `since` is always kept."""
@@ -196,25 +201,11 @@ class HubClient:
         t = self.transport
         deadline = t.deadline(deadline)
         body = {"project": project, "assets": list(asset_ids)}
-        attempt = 0
-        while True:
-            sent_at = self.hub_time()
-            try:
-                answer = t.attempt("DELETE", ASSETS_PATH.format(project=project), body=body, deadline=deadline)
-            except Unknown as failure:
-                raise HubOutcomeUnknownError(f"delete outcome unknown: {failure}", asset_ids, sent_at,
-                                             failure.status) from None
-            except NotStored as failure:
-                if not t.backoff(failure, attempt, deadline):
-                    raise HubUnavailableError(f"Hub unavailable until the deadline: {failure}",
-                                              failure.status) from None
-                attempt += 1
-                continue
-            status = answer.get("status")
-            if status is not None and status != SUCCESS_STATUS:
-                raise HubOutcomeUnknownError(f"delete outcome unknown: a 2xx answer with status {str(status)[:20]!r}",
-                                             asset_ids, sent_at)
-            return
+        answer, sent_at = self._once("DELETE", ASSETS_PATH.format(project=project), body, deadline, "delete", asset_ids)
+        status = answer.get("status")
+        if status is not None and status != SUCCESS_STATUS:
+            raise HubOutcomeUnknownError(f"delete outcome unknown: a 2xx answer with status {str(status)[:20]!r}",
+                                         asset_ids, sent_at)
 
     def batch_ids(self, project: str, names: Sequence[str], *, create: bool = False,
                   deadline: float | None = None,
