@@ -12,10 +12,13 @@ from deploy.local import stack as local_stack
 # Deletions follow the bucket (ON_DELETE=delete), so that tests/integration/test_deletions.py
 # sees them through the bridge and the ingest function; no other test deletes a landing object,
 # and the deletion events an overwrite raises are dropped by the ingest function (a live generation).
-FLUSH_BUDGET_S = 5  # -> claim timeout and message lease of 2 * 5 + 10 = 20 s
+FLUSH_BUDGET_S = 5
+HUB_TIMEOUT_S = 10
+# The claim timeout, and the longest lease a flush gives a message it holds (flush_parts.claim_timeout_s)
+LEASE_S = 2 * FLUSH_BUDGET_S + 10 + HUB_TIMEOUT_S
 ACK_DEADLINE_S = 20
 SETTINGS = {"HUB_BATCHES": "incoming", "HUB_CREATE_BATCHES": "true", "FLUSH_BUDGET_SECONDS": str(FLUSH_BUDGET_S),
-            "HUB_SETTLE_SECONDS": "2", "HUB_TIMEOUT_SECONDS": "10", "ON_DELETE": "delete",
+            "HUB_SETTLE_SECONDS": "2", "HUB_TIMEOUT_SECONDS": str(HUB_TIMEOUT_S), "ON_DELETE": "delete",
             "HUB_ROUTES": '[{"prefix": "routed/", "batches": ["night"], "priority": 7}]'}
 
 

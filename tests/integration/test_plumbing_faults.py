@@ -10,7 +10,7 @@ from collections import Counter
 import pytest
 
 from deploy.local import gcs_fault_proxy
-from tests.integration.conftest import ACK_DEADLINE_S
+from tests.integration.conftest import LEASE_S
 from tests.integration.flushing import (pending_manifests, assert_once, flush_until_idle, held, publish, refs, report, run_flush,
                                         take_dead_letters)
 
@@ -65,9 +65,9 @@ def test_acks_and_lease_changes_failing_10_percent_lose_nothing_and_double_nothi
                  **{**FAST, "MAX_ASSETS_PER_MANIFEST": 20})
     # WHEN the flushes drain the queue, and a last one (without faults, so that nothing is left
     # behind for later tests) drains it again once the messages whose acks were lost come back
-    # (their lease is at most ACK_DEADLINE_S)
+    # (a held message's lease is extended to at most LEASE_S)
     summaries = flush_until_idle(stack, expect=messages, **flaky)
-    time.sleep(ACK_DEADLINE_S + 1)
+    time.sleep(LEASE_S + 1)
     summaries += flush_until_idle(stack, **{**FAST, "MAX_ASSETS_PER_MANIFEST": 20})
     # THEN acks really failed and their messages came back, and every file is in the Hub once
     stats = Counter()

@@ -10,12 +10,12 @@ import time
 import uuid
 
 from deploy.local.processes import ROOT
+from tests.integration.conftest import LEASE_S
 from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
 from tests.integration.redteam import stack, the_hub  # noqa: F401, F811 - fixtures
 
 SETTLE_S = 30
 RUN = {"MAX_ASSETS_PER_MANIFEST": 20, "HUB_REQUESTS_PER_MINUTE": 6000, "HUB_SETTLE_SECONDS": SETTLE_S}
-LEASE_S = 2 * 5 + 10  # claim_timeout_s with FLUSH_BUDGET_SECONDS = 5
 
 
 def replay(stack) -> dict:
