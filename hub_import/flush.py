@@ -9,7 +9,9 @@ One run, within FLUSH_BUDGET_SECONDS:
    Undecodable messages go to the dead-letter topic. Objects are grouped by destination and
    shipped whenever a group reaches MAX_ASSETS_PER_MANIFEST, and all groups at the end.
 4. Shipping a group: claim each object in the ledger (duplicates and objects another flush
-   carries drop out here), write the manifest, send it, record the outcome, then ack.
+   carries drop out here), write the manifest, send it, record the outcome, then ack. The claims
+   begin as each object is admitted, for the manifest its group will become, so that the ledger
+   writes go on while the flush pulls and sends; a group that is not sent gives its claims back.
    A 400 is split down to the bad assets: the good ones go in, the bad ones end in a failed
    manifest and on the dead-letter topic. What the Hub did not take, or may have taken
    (an unknown outcome), stays in a pending manifest that later flushes finish.
@@ -22,13 +24,13 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from collections import defaultdict, deque
+from concurrent.futures import ThreadPoolExecutor, wait
 from functools import cached_property
 
 from google.api_core import exceptions
 
-from .assets import build_asset
+from .assets import build_asset, external_id
 from .config import Settings
 from . import heal
 from .flush_parts import Item, Summary, _crash_point, claim_timeout_s
@@ -74,6 +76,7 @@ class Flush(Resuming, Settling):
         rpm = settings.requests_per_minute
         self.reconcile_budget = max(5, int(RECONCILE_SHARE * settings.flush_budget_s * rpm / 60)) if rpm else 1000
         self._sent_manifests: set[str] = set()
+        self._claiming: deque = deque()  # claims begun and maybe not done, oldest first
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Summary:
@@ -113,12 +116,14 @@ class Flush(Resuming, Settling):
 
     def _drain(self) -> None:
         groups: dict[Destination, dict[str, Item]] = defaultdict(dict)
+        paths: dict[Destination, str] = {}  # the manifest each open group's objects are claimed for
         held: dict[str, Item] = {}  # ledger key -> the item buffered for it, not yet shipped
         size = self.settings.max_assets_per_manifest
         while not self.summary.hub_unavailable:
             if time.monotonic() >= self.pull_until:
                 self.summary.budget_exhausted = True
                 break
+            self._claims_caught_up()
             received = self._pull()
             if not received:
                 self.summary.queue_empty = received is not None
@@ -126,16 +131,30 @@ class Flush(Resuming, Settling):
             self.summary.pulled += len(received)
             for key, item in self._admit(received, held):
                 dest = item.message.destination
+                if dest not in paths:
+                    paths[dest] = self.manifests.new_path(self.id)
+                self._claim_early(item, paths[dest])
                 groups[dest][key] = item
-                if len(groups[dest]) >= size:
+                if len(groups[dest]) >= size:  # so no group ever holds more than one manifest
                     shipped = groups.pop(dest)
                     for k in shipped:
                         held.pop(k, None)
-                    self._ship(dest, list(shipped.values()))
+                    self._ship(dest, list(shipped.values()), paths.pop(dest))
         for dest, items in groups.items():
-            chunk = list(items.values())
-            for start in range(0, len(chunk), size):
-                self._ship(dest, chunk[start:start + size])
+            self._ship(dest, list(items.values()), paths[dest])
+
+    def _claim_early(self, item: Item, path: str) -> None:
+        """Begin claiming the item's object for manifest `path`, in the background."""
+        ref = item.message.ref
+        item.claim = self.pool.submit(self.ledger.claim, ref, path, self.id,
+                                      external_id(ref, self.settings.external_id_template))
+        item.claimed_at = time.time()
+        self._claiming.append(item.claim)
+
+    def _claims_caught_up(self) -> None:
+        """Pull no further ahead of the ledger than PULL_MAX unclaimed objects (memory stays flat)."""
+        while self._claiming and (self._claiming[0].done() or len(self._claiming) > PULL_MAX):
+            wait([self._claiming.popleft()])
 
     def _admit(self, received, held: dict[str, Item]) -> list[tuple[str, Item]]:
         """Decode, drop what the rules now skip, fold duplicates into the item already held."""
@@ -166,19 +185,23 @@ class Flush(Resuming, Settling):
         return fresh
 
     # -- shipping one group --------------------------------------------------------------------
-    def _ship(self, dest: Destination, items: list[Item]) -> None:
+    def _ship(self, dest: Destination, items: list[Item], path: str | None = None) -> None:
+        """Send `items` as manifest `path` (the one their early claims name; a new one if None)."""
         if time.monotonic() >= self.deadline or self.summary.hub_unavailable:
+            self._give_back(items)
             self._defer(items)  # out of time, or the Hub refuses us: a later flush takes them
             return
         try:
             batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
                                            deadline=self.deadline)
         except HubNotFoundError as exc:
+            self._give_back(items)
             self._fail_destination(dest, items, str(exc))
             return
         except HubError as exc:
             log(logger, logging.ERROR, f"cannot resolve batches for {dest.project}: {exc}", flush_id=self.id,
                 project=dest.project, batches=list(dest.batches))
+            self._give_back(items)
             self._defer(items)
             return
         for item in items:
@@ -186,11 +209,11 @@ class Flush(Resuming, Settling):
             item.asset = build_asset(m.ref, storage=dest.storage, batches=batch_ids, size=m.size,
                                      url_template=self.settings.url_template,
                                      external_id_template=self.settings.external_id_template)
-        path = self.manifests.new_path(self.id)
-        claimed_at = time.time()
+        path = path or self.manifests.new_path(self.id)
         kept = self._claim_all(items, path)
         if not kept:
             return
+        claimed_at = min(i.claimed_at for i in kept)
         if time.time() - claimed_at > self.lease_s / 2:
             # So slow that another flush could soon take these claims over as stale: give them back.
             list(self.pool.map(lambda i: self.ledger.release(i.message.ref, i.record_generation), kept))
@@ -227,9 +250,12 @@ class Flush(Resuming, Settling):
         self._defer([i for i, ok in zip(items, confirmed) if not ok])
 
     def _claim_all(self, items: list[Item], path: str) -> list[Item]:
-        """Claim each object for manifest `path`; returns the items this flush now carries."""
-        outcomes = list(self.pool.map(lambda i: (i, self.ledger.claim(i.message.ref, path, self.id,
-                                                                      i.asset.external_id)), items))
+        """Claim each object for manifest `path` (those not claimed early now); returns the items
+        this flush now carries."""
+        for item in items:
+            if item.claim is None:
+                self._claim_early(item, path)
+        outcomes = [(i, i.claim.result()) for i in items]
         kept, duplicates, deferred, carried = [], [], [], []
         for item, claim in outcomes:
             if claim.won:
@@ -258,11 +284,24 @@ class Flush(Resuming, Settling):
             return "defer"  # claimed moments ago by a flush that has not written its manifest yet
         claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id)
         if claim.won:
-            item.record_generation = claim.generation
+            item.record_generation, item.claimed_at = claim.generation, time.time()
             log(logger, logging.WARNING, "took over a stale claim", flush_id=self.id,
                 object=item.message.ref.uri, previous_flush=record.get("flush"))
             return "keep"
         return "defer"
+
+    def _give_back(self, items: list[Item]) -> None:
+        """Release the claims these items won: they go back to the queue unsent, and must not wait
+        for a claim timeout to be taken again."""
+        won = []
+        for item in items:
+            try:
+                claim = item.claim.result() if item.claim is not None else None
+            except Exception:  # noqa: BLE001 - a claim that failed holds nothing we know of; none may end a flush
+                continue
+            if claim is not None and claim.won:
+                won.append((item.message.ref, claim.generation))
+        list(self.pool.map(lambda w: self.ledger.release(*w), won))
 
     def _manifest_sent(self, path: str) -> bool:
         """Whether the ledger marks manifest `path` sent (cached: a sent manifest stays sent)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -192,14 +193,20 @@ def case_burst(state_dir: Path, n: int, per_minute: int, land: bool) -> dict:
         else:
             publish_messages(env, "burst/", n)
             uploads_s = None
-        landed_s, flush_began = time.time() - began, time.time()
-        spawn("scheduler", [sys.executable, str(ROOT / "deploy" / "local" / "scheduler.py"), "--target",
-                            env["FLUSH_URL"], "--every", "1"], state_dir)
+        landed_s = time.time() - began
+        # Half the ledger floor's creates just before the flush and half just after (see bench.py).
+        bucket = storage_client().bucket(STATE_BUCKET)
+        ledger = ledger_floor(bucket, n // 2, "bench/ledger-floor-a/")
+        flush_began = time.time()
+        scheduler = spawn("scheduler", [sys.executable, str(ROOT / "deploy" / "local" / "scheduler.py"), "--target",
+                                        env["FLUSH_URL"], "--every", "1"], state_dir)
         found = listed(env, set(names), LISTED_WAIT_S)
+        os.killpg(scheduler.pid, signal.SIGTERM)  # no more flushes beside the floor's second half
+        scheduler.wait()
         last = max((min(t) for t in found.values()), default=flush_began) - flush_began
         loads.append(load())
         stats = requests.get(f"{env['HUB_API_URL']}/_admin/stats", timeout=10).json()["requests"]
-        ledger = ledger_floor(storage_client().bucket(STATE_BUCKET), n, "bench/ledger-floor/")
+        ledger += ledger_floor(bucket, n - n // 2, "bench/ledger-floor-b/")
         loads.append(load())
     finally:
         down(state_dir)
