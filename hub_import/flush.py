@@ -118,17 +118,22 @@ class Flush(Resuming, Settling):
         groups: dict[Destination, dict[str, Item]] = defaultdict(dict)
         paths: dict[Destination, str] = {}  # the manifest each open group's objects are claimed for
         held: dict[str, Item] = {}  # ledger key -> the item buffered for it, not yet shipped
+        full: deque = deque()  # (destination, items, path) of full groups whose claims may still run
         size = self.settings.max_assets_per_manifest
         while not self.summary.hub_unavailable:
             if time.monotonic() >= self.pull_until:
                 self.summary.budget_exhausted = True
                 break
-            self._claims_caught_up()
+            self._ship_claimed(full)
             received = self._pull()
             if not received:
                 self.summary.queue_empty = received is not None
                 break
             self.summary.pulled += len(received)
+            # Their objects are claimed from now on: a message must not come back (should this flush
+            # die) before its claim is stale enough to take over, or it would only be deferred again.
+            self.pubsub.lease([r.ack_id for r in received], int(min(MAX_ACK_DEADLINE_S, self.lease_s)),
+                              "extending the lease")
             for key, item in self._admit(received, held):
                 dest = item.message.destination
                 if dest not in paths:
@@ -139,7 +144,9 @@ class Flush(Resuming, Settling):
                     shipped = groups.pop(dest)
                     for k in shipped:
                         held.pop(k, None)
-                    self._ship(dest, list(shipped.values()), paths.pop(dest))
+                    full.append((dest, list(shipped.values()), paths.pop(dest)))
+        while full:
+            self._ship(*full.popleft())
         for dest, items in groups.items():
             self._ship(dest, list(items.values()), paths[dest])
 
@@ -151,9 +158,16 @@ class Flush(Resuming, Settling):
         item.claimed_at = time.time()
         self._claiming.append(item.claim)
 
-    def _claims_caught_up(self) -> None:
-        """Pull no further ahead of the ledger than PULL_MAX unclaimed objects (memory stays flat)."""
-        while self._claiming and (self._claiming[0].done() or len(self._claiming) > PULL_MAX):
+    def _ship_claimed(self, full: deque) -> None:
+        """Ship the full groups whose claims are done, and (oldest first) as many more as it takes to
+        pull no further ahead of the ledger than PULL_MAX unclaimed objects (memory stays flat)."""
+        while self._claiming and self._claiming[0].done():
+            self._claiming.popleft()
+        while full and (len(self._claiming) > PULL_MAX or all(i.claim.done() for i in full[0][1])):
+            self._ship(*full.popleft())
+            while self._claiming and self._claiming[0].done():
+                self._claiming.popleft()
+        while len(self._claiming) > PULL_MAX:  # the claims of groups still filling
             wait([self._claiming.popleft()])
 
     def _admit(self, received, held: dict[str, Item]) -> list[tuple[str, Item]]:
