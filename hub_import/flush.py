@@ -7,7 +7,8 @@ One run, within FLUSH_BUDGET_SECONDS:
    their assets it already has, send the rest.
 3. Pull up to 1000 messages at a time until the queue is empty or the budget is spent.
    Undecodable messages go to the dead-letter topic. Objects are grouped by destination and
-   shipped whenever a group reaches MAX_ASSETS_PER_MANIFEST, and all groups at the end.
+   shipped whenever a group reaches MAX_ASSETS_PER_MANIFEST or has waited HOLD_S, and all
+   groups at the end.
 4. Shipping a group: claim each object in the ledger (duplicates and objects another flush
    carries drop out here), write the manifest, send it, record the outcome, then ack. The claims
    begin as each object is admitted, for the manifest its group will become, so that the ledger
@@ -54,6 +55,10 @@ PULL_WAIT_S = 2.0  # an empty queue answers a pull by letting it time out
 DEFER_S = 60  # a deferred message comes back after this long (or half the claim timeout, if shorter)
 MAX_ACK_DEADLINE_S = 600  # Pub/Sub's maximum
 IO_THREADS = 32
+# The longest a group waits for more objects before it is sent anyway: while files trickle in,
+# a flush that keeps pulling must not hold the first of them until its budget ends (at most
+# two Hub calls a minute per destination; a group that fills sooner is sent when full).
+HOLD_S = 30
 # The most of a flush's Hub calls that settling earlier unknown outcomes may take, so that the
 # queue keeps draining while a large reconcile goes on over several flushes.
 RECONCILE_SHARE = 0.25
@@ -120,10 +125,18 @@ class Flush(Resuming, Settling):
         held: dict[str, Item] = {}  # ledger key -> the item buffered for it, not yet shipped
         full: deque = deque()  # (destination, items, path) of full groups whose claims may still run
         size = self.settings.max_assets_per_manifest
+
+        def close(dest: Destination) -> None:  # the group is a manifest now, sent once its claims are done
+            shipped = groups.pop(dest)
+            for k in shipped:
+                held.pop(k, None)
+            full.append((dest, list(shipped.values()), paths.pop(dest)))
         while not self.summary.hub_unavailable:
             if time.monotonic() >= self.pull_until:
                 self.summary.budget_exhausted = True
                 break
+            for dest in [d for d, g in groups.items() if time.time() - next(iter(g.values())).claimed_at >= HOLD_S]:
+                close(dest)
             self._ship_claimed(full)
             received = self._pull()
             if not received:
@@ -141,10 +154,7 @@ class Flush(Resuming, Settling):
                 self._claim_early(item, paths[dest])
                 groups[dest][key] = item
                 if len(groups[dest]) >= size:  # so no group ever holds more than one manifest
-                    shipped = groups.pop(dest)
-                    for k in shipped:
-                        held.pop(k, None)
-                    full.append((dest, list(shipped.values()), paths.pop(dest)))
+                    close(dest)
         while full:
             self._ship(*full.popleft())
         for dest, items in groups.items():

@@ -1,10 +1,14 @@
-"""The flush claims each object in the ledger as soon as it pulls it, so that the ledger writes go
-on while it pulls and sends. A group it then does not send gives its claims back: after a flush,
-no claim names a manifest that was never written, so nothing waits out a claim timeout."""
+"""The flush as a pipeline: it claims each object in the ledger as soon as it pulls it, so that the
+ledger writes go on while it pulls and sends, and a group it does not send gives its claims back
+(after a flush, no claim names a manifest that was never written, so nothing waits out a claim
+timeout). While files trickle in, a group waits at most HOLD_S for more before it is sent."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 import uuid
+from datetime import datetime
 
 from hub_import.clients import storage_client
 from hub_import.gcs import JsonStore
@@ -59,3 +63,30 @@ def test_a_destination_that_cannot_work_leaves_no_ledger_record(stack):
     # THEN they fail visibly, and the claims made as they were pulled are gone again
     assert summary["failed"] == 20, summary
     assert records(mine, messages) == {}
+
+
+def test_files_trickling_in_reach_the_hub_while_the_flush_is_still_pulling(stack):
+    # GIVEN a flush that keeps pulling (files land every half second for 12 s, within its budget)
+    # and whose groups wait at most 3 s for more (HOLD_S, 30 s in a deployment)
+    mine = own_state(stack, "hold")
+    run = f"hold-{uuid.uuid4().hex[:8]}/"
+    objects = refs(run, 24)
+    landed: dict[str, float] = {}
+
+    def trickle():
+        for ref in objects:
+            publish(mine, [ref])
+            landed[ref.name] = time.time()
+            time.sleep(0.5)
+    feeder = threading.Thread(target=trickle)
+    feeder.start()
+    # WHEN the flush runs through it
+    summary = run_flush(mine, module="tests.integration.short_hold", SHORT_HOLD_S=3, FLUSH_BUDGET_SECONDS=20,
+                        HUB_REQUESTS_PER_MINUTE=0)
+    feeder.join()
+    # THEN the first files were in the Hub before the last had landed: sent in several imports as
+    # they waited, not all at once when the flush stopped pulling
+    assets = [a for a in hub(stack).all_assets(stack["HUB_PROJECT_ID"]) if a["externalId"].startswith(run)]
+    stored = sorted(datetime.fromisoformat(a["createdAt"]).timestamp() for a in assets)
+    assert summary["pulled"] == 24 and len(assets) == 24 == len({a["externalId"] for a in assets}), summary
+    assert stored[0] < max(landed.values()) and len(set(stored)) >= 2, (stored[0], max(landed.values()))
