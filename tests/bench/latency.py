@@ -217,3 +217,28 @@ def case_burst(state_dir: Path, n: int, per_minute: int, land: bool) -> dict:
             "per_minute": per_minute, "seconds_to_last": round(last, 1), "hub_floor_s": round(hub, 1),
             "ledger_floor_s": round(ledger, 1), "ratio_hub": ratio(last, hub), "ratio_ledger": ratio(last, ledger),
             "import_calls": stats.get("POST /v2/project/<project_id>/cloud", {}), "load": loads}
+
+
+def report_steady(line, state_dir: Path) -> None:
+    """The steady case at BENCH_STEADY_RATES (20,100) files a second for BENCH_STEADY_SECONDS (180)
+    each, one `line` per rate."""
+    seconds = float(os.environ.get("BENCH_STEADY_SECONDS", "180"))
+    rates = [int(r) for r in os.environ.get("BENCH_STEADY_RATES", "20,100").split(",")]
+    result = case_steady(state_dir, rates, seconds)
+    for rate, r in result["rates"].items():
+        lat, floor = r["latency_s"], r["floor_s"]
+        line(f"9 latency {rate}/s", f"{r['listed']}/{r['files']} listed, {r['duplicates']} dup; p50/p95/max {lat['p50']}/"
+             f"{lat['p95']}/{lat['max']} s; floor {floor['p50']}/{floor['p95']}/{floor['max']} s",
+             "p95 < 90 s, max < 120 s", r["listed"] == r["files"] and r["duplicates"] == 0
+             and lat["p95"] < 90 and lat["max"] < 120, **r, flush_calls=result["flush_calls"], load=result["load"])
+
+
+def report_bursts(line, state_dir: Path, n: int) -> None:
+    """The burst case of `n` files at each Hub limit of BENCH_BURST_RATES (100,1000 a minute), one
+    `line` each; the first lands them through uploads and the ingest function."""
+    rates = [int(r) for r in os.environ.get("BENCH_BURST_RATES", "100,1000").split(",")]
+    for i, per_minute in enumerate(rates):
+        r = case_burst(state_dir, n, per_minute, land=i == 0)
+        line(f"10 burst {per_minute}/min", f"{r['listed']}/{n} in {r['seconds_to_last']} s; floors: Hub "
+             f"{r['hub_floor_s']} s (x{r['ratio_hub']}), ledger {r['ledger_floor_s']} s (x{r['ratio_ledger']})",
+             "all, once (report)", r["listed"] == n and r["duplicates"] == 0, **r)
