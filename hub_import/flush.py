@@ -6,10 +6,12 @@ One run, within FLUSH_BUDGET_SECONDS:
 2. Finish pending manifests left by earlier runs whose lease ran out: ask the Hub which of
    their assets it already has, send the rest.
 3. Pull up to 1000 messages at a time until the queue is empty or the budget is spent.
-   Undecodable messages go to the dead-letter topic. Objects are grouped by destination and
-   shipped whenever a group reaches MAX_ASSETS_PER_MANIFEST, and all groups at the end.
-4. Shipping a group: claim each object in the ledger (duplicates and objects another flush
-   carries drop out here), write the manifest, send it, record the outcome, then ack.
+   Undecodable messages go to the dead-letter topic. Pulled messages are leased for the claim
+   timeout at once. Objects are grouped by destination, each claimed in the ledger as it is
+   admitted, and shipped whenever a group reaches MAX_ASSETS_PER_MANIFEST or has waited HOLD_S,
+   and all groups at the end.
+4. Shipping a group (shipping.py): its claims done (duplicates and objects another flush carries
+   drop out here), write the manifest, send it, record the outcome, then ack.
    A 400 is split down to the bad assets: the good ones go in, the bad ones end in a failed
    manifest and on the dead-letter topic. What the Hub did not take, or may have taken
    (an unknown outcome), stays in a pending manifest that later flushes finish.
@@ -23,29 +25,27 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 from google.api_core import exceptions
 
-from .batch_budget import BatchBudget, TemplateCapError
+from .batch_budget import BatchBudget
 from .config import Settings
 from . import heal, results
-from .flush_parts import Item, Summary, _crash_point, asset_for, batch_guard, claim_timeout_s
-from .gcs import ConflictError
-from .hub import HubClient, HubError, HubNotFoundError
+from .flush_parts import Item, Summary, claim_timeout_s
+from .hub import HubClient, HubError
 from .lease import Lease
 from .deletions import Deleting
-from .ledger import DELETED, DELETING, FAILED, SENT, Ledger
+from .ledger import Ledger
 from .logs import log
 from .manifests import ManifestStore
-from .manifests import FAILED as MANIFEST_FAILED
-from .manifests import SENT as MANIFEST_SENT
 from .queue import DeletionMessage, MessageError, decode_message
 from .routes import Destination, decide
 from .resume import Resuming
 from .settle import Settling
+from .shipping import Shipping
 from .subscription import Subscription
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ IO_THREADS = 32
 RECONCILE_SHARE = 0.25
 
 
-class Flush(Resuming, Settling, Deleting):
+class Flush(Resuming, Settling, Deleting, Shipping):
     """One flush (see the module docstring); `run()` does it and returns its Summary."""
 
     def __init__(self, settings: Settings, hub: HubClient, state_store, subscriber, publisher,
@@ -80,6 +80,8 @@ class Flush(Resuming, Settling, Deleting):
         self.reconcile_budget = max(5, int(RECONCILE_SHARE * settings.flush_budget_s * rpm / 60)) if rpm else 1000
         self._sent_manifests: set[str] = set()
         self.deletion_outcomes: list[dict] = []  # what became of each deletion (deletions.py)
+        self._claiming: deque = deque()  # claims begun and maybe not done, oldest first (shipping.py)
+        self._held: dict[str, Item] = {}  # ledger key -> an item admitted and not yet shipped (_drain)
 
     # -- the run -----------------------------------------------------------------------------
     def run(self) -> Summary:
@@ -120,32 +122,56 @@ class Flush(Resuming, Settling, Deleting):
 
     def _drain(self) -> None:
         groups: dict[Destination, dict[str, Item]] = defaultdict(dict)
-        held: dict[str, Item] = {}  # ledger key -> the item buffered for it, not yet shipped
+        paths: dict[Destination, str] = {}  # the manifest each open group's objects are claimed for
+        # ledger key -> the item admitted for it and not yet shipped (shipping.py forgets it)
+        held: dict[str, Item] = self._held
+        full: deque = deque()  # (destination, items, path) of closed groups, sent once their claims are done
         size = self.settings.max_assets_per_manifest
-        while not self.summary.hub_unavailable:
-            if time.monotonic() >= self.pull_until:
-                self.summary.budget_exhausted = True
-                break
-            received = self._pull()
-            if not received:
-                self.summary.queue_empty = received is not None
-                break
-            self.summary.pulled += len(received)
-            fresh, deletions = self._admit(received, held)
-            # Deletions first: an import of the same name in this pull then meets their ledger record.
-            self._delete_objects(deletions)
-            for key, item in fresh:
-                dest = item.message.destination
-                groups[dest][key] = item
-                if len(groups[dest]) >= size:
-                    shipped = groups.pop(dest)
-                    for k in shipped:
-                        held.pop(k, None)
-                    self._ship(dest, list(shipped.values()))
-        for dest, items in groups.items():
-            chunk = list(items.values())
-            for start in range(0, len(chunk), size):
-                self._ship(dest, chunk[start:start + size])
+
+        def close(dest: Destination) -> None:  # the group is a manifest now
+            full.append((dest, list(groups.pop(dest).values()), paths.pop(dest)))
+        try:
+            while not self.summary.hub_unavailable:
+                if time.monotonic() >= self.pull_until:
+                    self.summary.budget_exhausted = True
+                    break
+                for dest in [d for d, g in groups.items()
+                             if time.time() - next(iter(g.values())).claimed_at >= self._hold_s()]:
+                    close(dest)
+                self._ship_claimed(full)
+                received = self._pull()
+                if not received:
+                    self.summary.queue_empty = received is not None
+                    break
+                self.summary.pulled += len(received)
+                # Their objects are claimed from now on: a message must not come back (should this flush
+                # die) before its claim is stale enough to take over, or it would only be deferred again.
+                self.pubsub.lease([r.ack_id for r in received], int(min(MAX_ACK_DEADLINE_S, self.lease_s)),
+                                  "extending the lease")
+                fresh, deletions = self._admit(received, held)
+                # Deletions first: an import of the same name, in this pull or held from an earlier
+                # one (its early claim given back), then meets their ledger record.
+                self._unclaim(deletions)
+                self._delete_objects(deletions)
+                for key, item in fresh:
+                    dest = item.message.destination
+                    if dest not in paths:
+                        paths[dest] = self.manifests.new_path(self.id)
+                    self._claim_early(item, paths[dest], dest.project)
+                    groups[dest][key] = item
+                    if len(groups[dest]) >= size:  # so no group ever holds more than one manifest
+                        close(dest)
+            while full:
+                self._ship(*full.popleft())
+            while groups:
+                dest, items = groups.popitem()
+                self._ship(dest, list(items.values()), paths.pop(dest))
+        except BaseException:
+            # Whatever failed, the groups not yet shipped give their claims back and come back soon.
+            unsent = [i for _, items, _ in full for i in items] + [i for g in groups.values() for i in g.values()]
+            self._give_back(unsent)
+            self._defer(unsent)
+            raise
 
     def _admit(self, received, held: dict[str, Item]) -> tuple[list[tuple[str, Item]], list]:
         """Decode, drop what the rules now skip, fold duplicates into the item already held; set
@@ -181,117 +207,6 @@ class Flush(Resuming, Settling, Deleting):
         done_ack_ids += [r.ack_id for (r, _), ok in zip(poison, confirmed) if ok]
         self._ack(done_ack_ids)
         return fresh, deletions
-
-    # -- shipping one group --------------------------------------------------------------------
-    def _ship(self, dest: Destination, items: list[Item]) -> None:
-        if time.monotonic() >= self.deadline or self.summary.hub_unavailable:
-            self._defer(items)  # out of time, or the Hub refuses us: a later flush takes them
-            return
-        try:
-            batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
-                                           deadline=self.deadline, before_create=batch_guard(self.batch_budget, dest))
-        except (HubNotFoundError, TemplateCapError) as exc:
-            self._fail_destination(dest, items, str(exc))
-            return
-        except (HubError, ConflictError) as exc:
-            log(logger, logging.ERROR, f"cannot resolve batches for {dest.project}: {exc}", flush_id=self.id,
-                project=dest.project, batches=list(dest.batches))
-            self._defer(items)
-            return
-        for item in items:
-            item.asset = asset_for(self.settings, item.message.ref, dest, batch_ids, item.message.size,
-                                   flush_id=self.id)
-        path = self.manifests.new_path(self.id)
-        claimed_at = time.time()
-        kept = self._claim_all(items, path)
-        if not kept:
-            return
-        if time.time() - claimed_at > self.lease_s / 2:
-            # So slow that another flush could soon take these claims over as stale: give them back.
-            list(self.pool.map(lambda i: self.ledger.release(i.message.ref, i.record_generation), kept))
-            log(logger, logging.WARNING, "claiming took too long; gave the claims back", flush_id=self.id,
-                seconds=round(time.time() - claimed_at, 1), objects=len(kept))
-            self._defer(kept)
-            return
-        self._extend(kept)
-        _crash_point("before-manifest")
-        manifest = self.manifests.create(path, dest, [i.asset for i in kept], [i.message.ref for i in kept],
-                                         self.id, self.lease_s)
-        self.summary.manifests.append(path)
-        _crash_point("after-manifest")
-        self._send(manifest, {i.asset.external_id: i for i in kept})
-
-    def _fail_destination(self, dest: Destination, items: list[Item], reason: str) -> None:
-        """A destination that cannot work as configured (a batch missing while HUB_CREATE_BATCHES is
-        off, a project that does not exist, a batch template past MAX_TEMPLATE_BATCHES): its objects
-        go into a failed manifest (shown by `status`) and onto the dead-letter topic with `reason`,
-        instead of coming back unseen until Pub/Sub gives up on them. `replay --failed` or `replay
-        --dead-letters` brings them back once it is fixed. No ledger record is written: nothing of
-        them went anywhere."""
-        assets = [asset_for(self.settings, i.message.ref, dest, size=i.message.size, flush_id=self.id) for i in items]
-        path = self.manifests.new_path(self.id, failed=True)
-        self.manifests.create(path, dest, assets, [i.message.ref for i in items], self.id, 0,
-                              state=MANIFEST_FAILED, error=reason)
-        self.summary.manifests.append(path)
-        self.summary.failed += len(items)
-        log(logger, logging.ERROR, f"cannot import into project {dest.project}: {reason}", flush_id=self.id,
-            manifest=path, project=dest.project, batches=list(dest.batches), objects=len(items))
-        confirmed = self._dead_letter_many([(*i.message.encode(), reason) for i in items])
-        self._ack([a for i, ok in zip(items, confirmed) if ok for a in i.ack_ids])
-        self._defer([i for i, ok in zip(items, confirmed) if not ok])
-
-    def _claim_all(self, items: list[Item], path: str) -> list[Item]:
-        """Claim each object for manifest `path`; returns the items this flush now carries."""
-        outcomes = list(self.pool.map(lambda i: (i, self.ledger.claim(
-            i.message.ref, path, self.id, i.asset.external_id, project=i.message.destination.project,
-            data=i.asset.data)), items))
-        kept, duplicates, deferred, carried, gone = [], [], [], [], []
-        for item, claim in outcomes:
-            if claim.won:
-                item.record_generation = claim.generation
-                kept.append(item)
-                continue
-            record = claim.existing.body if claim.existing else {}
-            verdict = self._judge(item, record, claim.generation, path)
-            {"keep": kept, "duplicate": duplicates, "defer": deferred, "carried": carried,
-             "gone": gone}[verdict].append(item)
-        self.summary.duplicates += sum(len(i.ack_ids) for i in duplicates)
-        self.summary.deleted_before_import += len(gone)
-        self._ack([a for i in duplicates + carried + gone for a in i.ack_ids])
-        self._defer(deferred)
-        return kept
-
-    def _judge(self, item: Item, record: dict, generation: int, path: str) -> str:
-        """An object whose ledger record exists: a duplicate, someone else's, ours to take over, or
-        gone (deleted from the bucket before this generation was imported)."""
-        state, manifest = record.get("state"), record.get("manifest", "")
-        if state == DELETED:
-            return self._after_deletion(item, record, generation, path)
-        if state == DELETING:
-            return "defer"  # its deletion is under way: judged again once it is done
-        if state in (SENT, FAILED) or self._manifest_sent(manifest):
-            return "duplicate"
-        manifest_state = self.manifests.state_of(manifest) if manifest else None
-        if manifest_state is not None:
-            if manifest_state.get("state") in (MANIFEST_SENT, MANIFEST_FAILED):
-                return "duplicate"
-            return "carried"  # a pending manifest carries it; a flush or a resume finishes it
-        if time.time() - float(record.get("at", 0)) < self.lease_s:
-            return "defer"  # claimed moments ago by a flush that has not written its manifest yet
-        claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id,
-                                      project=item.message.destination.project, data=item.asset.data)
-        if claim.won:
-            item.record_generation = claim.generation
-            log(logger, logging.WARNING, "took over a stale claim", flush_id=self.id,
-                object=item.message.ref.uri, previous_flush=record.get("flush"))
-            return "keep"
-        return "defer"
-
-    def _manifest_sent(self, path: str) -> bool:
-        """Whether the ledger marks manifest `path` sent (cached: a sent manifest stays sent)."""
-        if path not in self._sent_manifests and self.ledger.is_sent(path):
-            self._sent_manifests.add(path)
-        return path in self._sent_manifests
 
     # -- Pub/Sub -----------------------------------------------------------------------------
     def _pull(self) -> list | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field
 
 from .assets import Asset, build_asset
@@ -62,12 +63,16 @@ class Summary:
 
 @dataclass
 class Item:
-    """One object held by this flush, with every message that asked for it."""
+    """One object held by this flush, with every message that asked for it, and its ledger claim
+    (started as soon as it was admitted, for the manifest its group will become)."""
 
     message: ObjectMessage
     ack_ids: list[str]
     asset: Asset | None = None
     record_generation: int = 0
+    claim: Future | None = None
+    claimed_for: int = 0  # the object generation the claim was made for (a newer one may fold in since)
+    claimed_at: float = 0.0
 
 
 def _crash_point(step: str) -> None:

@@ -12,6 +12,7 @@ adds the deletion triggers then) OBJECT_DELETE and OBJECT_ARCHIVE go too, as `.d
 overwrite replaces.
 
 Usage: eventarc_bridge.py --subscription projects/P/subscriptions/S --target URL [--deletions]
+       [--concurrency N]
 (PUBSUB_EMULATOR_HOST must point at the emulator).
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import argparse
 import json
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 import requests
@@ -52,40 +54,52 @@ def cloud_event(message, types: dict[str, str] = EVENT_TYPES) -> tuple[dict, byt
     return headers, bytes(message.data)
 
 
-def run(subscription: str, target: str, stop_after: float | None = None, deletions: bool = False) -> None:
+def run(subscription: str, target: str, stop_after: float | None = None, deletions: bool = False,
+        concurrency: int = 1) -> None:
+    """Deliver until `stop_after` seconds have passed (None: for ever), `concurrency` events at a
+    time (Eventarc pushes many at once, up to what the function's instances take)."""
     types = {**EVENT_TYPES, **(DELETION_TYPES if deletions else {})}
     subscriber = pubsub_v1.SubscriberClient()
     attempts: dict[str, int] = {}
     session = requests.Session()
+    session.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=max(10, concurrency)))
+    pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
     started = time.monotonic()
+
+    def deliver(received) -> None:
+        event = cloud_event(received.message, types)
+        if event is None:
+            subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
+            return
+        headers, body = event
+        try:
+            status = session.post(target, headers=headers, data=body, timeout=60).status_code
+        except requests.RequestException as exc:
+            status = f"no answer ({type(exc).__name__})"
+        if isinstance(status, int) and 200 <= status < 300:
+            subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
+            attempts.pop(received.message.message_id, None)
+            return
+        n = attempts[received.message.message_id] = attempts.get(received.message.message_id, 0) + 1
+        delay = min(2 ** n, 60)
+        print(json.dumps({"severity": "WARNING", "message": "delivery failed; will retry",
+                          "status": status, "event_id": received.message.message_id,
+                          "attempt": n, "retry_in_s": delay}), flush=True)
+        subscriber.modify_ack_deadline(subscription=subscription, ack_ids=[received.ack_id],
+                                       ack_deadline_seconds=delay)
+
     while stop_after is None or time.monotonic() - started < stop_after:
         try:
-            answer = subscriber.pull(subscription=subscription, max_messages=50, timeout=5)
+            answer = subscriber.pull(subscription=subscription, max_messages=max(50, 4 * concurrency), timeout=5)
         except Exception as exc:  # noqa: BLE001 - an emulator hiccup: try again
             print(json.dumps({"severity": "WARNING", "message": f"pull failed: {exc}"}), flush=True)
             time.sleep(0.5)
             continue
-        for received in answer.received_messages:
-            event = cloud_event(received.message, types)
-            if event is None:
-                subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
-                continue
-            headers, body = event
-            try:
-                status = session.post(target, headers=headers, data=body, timeout=60).status_code
-            except requests.RequestException as exc:
-                status = f"no answer ({type(exc).__name__})"
-            if isinstance(status, int) and 200 <= status < 300:
-                subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
-                attempts.pop(received.message.message_id, None)
-                continue
-            n = attempts[received.message.message_id] = attempts.get(received.message.message_id, 0) + 1
-            delay = min(2 ** n, 60)
-            print(json.dumps({"severity": "WARNING", "message": "delivery failed; will retry",
-                              "status": status, "event_id": received.message.message_id,
-                              "attempt": n, "retry_in_s": delay}), flush=True)
-            subscriber.modify_ack_deadline(subscription=subscription, ack_ids=[received.ack_id],
-                                           ack_deadline_seconds=delay)
+        if pool is None:
+            for received in answer.received_messages:
+                deliver(received)
+        else:
+            list(pool.map(deliver, answer.received_messages))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--subscription", required=True)
     parser.add_argument("--target", required=True, help="the ingest function's URL")
     parser.add_argument("--deletions", action="store_true", help="deliver deleted and archived objects too")
+    parser.add_argument("--concurrency", type=int, default=1, help="events delivered at once (default 1)")
     args = parser.parse_args(argv)
-    run(args.subscription, args.target, deletions=args.deletions)
+    run(args.subscription, args.target, deletions=args.deletions, concurrency=args.concurrency)
     return 0
 
 

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=float, default=5.0)
     args = parser.parse_args(argv)
     while True:
-        started = time.monotonic()
+        started, called_at = time.monotonic(), time.time()
         try:
             answer = requests.post(args.target, timeout=600)
             line = {"severity": "INFO" if answer.ok else "WARNING", "message": f"flush answered {answer.status_code}",
@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                     else answer.text[:300]}
         except requests.RequestException as exc:
             line = {"severity": "WARNING", "message": f"flush call failed: {type(exc).__name__}"}
+        # When each call began and ended (epoch seconds): what `make bench` measures latency against.
+        line.update(called_at=round(called_at, 3), answered_at=round(time.time(), 3))
         print(json.dumps(line), flush=True)
         time.sleep(max(0.0, args.every - (time.monotonic() - started)))
 

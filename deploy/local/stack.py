@@ -161,7 +161,7 @@ def create_buckets(storage_url: str, project: str, names: tuple[str, ...]) -> No
 def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: float | None = 5.0,
        settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S,
        hub_projects: tuple[str, ...] = (), hub_storages: tuple[str, ...] = (),
-       gcs_faults: dict | None = None) -> dict[str, str]:
+       gcs_faults: dict | None = None, bridge_concurrency: int = 1) -> dict[str, str]:
     """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env.
 
     `scheduler_every`: seconds between the scheduler's flush calls (None: no scheduler, flushes
@@ -170,6 +170,7 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
     in the Hub stand-in than the stack's own.
     `gcs_faults`: when given (even empty), every GCS client reaches fake-gcs-server through the
     fault proxy with these switches; GCS_DIRECT_HOST is the emulator itself.
+    `bridge_concurrency`: events the Eventarc bridge delivers at once (Eventarc pushes many).
     """
     missing = missing_tools()
     if missing:
@@ -234,7 +235,8 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
 
         bridge = spawn("bridge", [sys.executable, str(Path(__file__).with_name("eventarc_bridge.py")),
                                   "--subscription", f"projects/{GCP_PROJECT}/subscriptions/{NOTIFY_SUBSCRIPTION}",
-                                  "--target", env["INGEST_URL"]] + (["--deletions"] if deletions else []),
+                                  "--target", env["INGEST_URL"], "--concurrency", str(bridge_concurrency)]
+                                 + (["--deletions"] if deletions else []),
                        state_dir, env={"PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"]})
         wait_until(lambda: bridge.poll() is None, "bridge", bridge, state_dir, timeout=2)
 
