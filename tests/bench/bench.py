@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -25,7 +24,9 @@ sys.path.insert(0, str(ROOT))
 
 from deploy.local.processes import HubStandin  # noqa: E402
 from deploy.local.stack import down, up  # noqa: E402
+from tests.bench.cost import case_cost  # noqa: E402
 from tests.bench.floors import ledger_floor, publish_messages  # noqa: E402
+from tests.bench.per_file import case_ingest, case_probe  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "20000"))
 SMALL = N // 10
@@ -181,71 +182,6 @@ def case_rate_limit(env: dict, hub: HubStandin) -> None:
          wall=wall, floor=floor, ratio=ratio, statuses=statuses)
 
 
-def case_ingest(env: dict) -> None:
-    from cloudevents.http import CloudEvent
-
-    from hub_import import ingest
-
-    s = settings(env, PROBE_IMAGE_SIZE="false")
-    published = []
-    ingest.publish = lambda topic, message: published.append(message) or None  # the I/O excluded
-    ingest.wait = lambda future: "id"
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    events = [CloudEvent({"type": "google.cloud.storage.object.v1.finalized", "id": str(i),
-                          "source": "//storage.googleapis.com/projects/_/buckets/landing", "time": now},
-                         {"bucket": "landing", "name": f"cams/{i % 50}/photo {i}.jpg", "generation": str(i + 1),
-                          "size": "123456", "contentType": "image/jpeg", "timeCreated": now})
-              for i in range(10_000)]
-    import logging
-    logging.getLogger("hub_import").setLevel(logging.WARNING)
-    t0 = time.process_time()
-    for e in events:
-        ingest.handle_event(e, s)
-    per_event_ms = (time.process_time() - t0) / len(events) * 1000
-    line("4 ingest cpu/event", f"{per_event_ms:.3f} ms CPU per event over {len(events)} events", "< 1 ms",
-         per_event_ms < 1.0, per_event_ms=per_event_ms, queued=len(published))
-
-    def import_time(code: str) -> float:
-        samples = []
-        for _ in range(7):
-            t = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, **env}, check=True)
-            samples.append(time.perf_counter() - t)
-        return statistics.median(samples)
-
-    base = import_time("import functions_framework, google.cloud.storage, google.cloud.pubsub_v1")
-    ours = import_time("import main")
-    ratio = ours / base
-    line("4 cold start", f"import main {ours * 1000:.0f} ms vs the three libraries {base * 1000:.0f} ms; ratio {ratio:.2f}",
-         "ratio <= 1.15", ratio <= 1.15, main_s=ours, libraries_s=base, ratio=ratio)
-
-
-def case_probe() -> None:
-    from deploy.local.samples import make_image
-    from hub_import.probe import image_size
-
-    samples = []
-    for fmt, dims, extra in [("JPEG", (400, 300), {}), ("JPEG", (1200, 900), {"exif_padding": 60_000}),
-                             ("JPEG", (3000, 2000), {"orientation": 6, "quality": 95}),
-                             ("PNG", (300, 300), {}), ("PNG", (2000, 2000), {}),
-                             ("WEBP", (800, 600), {}), ("WEBP", (2500, 2500), {"lossless": True}),
-                             ("TIFF", (200, 200), {}), ("TIFF", (1900, 1900), {}), ("TIFF", (4100, 4100), {})]:
-        data = make_image(fmt, *dims, noise=True, **extra)
-        reads = []
-
-        def fetch(start, end, data=data):
-            reads.append(end - start)
-            return data[start:end]
-        result = image_size(fetch, len(data), 1024 * 1024)
-        samples.append({"format": fmt, "file_bytes": len(data), "bytes_read": result.bytes_read,
-                        "reads": len(reads)})
-    read = [s["bytes_read"] for s in samples]
-    median = statistics.median(read)
-    line("5 size probe", f"median {median / 1024:.1f} KiB read, max {max(read) / 1024:.1f} KiB, files "
-         f"{min(s['file_bytes'] for s in samples) / 1e3:.0f} KB..{max(s['file_bytes'] for s in samples) / 1e6:.0f} MB",
-         "<= cap (1 MiB), median < 64 KiB", max(read) <= 1024 * 1024 and median < 64 * 1024, samples=samples)
-
-
 def fill_bucket(name: str, n: int) -> None:
     from hub_import.clients import storage_client
 
@@ -326,32 +262,6 @@ def case_memory(env: dict, filled: set[str]) -> None:
          **{f"{k}_{n}": v[i] for k, v in figures.items() for i, n in ((0, SMALL), (1, N))})
 
 
-PRICES = {  # list prices (USD), Tier 1 regions, as published in 2025-2026
-    "run_vcpu_second": 0.000024, "run_gib_second": 0.0000025, "run_request": 0.40 / 1e6,
-    "pubsub_tib": 40.0, "gcs_class_a": 0.005 / 1000, "gcs_class_b": 0.0004 / 1000, "scheduler_job_month": 0.10,
-}
-
-
-def case_cost(flush: dict) -> None:
-    per = 100_000 / flush["n"]
-    ingest_s = 0.15  # per event, wall (a ranged read and a publish); the function is billed per request-second
-    flush_s = flush["flush_seconds"] * per
-    runs = {
-        "ingest invocations": 100_000 * PRICES["run_request"],
-        "ingest compute (1 vCPU 0.17, 256 MiB)": 100_000 * ingest_s * (0.1666 * PRICES["run_vcpu_second"] + 0.25 * PRICES["run_gib_second"]),
-        "flush compute (1 vCPU 0.33, 512 MiB)": flush_s * (0.333 * PRICES["run_vcpu_second"] + 0.5 * PRICES["run_gib_second"]),
-        "pubsub (event + queue, 1 KB min each way)": 4 * 100_000 * 1000 / 2**40 * PRICES["pubsub_tib"],
-        "gcs class A (ledger, manifests)": flush["gcs_a"] * per * PRICES["gcs_class_a"],
-        "gcs class B (probe reads, ledger reads)": (flush["gcs_b"] * per + 100_000 * 1.1) * PRICES["gcs_class_b"],
-    }
-    total = sum(runs.values())
-    hub_calls = flush["calls"] * per
-    line("8 cost / 100k files", f"${total:.2f} GCP; {hub_calls:.0f} Hub calls ({hub_calls / 100:.0f} min at 100/min); "
-         f"naive: 100000 calls (1000 min)", "(report)", None, breakdown=runs, prices=PRICES,
-         scheduler_idle_month=PRICES["scheduler_job_month"] + 43_200 * 1.0 * (0.333 * PRICES["run_vcpu_second"]),
-         hub_calls=hub_calls)
-
-
 def timed(case: str, run, *args):
     """run(*args), its wall time kept in .local/bench.json (where `make bench` spends its minutes)."""
     started = time.perf_counter()
@@ -399,9 +309,9 @@ def run_stack_cases(state_dir: Path, cases: list[str]) -> None:
         print(f"stack up in {time.perf_counter() - started:.1f} s", flush=True)
         flush = None
         if "probe" in cases:
-            timed("5 size probe", case_probe)
+            timed("5 size probe", case_probe, line)
         if "ingest" in cases:
-            timed("4 ingest", case_ingest, env)
+            timed("4 ingest", case_ingest, line, env)
         if "flush" in cases or "cost" in cases:
             flush = timed("1 flush", case_flush, env, hub)
         if "backfill" in cases:
@@ -411,7 +321,7 @@ def run_stack_cases(state_dir: Path, cases: list[str]) -> None:
         if "rate" in cases:
             timed("3 rate limit", case_rate_limit, env, hub)
         if "cost" in cases and flush:
-            case_cost(flush)
+            case_cost(line, flush)
     finally:
         down(state_dir)
 
