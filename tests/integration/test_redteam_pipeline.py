@@ -3,7 +3,7 @@ HOLD_S, _give_back, _unclaim), on the local stack: what the Hub stand-in holds, 
 flush lives. Each test has a ledger and manifests of its own (own_state)."""
 from __future__ import annotations
 
-import json
+import dataclasses
 import os
 import subprocess
 import sys
@@ -90,3 +90,62 @@ def test_a_deletion_for_a_held_import_must_not_kill_the_flush(stack):
                seconds_until_all_in=round(time.time() - started, 1))
     assert_once(mine, survivors)
     assert counts.get(first[0].ref.name, 0) == 0
+
+
+# REGRESSION (PASSED on 3a6eb45: the attack failed). A flush SIGKILLed with several groups claimed
+# early and unsent (some full in the `full` queue, one still filling), at two points: before the
+# first manifest is written, and after the first group's Hub call. Every pulled message was leased
+# for the claim timeout at once and every claim names a manifest never written, so nothing may
+# come back before the claims can be taken over; then each file must be in the Hub once.
+def test_a_flush_killed_with_groups_claimed_and_unsent_loses_nothing_and_doubles_nothing(stack):
+    mine = own_state(stack, "rt3-kill")
+    sets = {}
+    started = time.time()
+    for step in ("before-manifest", "after-hub"):
+        run = f"rt3-kill-{step}-{uuid.uuid4().hex[:6]}/"
+        sets[step] = publish(mine, refs(run, 45))  # groups of 10: four full, one of five still open
+        assert run_flush(mine, crash_at=step, MAX_ASSETS_PER_MANIFEST=10, **FAST) is None, f"not killed at {step}"
+    everything = [m for messages in sets.values() for m in messages]
+    summaries = flush_until_idle(mine, expect=everything, MAX_ASSETS_PER_MANIFEST=10, **FAST)
+    for step, messages in sets.items():
+        counts = held(mine, os.path.commonprefix([m.ref.name for m in messages]))
+        report(f"killed at {step} with groups unsent", files=len(messages), in_hub=len(counts),
+               doubled=sum(n - 1 for n in counts.values()), later_flushes=len(summaries),
+               seconds_until_all_in=round(time.time() - started, 1))
+        assert_once(mine, messages)
+
+
+# REGRESSION (PASSED on 3a6eb45: the attack failed). ON_OVERWRITE=skip: an object's first upload is
+# pulled and claimed early while its group fills; the overwrite (a newer generation) and duplicates
+# of both arrive in later pulls and fold into the held item, so the claim is rewritten for the new
+# generation (_claim_newer). The Hub must hold it once, and the ledger name the newer generation.
+def test_a_newer_generation_across_pulls_is_imported_once_and_recorded(stack):
+    mine = own_state(stack, "rt3-newer")
+    run = f"rt3-newer-{uuid.uuid4().hex[:8]}/"
+    target, *others = refs(run, 12)
+    newer = dataclasses.replace(target, generation=target.generation + 500)
+    book = ledger(mine)
+    first = publish(mine, [target], copies=2)
+    fed: list = []
+
+    def feed():
+        sent_newer = False
+        for ref in others:
+            fed.extend(publish(mine, [ref]))
+            if not sent_newer and book.read(target) is not None:
+                publish(mine, [newer], copies=2)
+                publish(mine, [target])
+                sent_newer = True
+            time.sleep(0.4)
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    summary = run_flush(mine, module="tests.integration.short_hold", SHORT_HOLD_S=5, FLUSH_BUDGET_SECONDS=20,
+                        MAX_ASSETS_PER_MANIFEST=100, **FAST)
+    feeder.join()
+    flush_until_idle(mine, expect=first + fed, **FAST)
+    record = book.read(target).body
+    counts = held(mine, run)
+    report("newer generation across pulls", in_hub=len(counts), doubled=sum(n - 1 for n in counts.values()),
+           duplicates_folded=summary["duplicates"], record_generation=record["generation"])
+    assert_once(mine, first + fed)
+    assert record["generation"] == newer.generation, record
