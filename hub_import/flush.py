@@ -151,8 +151,7 @@ class Flush(Resuming, Settling, Deleting, Shipping):
                 fresh, deletions = self._admit(received, held)
                 # Deletions first: an import of the same name, in this pull or held from an earlier
                 # one (its early claim given back), then meets their ledger record.
-                self._unclaim(deletions)
-                self._delete_objects(deletions)
+                self._delete_objects(self._unclaim(deletions))
                 for key, item in fresh:
                     dest = item.message.destination
                     if dest not in paths:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 
 from google.api_core import exceptions
 
 from .assets import external_id, object_url
 from .batch_budget import TemplateCapError
+from .deletions_hub import Gone
 from .flush_parts import Item, _crash_point, asset_for, batch_guard
 from .gcs import ConflictError
 from .hub import HubError, HubNotFoundError
@@ -40,6 +41,14 @@ HOLD_S = 30
 CLAIMS_AHEAD = 1000  # the most claims begun and not done: pulling stays this close to the ledger
 
 
+def _won(item: Item) -> bool:
+    """Whether the item's early claim is done and won (False while unknown or lost)."""
+    try:
+        return item.claim is not None and item.claim.result().won
+    except Exception:  # noqa: BLE001 - a claim of unknown outcome
+        return False
+
+
 class Shipping:
     # -- claims that begin as objects are admitted --------------------------------------------
     def _claim_early(self, item: Item, path: str, project: str) -> None:
@@ -51,15 +60,25 @@ class Shipping:
         item.claimed_for, item.claimed_at = ref.generation, time.time()
         self._claiming.append(item.claim)
 
-    def _unclaim(self, deletions: list) -> None:
+    def _unclaim(self, deletions: list) -> list:
         """Give back the early claims of held imports whose name a deletion in hand concerns: the
         deletion is carried out first and the import, claimed again when its group ships, meets
-        its record (an import of the generation deleted is dropped, a newer one imported)."""
-        items = [self._held[k] for k in {self.ledger.key(m.ref) for m, _ in deletions} if k in self._held]
-        mine = [i for i in items if i.claim is not None]
-        self._give_back(mine)
-        for item in mine:
+        its record (an import of the generation deleted is dropped, a newer one imported). Returns
+        the deletions to carry out now: one whose import's claim could not surely be given back
+        waits (deferred) until that import has settled, as a deletion meeting any fresh claim does."""
+        by_key = {self.ledger.key(m.ref): (m, a) for m, a in deletions}
+        items = [self._held[k] for k in by_key if k in self._held and self._held[k].claim is not None]
+        released = self._give_back(items)
+        for item in released:
             item.claim, item.record_generation = None, 0
+        # A claim of unknown outcome stays (its group is not sent; the deletion reads whatever landed).
+        unsure = {self.ledger.key(i.message.ref) for i in items if i not in released and _won(i)}
+        if unsure:
+            log(logger, logging.INFO, "deletions deferred: the claim of a held import could not be given back",
+                flush_id=self.id, objects=len(unsure))
+        waiting = [(m, a) for m, a in deletions if self.ledger.key(m.ref) in unsure]
+        self._defer([Gone(m, [a]) for m, a in waiting])
+        return [(m, a) for m, a in deletions if (m, a) not in waiting]
 
     def _hold_s(self) -> float:
         return min(HOLD_S, self.lease_s / 4)
@@ -71,31 +90,38 @@ class Shipping:
             while self._claiming and self._claiming[0].done():
                 self._claiming.popleft()
         forget_done()
-        while full and (len(self._claiming) > CLAIMS_AHEAD or all(i.claim.done() for i in full[0][1])):
+        # (an item without a claim, given back for a deletion, is claimed again when it ships)
+        while full and (len(self._claiming) > CLAIMS_AHEAD
+                        or all(i.claim is None or i.claim.done() for i in full[0][1])):
             self._ship(*full.popleft())
             forget_done()
         while len(self._claiming) > CLAIMS_AHEAD:  # the claims of groups still filling
             wait([self._claiming.popleft()])
 
-    def _give_back(self, items: list[Item]) -> None:
-        """Release the claims these items won: they go back to the queue unsent, and must not wait
-        for a claim timeout to be taken again. A release that fails is logged (that claim goes stale)."""
-        won = []
+    def _give_back(self, items: list[Item]) -> list[Item]:
+        """Release the claims these items hold (won early, or since: a take-over, a rewrite): they go
+        back to the queue unsent, and must not wait for a claim timeout to be taken again. Returns
+        the items surely released; a release that fails is logged (that claim goes stale, and the
+        manifest it names is never written, so nothing is lost)."""
+        held = []
         for item in items:
             try:
                 claim = item.claim.result() if item.claim is not None else None
-            except Exception:  # noqa: BLE001 - a claim that failed holds nothing we know of
-                continue
-            if claim is not None and claim.won:
-                won.append((item.message.ref, item.record_generation or claim.generation))
+            except Exception:  # noqa: BLE001 - a claim of unknown outcome: it may hold, we cannot say
+                claim = None
+            if item.record_generation or (claim is not None and claim.won):
+                held.append((item, item.record_generation or claim.generation))
 
-        def release(row) -> None:
+        def release(row) -> bool:
+            item, generation = row
             try:
-                self.ledger.release(*row)
+                self.ledger.release(item.message.ref, generation)
+                return True
             except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
                 log(logger, logging.WARNING, f"giving a claim back failed; it goes stale: {exc}", flush_id=self.id,
-                    object=row[0].uri)
-        list(self.pool.map(release, won))
+                    object=item.message.ref.uri)
+                return False
+        return [item for (item, _), ok in zip(held, self.pool.map(release, held)) if ok]
 
     # -- shipping one group --------------------------------------------------------------------
     def _ship(self, dest: Destination, items: list[Item], path: str | None = None) -> None:
@@ -129,7 +155,7 @@ class Shipping:
         claimed_at = min(i.claimed_at for i in kept)
         if time.time() - claimed_at > self.lease_s / 2:
             # So slow that another flush could soon take these claims over as stale: give them back.
-            self._give_back(kept)
+            self._give_back(kept)  # (each kept item's record_generation is the claim it holds)
             log(logger, logging.WARNING, "claiming took too long; gave the claims back", flush_id=self.id,
                 seconds=round(time.time() - claimed_at, 1), objects=len(kept))
             self._defer(kept)
@@ -177,14 +203,18 @@ class Shipping:
             self._give_back(items)
             self._defer(items)
             return []
-        kept, duplicates, deferred, carried, gone = [], [], [], [], []
         for item in items:
             claim = item.claim.result()
             if claim.won and item.claimed_for != item.message.ref.generation:
-                claim = self._claim_newer(item, claim.generation, path, dest)
-                if claim is None:
-                    deferred.append(item)
-                    continue
+                if not self._claim_newer(item, claim.generation, path, dest):
+                    # Our claim names `path` for an older generation, or the rewrite's outcome is
+                    # unknown: as with any unknown claim, the group is not sent.
+                    self._give_back(items)
+                    self._defer(items)
+                    return []
+        kept, duplicates, deferred, carried, gone = [], [], [], [], []
+        for item in items:
+            claim = item.claim.result()
             if claim.won:
                 item.record_generation = claim.generation
                 kept.append(item)
@@ -199,20 +229,21 @@ class Shipping:
         self._defer(deferred)
         return kept
 
-    def _claim_newer(self, item: Item, generation: int, path: str, dest: Destination):
+    def _claim_newer(self, item: Item, generation: int, path: str, dest: Destination) -> bool:
         """Our early claim was made for an older generation than the one folded into the item since:
-        rewrite it for the newer one. None (logged; the item is deferred) if that fails."""
+        rewrite it for the newer one (item.claim then holds the new claim). False (logged) if that failed."""
         try:
             claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id,
                                           project=dest.project, data=item.asset.data)
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
             log(logger, logging.WARNING, f"re-claiming for a newer generation failed: {exc}", flush_id=self.id,
                 object=item.message.ref.uri)
-            return None
+            return False
         if not claim.won:
-            return None
-        item.claimed_for = item.message.ref.generation
-        return claim
+            return False
+        item.claim, item.claimed_for = Future(), item.message.ref.generation
+        item.claim.set_result(claim)
+        return True
 
     def _judge(self, item: Item, record: dict, generation: int, path: str, dest: Destination) -> str:
         """An object whose ledger record exists: a duplicate, someone else's, ours to take over, or
@@ -229,8 +260,11 @@ class Shipping:
             if manifest_state.get("state") in (MANIFEST_SENT, MANIFEST_FAILED):
                 return "duplicate"
             return "carried"  # a pending manifest carries it; a flush or a resume finishes it
-        if time.time() - float(record.get("at", 0)) < self.lease_s:
+        mine = record.get("flush") == self.id and manifest == path and state not in (SENT, FAILED)
+        if not mine and time.time() - float(record.get("at", 0)) < self.lease_s:
             return "defer"  # claimed moments ago by a flush that has not written its manifest yet
+        # Stale, or this flush's own claim for this very manifest (an early claim whose answer was
+        # lost, or not given back): taken over, so that the manifest the record names carries it.
         claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id,
                                       project=dest.project, data=item.asset.data)
         if claim.won:

@@ -111,3 +111,35 @@ def test_a_deletion_in_hand_gives_back_the_early_claim_of_a_held_import_of_its_n
     # THEN a.jpg's claim is gone (its import is claimed again when it ships, after the deletion), b.jpg's stays
     assert shipper.ledger.read(held.message.ref) is None and held.claim is None
     assert shipper.ledger.read(other.message.ref).body["state"] == CLAIMED
+
+
+def test_a_deletion_waits_when_the_held_imports_claim_cannot_be_given_back():
+    store = Store()
+    shipper = Shipper(store)
+    held = item("a.jpg")
+    shipper._claim_early(held, "m1.json", DEST.project)
+    shipper._held[shipper.ledger.key(held.message.ref)] = held
+    held.claim.result()
+
+    def failing_delete(path, if_generation_match=None):
+        raise exceptions.ServiceUnavailable("injected")
+    store.delete = failing_delete
+    # WHEN a deletion of a.jpg comes in while its claim cannot be released
+    deletion = (DeletionMessage(held.message.ref, "deleted", "e1"), "ack-del")
+    now = shipper._unclaim([deletion])
+    # THEN the deletion is not carried out now but deferred, and the import keeps its claim (it ships as claimed)
+    assert now == [] and [d.ack_ids for d in shipper.deferred] == [["ack-del"]]
+    assert held.claim is not None and shipper.ledger.read(held.message.ref).body["state"] == CLAIMED
+
+
+def test_a_claim_this_flush_made_for_the_manifest_it_is_writing_is_its_own():
+    store = Store()
+    shipper = Shipper(store)
+    a = item("a.jpg")
+    # GIVEN a record this flush wrote for m1.json moments ago (a claim whose answer it lost, say)
+    shipper.ledger.claim(a.message.ref, "m1.json", shipper.id, "a.jpg")
+    # WHEN a.jpg ships in m1.json
+    kept = shipper._claim_all(built([a]), "m1.json", DEST)
+    # THEN it is carried (not deferred while m1.json goes out without it), the record rewritten as its claim
+    assert kept == [a] and shipper.deferred == []
+    assert a.record_generation == shipper.ledger.read(a.message.ref).generation

@@ -35,6 +35,13 @@ class FaultyStore(Store):
         return super().delete(path, if_generation_match=if_generation_match)
 
 
+def lost(name: str, kept, again, acked) -> bool:
+    """Whether `name` is lost: not in the manifest the first flush sent, and its message, come back,
+    acked all the same (a message deferred again is not lost: it is taken over once stale)."""
+    return name not in [i.message.ref.name for i in kept] and name not in [i.message.ref.name for i in again] \
+        and any(a.startswith(f"ack-{name}-") for a in acked)
+
+
 def redelivered(store, name: str, generation: int, path: str):
     """A later flush (another id) meets the message of `name`@`generation` again: its claim for
     `path`, judged. Returns (kept, acked ack ids, deferred)."""
@@ -46,7 +53,7 @@ def redelivered(store, name: str, generation: int, path: str):
     return kept, later.acked, later.deferred
 
 
-# FAILS on 3a6eb45: LOSS. ON_OVERWRITE=skip, a.jpg gen 1 is admitted and claimed early for m1.json;
+# Failed on 3a6eb45 (fixed since): LOSS. ON_OVERWRITE=skip, a.jpg gen 1 is admitted and claimed early for m1.json;
 # gen 2 (an overwrite) folds into the held item in a later pull; when the group ships, rewriting
 # the claim for gen 2 (_claim_newer, a compare-and-swap) fails with a GCS 503. The item is deferred
 # but the early claim for m1.json stays; m1.json goes to the Hub with b.jpg only and is marked
@@ -62,16 +69,17 @@ def test_a_failed_rewrite_for_a_newer_generation_must_not_leave_a_claim_on_the_m
     store.fail_overwrites = True
     kept = shipper._claim_all(built([held, other]), "m1.json", DEST)
     store.fail_overwrites = False
-    assert kept == [other] and shipper.deferred == [held]  # a.jpg waits for a later flush ...
-    shipper.ledger.mark_sent("m1.json", len(kept))  # ... while m1.json (b.jpg only) goes in
+    assert held not in kept  # a.jpg waits for a later flush ...
+    if kept:
+        shipper.ledger.mark_sent("m1.json", len(kept))  # ... while m1.json (without it) goes in
     # WHEN a.jpg's deferred message comes back
     again, acked, _ = redelivered(store, "a.jpg", 2, "m2.json")
-    # THEN it must be imported, not acked as a duplicate of a manifest it was never in
-    assert [i.message.ref.name for i in again] == ["a.jpg"], \
+    # THEN it must be imported (or wait again), not acked as a duplicate of a manifest it was never in
+    assert not lost("a.jpg", kept, again, acked), \
         f"a.jpg lost: its message was acked ({acked}) because its record names m1.json, which never held it"
 
 
-# FAILS on 3a6eb45: LOSS. A deletion of a.jpg gen 1 is in hand while the held import is of gen 2
+# Failed on 3a6eb45 (fixed since): LOSS. A deletion of a.jpg gen 1 is in hand while the held import is of gen 2
 # (uploaded again; ON_OVERWRITE=skip folds both into one item). _unclaim gives the early claim back,
 # but the guarded delete fails (GCS 503): "it goes stale", says the log. The deletion is acked as
 # an overwrite (gen 2 is live; the ledger is not touched). At ship time the import is claimed again
@@ -89,9 +97,10 @@ def test_a_failed_give_back_before_a_deletion_must_not_leave_a_claim_on_the_mani
     shipper._unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
     store.fail_deletes = False
     kept = shipper._claim_all(built([held, other]), "m1.json", DEST)
-    shipper.ledger.mark_sent("m1.json", len(kept))
+    if kept:
+        shipper.ledger.mark_sent("m1.json", len(kept))
     again, acked, _ = redelivered(store, "a.jpg", 2, "m2.json")
-    assert [i.message.ref.name for i in again] == ["a.jpg"], \
+    assert not lost("a.jpg", kept, again, acked), \
         f"a.jpg (live, gen 2) lost: kept in the first flush={[i.message.ref.name for i in kept]}, " \
         f"acked as a duplicate later={acked}"
 
@@ -111,7 +120,7 @@ class AppliedThenFailed(Store):
         return generation
 
 
-# FAILS on 3a6eb45: LOSS. Same mechanism through _unclaim: a.jpg's early claim landed but its answer
+# Failed on 3a6eb45 (fixed since): LOSS. Same mechanism through _unclaim: a.jpg's early claim landed but its answer
 # was lost (the claim future raised). _claim_all alone would defer the whole group and never write
 # m1.json (safe); but a deletion message of another generation in hand makes _unclaim set
 # item.claim = None, forgetting the unknown outcome. At ship time a.jpg is claimed again for m1.json,
@@ -129,11 +138,11 @@ def test_an_unknown_claim_forgotten_by_unclaim_must_not_leave_a_claim_on_the_man
     if kept:
         shipper.ledger.mark_sent("m1.json", len(kept))
     again, acked, _ = redelivered(store, "a.jpg", 2, "m2.json")
-    assert [i.message.ref.name for i in again] == ["a.jpg"], \
+    assert not lost("a.jpg", kept, again, acked), \
         f"a.jpg lost: kept in the first flush={[i.message.ref.name for i in kept]}, acked later={acked}"
 
 
-# FAILS on 3a6eb45: CRASH. _unclaim sets item.claim = None on a held import; the item stays in its
+# Failed on 3a6eb45 (fixed since): CRASH. _unclaim sets item.claim = None on a held import; the item stays in its
 # group. When that group is closed (full, or HOLD_S) and _ship_claimed looks at it before the
 # pulling ends, `i.claim.done()` raises AttributeError and the whole flush dies (every unsent group
 # deferred, the summary lost). The integration test test_a_deletion_for_a_held_import_must_not_kill_the_flush
