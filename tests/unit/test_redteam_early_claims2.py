@@ -1,0 +1,96 @@
+"""Red team (redteam4) against the early-claim fixes of 6f57781 (shipping.py), with the state
+bucket in memory (the harness of tests/unit/test_early_claims.py).
+
+The thread here: a release (or a write) whose call fails is not one that did nothing. A guarded
+delete that GCS applied and whose answer was lost (a 503 until the client's retry deadline, a
+reset) raises all the same; the code takes "raised" to mean "the claim is still there"."""
+from __future__ import annotations
+
+from google.api_core import exceptions
+
+from hub_import.deletions import Deleting
+from hub_import.deletions_hub import Gone
+from hub_import.queue import DeletionMessage
+from tests.unit.test_early_claims import DEST, Shipper, Store, built, item
+
+
+class AppliedDeleteStore(Store):
+    """Guarded deletes that GCS applies but whose answer is lost (`lose_delete_answers` of them):
+    the call raises after the document is gone."""
+
+    def __init__(self):
+        super().__init__()
+        self.lose_delete_answers = 0
+
+    def delete(self, path, if_generation_match=None):
+        done = super().delete(path, if_generation_match=if_generation_match)
+        if self.lose_delete_answers:
+            self.lose_delete_answers -= 1
+            raise exceptions.ServiceUnavailable("injected: the delete went through, its answer did not")
+        return done
+
+
+class Flushing(Deleting, Shipper):
+    """The shipper with the deletion steps 1-2 (`_look`); the bucket says the object is gone."""
+
+    def _live(self, item):
+        return False
+
+
+def held_in(shipper, *items):
+    for i in items:
+        shipper._claim_early(i, "m1.json", DEST.project)
+        shipper._held[shipper.ledger.key(i.message.ref)] = i
+        i.claim.result()
+
+
+# FAILS on 6f57781: an asset of a file gone from the bucket stays in the Hub (and the file has no
+# ledger record: any redelivery imports it again). a.jpg gen 1 is held, its early claim won for
+# m1.json. a.jpg leaves the bucket; its deletion comes in a later pull. _unclaim gives the claim
+# back; the guarded delete goes through but its answer is lost (raises). _give_back counts it "not
+# released", so _unclaim defers the deletion and leaves item.claim as won: the group ships with
+# a.jpg on a claim that no longer exists (m1.json carries a.jpg, no record names m1.json for it).
+# When the deletion comes back, the ledger has no record of a.jpg: "left before it was imported",
+# tombstoned, acked; the asset in the Hub is never deleted.
+def test_a_release_applied_with_its_answer_lost_must_not_ship_the_item_on_a_claim_that_is_gone():
+    store = AppliedDeleteStore()
+    shipper = Flushing(store)
+    a, b = item("a.jpg"), item("b.jpg")
+    held_in(shipper, a, b)
+    store.lose_delete_answers = 1
+    deletion = (DeletionMessage(a.message.ref, "deleted", "e1"), "ack-del")
+    now = shipper._unclaim([deletion])
+    assert now == []  # the deletion waits (as 6f57781 means it to) ...
+    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    assert a in kept, "(not the case this test is about: a.jpg did not ship)"
+    shipper.ledger.mark_sent("m1.json", len(kept))  # ... and m1.json goes to the Hub, carrying a.jpg
+    record = shipper.ledger.read(a.message.ref)
+    # WHEN the deletion comes back
+    verdict = shipper._look(Gone(deletion[0], ["ack-del"]))
+    # THEN it must find a.jpg's asset to delete (the record must name the manifest that carries it)
+    assert verdict == "in_hub", \
+        f"a.jpg's asset (sent in m1.json) is left in the Hub: the deletion says {verdict!r}; " \
+        f"a.jpg's record before it came back: {record}"
+
+
+# FAILS on 6f57781: DUPLICATE, same mechanism with the file live. a.jpg gen 1 was deleted and the
+# name uploaded again (gen 2, held, claim won for m1.json; ON_OVERWRITE=skip); gen 1's deletion
+# comes in. The release of gen 2's claim goes through, its answer lost: the deletion waits, and
+# m1.json ships a.jpg gen 2 with no ledger record. Eventarc delivers at least once: a duplicate
+# finalize event for gen 2, pulled by a later flush, claims a.jpg afresh and imports it again.
+def test_a_release_applied_with_its_answer_lost_must_not_let_a_redelivery_import_the_file_twice():
+    from tests.unit.test_redteam_early_claims import redelivered
+
+    store = AppliedDeleteStore()
+    shipper = Shipper(store)
+    a, b = item("a.jpg", generation=2), item("b.jpg")
+    held_in(shipper, a, b)
+    store.lose_delete_answers = 1
+    shipper._unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
+    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    assert a in kept, "(not the case this test is about: a.jpg did not ship)"
+    shipper.ledger.mark_sent("m1.json", len(kept))  # a.jpg gen 2 is in the Hub
+    # WHEN a duplicate message of a.jpg gen 2 reaches a later flush
+    again, acked, _ = redelivered(store, "a.jpg", 2, "m2.json")
+    # THEN it is a duplicate (acked), not imported a second time
+    assert again == [], "a.jpg gen 2 imported twice: in m1.json (sent) and again in m2.json"
