@@ -94,3 +94,40 @@ def test_a_release_applied_with_its_answer_lost_must_not_let_a_redelivery_import
     again, acked, _ = redelivered(store, "a.jpg", 2, "m2.json")
     # THEN it is a duplicate (acked), not imported a second time
     assert again == [], "a.jpg gen 2 imported twice: in m1.json (sent) and again in m2.json"
+
+
+class FailingSwapStore(Store):
+    """Compare-and-swap writes (a take-over) that fail with 503 after the client's retries."""
+
+    fail_overwrites = False
+
+    def write(self, path, body, if_generation_match=None):
+        if self.fail_overwrites and if_generation_match:
+            raise exceptions.ServiceUnavailable("injected: GCS 503")
+        return super().write(path, body, if_generation_match=if_generation_match)
+
+
+# FAILS on 6f57781: WEDGE (the flush dies of one bad thing). a.jpg's record is a stale claim of a
+# flush that died (f0, its manifest never written). This flush's early claim for m1.json loses to
+# it; at ship time _judge takes it over, and that one compare-and-swap fails with a 503: the error
+# goes up through _claim_all, _ship and _drain (which re-raises) and ends the flush. Every group
+# still open is deferred, the summary is lost, and the group being shipped (b.jpg, its claim won
+# for m1.json) is neither given back nor deferred: it is not in `full` or `groups` any more.
+def test_one_failed_take_over_of_a_stale_claim_must_not_end_the_flush():
+    store = FailingSwapStore()
+    shipper = Shipper(store)
+    a, b = item("a.jpg"), item("b.jpg")
+    dead = Shipper(store)
+    dead.id = "f0"
+    dead.ledger.claim(a.message.ref, "m0.json", "f0", "a.jpg")
+    path = dead.ledger.path(a.message.ref)
+    store.write(path, {**store.read(path).body, "at": 0})  # long stale: f0 died
+    for i in (a, b):
+        shipper._claim_early(i, "m1.json", DEST.project)
+    store.fail_overwrites = True
+    try:
+        kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    except exceptions.GoogleAPICallError as exc:
+        raise AssertionError(f"one failed take-over ended the flush: {exc!r}") from exc
+    # THEN a.jpg waits for a later flush, and b.jpg is carried or given back
+    assert a not in kept and a in shipper.deferred
