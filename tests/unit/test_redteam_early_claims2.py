@@ -131,3 +131,78 @@ def test_one_failed_take_over_of_a_stale_claim_must_not_end_the_flush():
         raise AssertionError(f"one failed take-over ended the flush: {exc!r}") from exc
     # THEN a.jpg waits for a later flush, and b.jpg is carried or given back
     assert a not in kept and a in shipper.deferred
+
+
+class Bucket(Flushing):
+    """The shipper with the deletion steps 1-2, over a bucket holding exactly `live` (name -> generation)."""
+
+    def __init__(self, store, live: dict):
+        super().__init__(store)
+        self.live = live
+
+    def _live(self, item):
+        return item.message.ref.name in self.live
+
+    def _live_now(self, ref):
+        return self.live.get(ref.name) == ref.generation
+
+
+def one_pull_deletes(shipper, held, deletion_generation):
+    """A pull that folds held.jpg's newer generation in and brings a deletion of it: what _drain does."""
+    deletion = (DeletionMessage(item(held.message.ref.name, deletion_generation).message.ref, "deleted", "e1"),
+                "ack-del")
+    for m, _ in shipper._unclaim([deletion]):
+        return shipper._look(Gone(m, ["ack-del"]))
+    return "deferred"
+
+
+# PASSES on 6f57781 (regression): a deletion and a newer generation of the same name in one pull.
+# a.jpg gen 1 held (claim won for m1.json); one pull folds gen 2 in and says gen 2 left the bucket
+# (nothing live). The claim is given back, the deletion recorded (never imported), and at ship time
+# a.jpg meets that record: dropped, acked; m1.json carries b.jpg only and no record names it for a.jpg.
+def test_a_deletion_of_the_newer_generation_folded_into_a_held_import_drops_it():
+    store = Store()
+    shipper = Bucket(store, live={"b.jpg": 1})
+    a, b = item("a.jpg", 1), item("b.jpg")
+    held_in(shipper, a, b)
+    a.message = item("a.jpg", 2).message
+    a.ack_ids.append("ack-a.jpg-2")
+    assert one_pull_deletes(shipper, a, 2) == "not_imported"
+    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    assert kept == [b] and set(a.ack_ids) <= set(shipper.acked)
+    record = shipper.ledger.read(a.message.ref).body
+    assert record["state"] == "deleted" and record.get("manifest") != "m1.json"
+
+
+# PASSES on 6f57781 (regression): the same pull, but the deletion is of gen 1 and gen 2 is live: not
+# a deletion (overwritten); a.jpg goes in as gen 2, in m1.json, and its record says so.
+def test_a_deletion_of_an_older_generation_leaves_the_newer_held_import_to_ship():
+    store = Store()
+    shipper = Bucket(store, live={"a.jpg": 2, "b.jpg": 1})
+    a, b = item("a.jpg", 1), item("b.jpg")
+    held_in(shipper, a, b)
+    a.message = item("a.jpg", 2).message
+    assert one_pull_deletes(shipper, a, 1) == "overwritten"
+    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    assert kept == [a, b]
+    record = shipper.ledger.read(a.message.ref)
+    assert (record.body["manifest"], record.body["generation"], record.generation) == \
+        ("m1.json", 2, a.record_generation)
+
+
+# PASSES on 6f57781 (regression): the give-back fails outright (nothing deleted): the deletion waits,
+# a.jpg ships on its claim, and when the deletion comes back it finds the asset to delete.
+def test_a_failed_give_back_ships_the_import_and_the_deletion_then_finds_it():
+    from tests.unit.test_redteam_early_claims import FaultyStore
+
+    store = FaultyStore()
+    shipper = Bucket(store, live={"b.jpg": 1})
+    a, b = item("a.jpg"), item("b.jpg")
+    held_in(shipper, a, b)
+    store.fail_deletes = True
+    assert one_pull_deletes(shipper, a, 1) == "deferred"
+    store.fail_deletes = False
+    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    assert kept == [a, b]
+    shipper.ledger.mark_sent("m1.json", 2)
+    assert shipper._look(Gone(DeletionMessage(a.message.ref, "deleted", "e1"), ["ack-del"])) == "in_hub"
