@@ -41,12 +41,12 @@ HOLD_S = 30
 CLAIMS_AHEAD = 1000  # the most claims begun and not done: pulling stays this close to the ledger
 
 
-def _won(item: Item) -> bool:
-    """Whether the item's early claim is done and won (False while unknown or lost)."""
+def _maybe_ours(item: Item) -> bool:
+    """Whether the item's early claim won, or may have (its outcome unknown)."""
     try:
         return item.claim is not None and item.claim.result().won
     except Exception:  # noqa: BLE001 - a claim of unknown outcome
-        return False
+        return True
 
 
 class Shipping:
@@ -64,21 +64,21 @@ class Shipping:
         """Give back the early claims of held imports whose name a deletion in hand concerns: the
         deletion is carried out first and the import, claimed again when its group ships, meets
         its record (an import of the generation deleted is dropped, a newer one imported). Returns
-        the deletions to carry out now: one whose import's claim could not surely be given back
-        waits (deferred) until that import has settled, as a deletion meeting any fresh claim does."""
+        the deletions to carry out now: one whose import's claim may still stand (its release, or
+        the claim itself, of unknown outcome) waits, deferred, as a deletion meeting any fresh
+        claim does; that import is claimed again all the same, and meets its own record if it stands."""
         by_key = {self.ledger.key(m.ref): (m, a) for m, a in deletions}
         items = [self._held[k] for k in by_key if k in self._held and self._held[k].claim is not None]
         released = self._give_back(items)
-        for item in released:
+        unsure = {self.ledger.key(i.message.ref) for i in items if i not in released and _maybe_ours(i)}
+        for item in items:
             item.claim, item.record_generation = None, 0
-        # A claim of unknown outcome stays (its group is not sent; the deletion reads whatever landed).
-        unsure = {self.ledger.key(i.message.ref) for i in items if i not in released and _won(i)}
-        if unsure:
-            log(logger, logging.INFO, "deletions deferred: the claim of a held import could not be given back",
-                flush_id=self.id, objects=len(unsure))
         waiting = [(m, a) for m, a in deletions if self.ledger.key(m.ref) in unsure]
+        if waiting:
+            log(logger, logging.INFO, "deletions deferred: the claim of a held import may still stand",
+                flush_id=self.id, objects=len(waiting))
         self._defer([Gone(m, [a]) for m, a in waiting])
-        return [(m, a) for m, a in deletions if (m, a) not in waiting]
+        return [(m, a) for m, a in deletions if self.ledger.key(m.ref) not in unsure]
 
     def _hold_s(self) -> float:
         return min(HOLD_S, self.lease_s / 4)
@@ -213,16 +213,24 @@ class Shipping:
                     self._defer(items)
                     return []
         kept, duplicates, deferred, carried, gone = [], [], [], [], []
-        for item in items:
-            claim = item.claim.result()
-            if claim.won:
-                item.record_generation = claim.generation
-                kept.append(item)
-                continue
-            record = claim.existing.body if claim.existing else {}
-            verdict = self._judge(item, record, claim.generation, path, dest)
-            {"keep": kept, "duplicate": duplicates, "defer": deferred, "carried": carried,
-             "gone": gone}[verdict].append(item)
+        try:
+            for item in items:
+                claim = item.claim.result()
+                if claim.won:
+                    item.record_generation = claim.generation
+                    kept.append(item)
+                    continue
+                record = claim.existing.body if claim.existing else {}
+                verdict = self._judge(item, record, claim.generation, path, dest)
+                {"keep": kept, "duplicate": duplicates, "defer": deferred, "carried": carried,
+                 "gone": gone}[verdict].append(item)
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            # A take-over (or a read) failed: its outcome unknown, the group is not sent (as above).
+            log(logger, logging.WARNING, f"judging a claim failed; the group waits for a later flush: {exc}",
+                flush_id=self.id, manifest=path, objects=len(items))
+            self._give_back(items)
+            self._defer(items)
+            return []
         self.summary.duplicates += sum(len(i.ack_ids) for i in duplicates)
         self.summary.deleted_before_import += len(gone)
         self._ack([a for i in duplicates + carried + gone for a in i.ack_ids])

@@ -127,9 +127,12 @@ def test_a_deletion_waits_when_the_held_imports_claim_cannot_be_given_back():
     # WHEN a deletion of a.jpg comes in while its claim cannot be released
     deletion = (DeletionMessage(held.message.ref, "deleted", "e1"), "ack-del")
     now = shipper._unclaim([deletion])
-    # THEN the deletion is not carried out now but deferred, and the import keeps its claim (it ships as claimed)
+    # THEN the deletion is not carried out now but deferred
     assert now == [] and [d.ack_ids for d in shipper.deferred] == [["ack-del"]]
-    assert held.claim is not None and shipper.ledger.read(held.message.ref).body["state"] == CLAIMED
+    # AND the import, claimed again when it ships, meets its own standing claim and is carried on it
+    assert shipper.ledger.read(held.message.ref).body["state"] == CLAIMED
+    assert shipper._claim_all(built([held]), "m1.json", DEST) == [held]
+    assert held.record_generation == shipper.ledger.read(held.message.ref).generation
 
 
 def test_a_claim_this_flush_made_for_the_manifest_it_is_writing_is_its_own():

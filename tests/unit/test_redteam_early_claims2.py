@@ -44,7 +44,7 @@ def held_in(shipper, *items):
         i.claim.result()
 
 
-# FAILS on 6f57781: an asset of a file gone from the bucket stays in the Hub (and the file has no
+# Failed on 6f57781 (fixed since): an asset of a file gone from the bucket stays in the Hub (and the file has no
 # ledger record: any redelivery imports it again). a.jpg gen 1 is held, its early claim won for
 # m1.json. a.jpg leaves the bucket; its deletion comes in a later pull. _unclaim gives the claim
 # back; the guarded delete goes through but its answer is lost (raises). _give_back counts it "not
@@ -73,7 +73,7 @@ def test_a_release_applied_with_its_answer_lost_must_not_ship_the_item_on_a_clai
         f"a.jpg's record before it came back: {record}"
 
 
-# FAILS on 6f57781: DUPLICATE, same mechanism with the file live. a.jpg gen 1 was deleted and the
+# Failed on 6f57781 (fixed since): DUPLICATE, same mechanism with the file live. a.jpg gen 1 was deleted and the
 # name uploaded again (gen 2, held, claim won for m1.json; ON_OVERWRITE=skip); gen 1's deletion
 # comes in. The release of gen 2's claim goes through, its answer lost: the deletion waits, and
 # m1.json ships a.jpg gen 2 with no ledger record. Eventarc delivers at least once: a duplicate
@@ -107,7 +107,7 @@ class FailingSwapStore(Store):
         return super().write(path, body, if_generation_match=if_generation_match)
 
 
-# FAILS on 6f57781: WEDGE (the flush dies of one bad thing). a.jpg's record is a stale claim of a
+# Failed on 6f57781 (fixed since): WEDGE (the flush dies of one bad thing). a.jpg's record is a stale claim of a
 # flush that died (f0, its manifest never written). This flush's early claim for m1.json loses to
 # it; at ship time _judge takes it over, and that one compare-and-swap fails with a 503: the error
 # goes up through _claim_all, _ship and _drain (which re-raises) and ends the flush. Every group
