@@ -123,8 +123,6 @@ class Flush(Resuming, Settling, Deleting, Shipping):
     def _drain(self) -> None:
         groups: dict[Destination, dict[str, Item]] = defaultdict(dict)
         paths: dict[Destination, str] = {}  # the manifest each open group's objects are claimed for
-        # ledger key -> the item admitted for it and not yet shipped (shipping.py forgets it)
-        held: dict[str, Item] = self._held
         full: deque = deque()  # (destination, items, path) of closed groups, sent once their claims are done
         size = self.settings.max_assets_per_manifest
 
@@ -146,9 +144,8 @@ class Flush(Resuming, Settling, Deleting, Shipping):
                 self.summary.pulled += len(received)
                 # Their objects are claimed from now on: a message must not come back (should this flush
                 # die) before its claim is stale enough to take over, or it would only be deferred again.
-                self.pubsub.lease([r.ack_id for r in received], int(min(MAX_ACK_DEADLINE_S, self.lease_s)),
-                                  "extending the lease")
-                fresh, deletions = self._admit(received, held)
+                self._hold_leased([r.ack_id for r in received])
+                fresh, deletions = self._admit(received)
                 # Deletions first: an import of the same name, in this pull or held from an earlier
                 # one (its early claim given back), then meets their ledger record.
                 self._delete_objects(self._unclaim(deletions))
@@ -172,9 +169,10 @@ class Flush(Resuming, Settling, Deleting, Shipping):
             self._defer(unsent)
             raise
 
-    def _admit(self, received, held: dict[str, Item]) -> tuple[list[tuple[str, Item]], list]:
+    def _admit(self, received) -> tuple[list[tuple[str, Item]], list]:
         """Decode, drop what the rules now skip, fold duplicates into the item already held; set
         deletions apart (DeletionMessage, ack id)."""
+        held = self._held  # ledger key -> the item admitted for it and not yet shipped
         fresh: list[tuple[str, Item]] = []
         deletions: list[tuple[DeletionMessage, str]] = []
         done_ack_ids: list[str] = []
@@ -237,8 +235,11 @@ class Flush(Resuming, Settling, Deleting, Shipping):
 
     def _extend(self, items: list[Item]) -> None:
         """Keep held messages leased while their manifest is written and sent."""
-        self.pubsub.lease([a for item in items for a in item.ack_ids], int(min(MAX_ACK_DEADLINE_S, self.lease_s)),
-                          "extending the lease")
+        self._hold_leased([a for item in items for a in item.ack_ids])
+
+    def _hold_leased(self, ack_ids: list[str]) -> None:
+        """Lease messages for the claim timeout (Pub/Sub's maximum at most)."""
+        self.pubsub.lease(ack_ids, int(min(MAX_ACK_DEADLINE_S, self.lease_s)), "extending the lease")
 
     def _dead_letter(self, data: bytes, attributes: dict, reason: str) -> bool:
         """Publish one dead letter; False (logged) when Pub/Sub did not confirm it."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
+from .assets import Asset
 from .audit import remove_extra_copies
 from .hub import HubError, Progress
 from .hub.quirks import HEAL_AFTER_SETTLES
@@ -115,7 +116,5 @@ def after_deletion(flush, items) -> None:
         since = (flush.manifests.state_of(manifest) or {}).get("heal_since")
         if since is None:
             continue
-        from .assets import Asset
-
         schedule(flush.manifests.store, flush.settings, manifest, group[0].project,
                  [Asset(external_id=i.external_id, data=i.data) for i in group], float(since), remove_all=True)

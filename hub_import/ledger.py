@@ -109,7 +109,7 @@ class Ledger:
         """Record that generation `ref.generation` left the bucket, over the record at `generation`
         (0: only if there is none: an object never imported), keeping what `prior` (that record)
         says of the import. `asset_ids`: what was soft-deleted in `project`. False if the record
-        changed under us, else the record's new generation. `state=DELETING`: the intent, before the DELETE."""
+        changed under us (0), else the record's new generation. `state=DELETING`: the intent, before the DELETE."""
         gone = max(ref.generation, int(prior.get("deleted_generation") or 0))
         record = {**{k: v for k, v in prior.items() if k in ("generation", "external_id", "manifest", "project",
                                                                 "data", "asset_ids")},

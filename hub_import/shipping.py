@@ -124,8 +124,8 @@ class Shipping:
         return [item for (item, _), ok in zip(held, self.pool.map(release, held)) if ok]
 
     # -- shipping one group --------------------------------------------------------------------
-    def _ship(self, dest: Destination, items: list[Item], path: str | None = None) -> None:
-        """Send `items` as manifest `path` (the one their early claims name; a new one if None)."""
+    def _ship(self, dest: Destination, items: list[Item], path: str) -> None:
+        """Send `items` as manifest `path` (the one their early claims name)."""
         for item in items:  # no message folds into an item once its group is being shipped
             self._held.pop(self.ledger.key(item.message.ref), None)
         if time.monotonic() >= self.deadline or self.summary.hub_unavailable:
@@ -148,7 +148,6 @@ class Shipping:
         for item in items:
             item.asset = asset_for(self.settings, item.message.ref, dest, batch_ids, item.message.size,
                                    flush_id=self.id)
-        path = path or self.manifests.new_path(self.id)
         kept = self._claim_all(items, path, dest)
         if not kept:
             return
