@@ -70,17 +70,17 @@ demo: $(STAMP) tools
 soak: $(STAMP) $(SDK) tools
 	@mkdir -p .local
 	bash -o pipefail -c 'SOAK=1 OUTAGE_TEST_SECONDS=300 HUB_SWITCH_FILES=1000 $(PY) -m pytest -s -p no:cacheprovider \
-		tests/integration/test_hub_behaviours.py tests/integration/test_hub_client.py \
-		tests/integration/test_redteam_clock.py tests/integration/test_redteam_heal.py \
-		tests/integration/test_redteam_learned.py tests/integration/test_redteam_reconcile.py \
-		tests/integration/test_redteam_sending.py \
-		tests/integration/test_flush_stack.py::test_an_outage_of_minutes_while_files_keep_landing_loses_nothing_and_doubles_nothing \
+		tests/integration/hub/test_hub_behaviours.py tests/integration/hub/test_hub_client.py \
+		tests/integration/flush/test_redteam_clock.py tests/integration/flush/test_redteam_heal.py \
+		tests/integration/hub/test_redteam_learned.py tests/integration/flush/test_redteam_reconcile.py \
+		tests/integration/flush/test_redteam_sending.py \
+		tests/integration/flush/test_flush_stack.py::test_an_outage_of_minutes_while_files_keep_landing_loses_nothing_and_doubles_nothing \
 		2>&1 | tee .local/soak.log'
 
 bench: $(STAMP) tools
 	$(PY) tests/bench/bench.py
 
-# Every product setting (hub_import/config.py ENV) set in the caller's environment reaches both functions.
+# Every product setting (hub_import/core/settings.py ENV) set in the caller's environment reaches both functions.
 up: $(STAMP) tools
 	$(PY) -m deploy.local.stack up
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functions_framework
 
-from hub_import import config, flush as flushing, ingest, logs
+from hub_import.core import logs, settings
+from hub_import.flush.run import flush_once
+from hub_import.ingest.handler import handle_event
 
-SETTINGS = config.load()
+SETTINGS = settings.load()
 logs.setup(SETTINGS.log_level)
 
 
@@ -25,7 +27,7 @@ def on_object_finalized(event) -> None:
     Returns normally when the event is done with (queued, skipped or unusable); raises when
     Pub/Sub did not confirm, so that Eventarc delivers it again.
     """
-    ingest.handle_event(event, SETTINGS)
+    handle_event(event, SETTINGS)
 
 
 @functions_framework.http
@@ -33,4 +35,4 @@ def flush(request):
     """Cloud Scheduler's POST: one flush within FLUSH_BUDGET_SECONDS; answers its JSON summary."""
     if request.method != "POST":
         return {"error": "use POST"}, 405, {"Allow": "POST"}
-    return flushing.flush_once(SETTINGS).to_json()
+    return flush_once(SETTINGS).to_json()

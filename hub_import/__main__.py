@@ -1,5 +1,5 @@
 import sys
 
-from .cli import main
+from hub_import.ops.cli import main
 
 sys.exit(main())

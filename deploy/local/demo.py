@@ -58,7 +58,7 @@ def run(env: dict, state_dir: Path, started: float) -> int:
     import os
 
     os.environ.update(env)
-    from hub_import.clients import storage_client
+    from hub_import.core.clients import storage_client
 
     print(f"stack up in {time.monotonic() - started:.1f} s (logs in {state_dir.relative_to(ROOT)}/)")
     files = sample_files()
@@ -114,7 +114,7 @@ def run(env: dict, state_dir: Path, started: float) -> int:
           f"{waited:.1f} s from start to the last asset.")
     print(f"\nWhere is one of them, and why? $ python -m hub_import trace 'gs://{env['LANDING_BUCKET']}/{TRACED}'")
     sys.stdout.flush()
-    from hub_import.cli import main as hub_import
+    from hub_import.ops.cli import main as hub_import
 
     traced = hub_import(["trace", f"gs://{env['LANDING_BUCKET']}/{TRACED}"])
     return 0 if len(rows) == len(expected) and traced == 0 else 1

@@ -95,9 +95,9 @@ WIRED = ("GOOGLE_CLOUD_PROJECT", "HUB_API_URL", "HUB_API_KEY", "LANDING_BUCKET",
 
 
 def settings_from(environ: dict) -> tuple[dict[str, str], list[str]]:
-    """`make up`'s settings for both functions: every product setting (hub_import.config.ENV) set
+    """`make up`'s settings for both functions: every product setting (hub_import.core.settings.ENV) set
     in `environ`, but those in WIRED; and the names of those set there that the stack ignores."""
-    from hub_import.config import ENV
+    from hub_import.core.settings import ENV
 
     taken = {k: environ[k] for k in ENV if k in environ and k not in WIRED}
     return taken, sorted(k for k in WIRED if k in environ)
@@ -106,7 +106,7 @@ def settings_from(environ: dict) -> tuple[dict[str, str], list[str]]:
 def check_settings(settings: dict[str, str]):
     """The functions' Settings with `settings` over the stack's own, or StackError naming the
     variable that cannot work (before anything starts, instead of a function failing its cold start)."""
-    from hub_import import config
+    from hub_import.core import settings as config
 
     base = {"GOOGLE_CLOUD_PROJECT": GCP_PROJECT, "LANDING_BUCKET": LANDING_BUCKET, "STATE_BUCKET": STATE_BUCKET,
             "HUB_PROJECT_ID": HUB_PROJECT, "HUB_STORAGE_ID": HUB_STORAGE, "HUB_API_URL": "http://127.0.0.1"}
@@ -120,7 +120,7 @@ def function_env(env: dict, settings: dict | None = None) -> dict:
     """The settings the functions get, as Terraform sets them (plus the emulators), and no other:
     every other product setting is None, so that spawn() leaves out what the starting process
     happens to hold (`make up` passes the caller's settings on in `settings`, see settings_from)."""
-    from hub_import.config import ENV
+    from hub_import.core.settings import ENV
 
     keys = ("GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "HUB_API_URL",
             "HUB_PROJECT_ID", "HUB_STORAGE_ID", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",

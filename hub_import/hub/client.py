@@ -22,10 +22,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from ..assets import Asset
-from ..logs import log
+from hub_import.core.assets import Asset
+from hub_import.core.hub_quirks import LIST_SORT, SUCCESS_STATUS, Behaviour
+from hub_import.core.logs import log
+
 from .errors import HubNotFoundError, HubOutcomeUnknownError, HubRejectedError, HubUnavailableError
-from .quirks import LIST_SORT, SUCCESS_STATUS, Behaviour
 from .reconcile import Progress, Reconcile
 from .transport import NotStored, Retryable, Transport, Unknown, data_of
 
@@ -38,8 +39,6 @@ PROJECT_PATH = "/v2/project/{project}"
 BATCHES_PATH = "/v2/batches/{project}"
 STORAGES_PATH = "/v2/storages"
 LIST_LIMIT = 100  # the most a list call returns per page (documented)
-HUB_HOSTS = {"eu": "https://imeritapi.ango.ai", "us": "https://us-api.ango.ai",
-             "in": "https://in-api.ango.ai", "test": "https://testapi.ango.ai"}
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from .quirks import bad_asset_indexes
+from hub_import.core.hub_quirks import bad_asset_indexes
 
 
 class HubError(Exception):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 
+from hub_import.core.hub_quirks import filter_kind, order_of
+
 from .client import LIST_LIMIT, STORAGES_PATH, HubClient
-from .quirks import filter_kind, order_of
 from .reconcile import _created
 from .transport import data_of
 

@@ -13,7 +13,7 @@ Right under every listing behaviour the public material allows, at a bounded cos
 Costs, in Hub calls, for N externalIds in a project of T assets of which R were created since
 the import (L = 100 rows a page): order proven from createdAt: at most ceil(R / L) + 2 (1 when
 the whole listing fits one page); no createdAt or no provable order: at most min(ceil(T / L), N) + 1,
-more for a substring filter (its extra pages). Measured in tests/integration/test_hub_client.py.
+more for a substring filter (its extra pages). Measured in tests/integration/hub/test_hub_client.py.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..logs import log
-from .quirks import CLOCK_MARGIN_S, filter_kind, order_of
+from hub_import.core.hub_quirks import CLOCK_MARGIN_S, filter_kind, order_of
+from hub_import.core.logs import log
 
 logger = logging.getLogger(__name__)
 

@@ -19,11 +19,12 @@ from email.utils import parsedate_to_datetime
 import requests
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
-from ..logs import log
-from .errors import (HubAuthError, HubError, HubGeofencedError, HubNotFoundError, HubRedirectError,
-                     HubRejectedError, HubTooLargeError, HubUnavailableError)
+from hub_import.core.hub_quirks import NOT_STORED_STATUSES
+from hub_import.core.logs import log
+
+from .errors import (HubAuthError, HubError, HubGeofencedError, HubNotFoundError, HubRedirectError, HubRejectedError,
+                     HubTooLargeError, HubUnavailableError)
 from .pacer import Pacer
-from .quirks import NOT_STORED_STATUSES
 
 logger = logging.getLogger(__name__)
 

@@ -74,15 +74,15 @@ class CountingStore:
 
 
 def settings(env: dict, **extra):
-    from hub_import.config import load
+    from hub_import.core.settings import load
     return load({**os.environ, **env, **{k: str(v) for k, v in extra.items()}})
 
 
 def run_flush(env: dict, **extra) -> tuple[dict, CountingStore, float]:
-    from hub_import.clients import publisher_client, storage_client, subscriber_client
-    from hub_import.flush import Flush
-    from hub_import.gcs import JsonStore
+    from hub_import.core.clients import publisher_client, storage_client, subscriber_client
+    from hub_import.flush.run import Flush
     from hub_import.hub import HubClient
+    from hub_import.state.store import JsonStore
 
     s = settings(env, **extra)
     store = CountingStore(JsonStore(storage_client().bucket(s.state_bucket)))
@@ -115,7 +115,7 @@ def child_peak_rss_mb(code: str, env: dict) -> float:
 def case_flush(env: dict, hub: HubStandin) -> dict:
     import requests
 
-    from hub_import.clients import storage_client
+    from hub_import.core.clients import storage_client
 
     publish_messages(env, "bench/flush/", N)
     hub.reset_stats()
@@ -159,7 +159,7 @@ def case_flush(env: dict, hub: HubStandin) -> dict:
 
 
 def case_rate_limit(env: dict, hub: HubStandin) -> None:
-    from hub_import.assets import Asset
+    from hub_import.core.assets import Asset
     from hub_import.hub import HubClient
 
     assets_n, size = int(os.environ.get("BENCH_RATE_ASSETS", "60000")), 500
@@ -183,7 +183,7 @@ def case_rate_limit(env: dict, hub: HubStandin) -> None:
 
 
 def fill_bucket(name: str, n: int) -> None:
-    from hub_import.clients import storage_client
+    from hub_import.core.clients import storage_client
 
     bucket = storage_client().create_bucket(name)
     with ThreadPoolExecutor(16) as pool:
@@ -193,11 +193,11 @@ def fill_bucket(name: str, n: int) -> None:
 
 
 def case_backfill(env: dict) -> None:
-    from hub_import.backfill import backfill
-    from hub_import.clients import publisher_client, storage_client
-    from hub_import.objects import ObjectRef
-    from hub_import.queue import ObjectMessage
-    from hub_import.routes import Destination
+    from hub_import.core.clients import publisher_client, storage_client
+    from hub_import.core.messages import ObjectMessage
+    from hub_import.core.objects import ObjectRef
+    from hub_import.core.routes import Destination
+    from hub_import.ops.backfill import backfill
 
     fill_bucket("bench-backfill", N)
     s = settings(env)
@@ -224,7 +224,7 @@ def case_backfill(env: dict) -> None:
 def drain(env: dict) -> int:
     """Pull and ack whatever is queued, with the bare client; how many messages that was.
     (Also the floor of case 1, and what keeps one case's messages from reaching the next.)"""
-    from hub_import.clients import subscriber_client
+    from hub_import.core.clients import subscriber_client
 
     sub, path = subscriber_client(), settings(env).subscription_path
     pulled = 0

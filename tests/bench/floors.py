@@ -10,7 +10,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from hub_import.flush import IO_THREADS
+from hub_import.flush.run import IO_THREADS
 
 
 def ledger_record(i: int) -> bytes:
@@ -38,10 +38,10 @@ def ledger_floor(bucket, n: int, prefix: str, threads: int = IO_THREADS) -> floa
 def publish_messages(env: dict, prefix: str, n: int, size=(640, 480)) -> None:
     """Queue `n` messages as the ingest function would for landing/PREFIXnnnnnn.jpg (the flush
     does not read the objects themselves)."""
-    from hub_import.clients import publisher_client
-    from hub_import.objects import ObjectRef
-    from hub_import.queue import ObjectMessage
-    from hub_import.routes import Destination
+    from hub_import.core.clients import publisher_client
+    from hub_import.core.messages import ObjectMessage
+    from hub_import.core.objects import ObjectRef
+    from hub_import.core.routes import Destination
 
     publisher = publisher_client()
     topic = publisher.topic_path(env["GOOGLE_CLOUD_PROJECT"], env["PUBSUB_TOPIC"])

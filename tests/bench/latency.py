@@ -44,7 +44,7 @@ LISTED_WAIT_S = float(os.environ.get("BENCH_LISTED_WAIT_S", "300"))  # after the
 def start(state_dir: Path, per_minute: int, scheduler_every: float) -> dict:
     """A fresh stack whose flush paces at `per_minute` and whose Hub refuses more; its env applied
     to this process, and the process's cached clients made anew for its emulators."""
-    from hub_import import clients
+    from hub_import.core import clients
 
     env = up(state_dir, scheduler_every=scheduler_every, bridge_concurrency=BRIDGE_CONCURRENCY,
              hub_faults={"rate_limit_per_minute": per_minute, "rate_limit_window_s": 60},
@@ -58,7 +58,7 @@ def start(state_dir: Path, per_minute: int, scheduler_every: float) -> dict:
 def upload(names: list[str], rate: float | None = None) -> dict[str, float]:
     """Upload one small JPEG under each name, at `rate` a second (None: as fast as it goes);
     when each upload ended (epoch seconds)."""
-    from hub_import.clients import storage_client
+    from hub_import.core.clients import storage_client
 
     bucket, image, ended = storage_client().bucket(LANDING_BUCKET), make_image("JPEG", 64, 48), {}
 
@@ -179,7 +179,7 @@ def queued(state_dir: Path, offset: int) -> int:
 def case_burst(state_dir: Path, n: int, per_minute: int, land: bool) -> dict:
     """`n` files at once, the Hub at `per_minute` (see the module). `land`: upload them and wait
     until the ingest function has queued them all; otherwise queue their messages directly."""
-    from hub_import.clients import storage_client
+    from hub_import.core.clients import storage_client
 
     env = start(state_dir, per_minute, scheduler_every=None)
     try:

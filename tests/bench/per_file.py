@@ -9,14 +9,14 @@ import sys
 import time
 
 from deploy.local.processes import ROOT
-from hub_import.config import load
+from hub_import.core.settings import load
 
 
 def case_ingest(line, env: dict) -> None:
     """The ingest function's CPU per event (its I/O excluded) and its cold start."""
     from cloudevents.http import CloudEvent
 
-    from hub_import import ingest
+    from hub_import.ingest import handler as ingest
 
     s = load({**os.environ, **env, "PROBE_IMAGE_SIZE": "false"})
     published = []
@@ -55,7 +55,7 @@ def case_ingest(line, env: dict) -> None:
 def case_probe(line) -> None:
     """Bytes the size probe reads per image, over formats and sizes."""
     from deploy.local.samples import make_image
-    from hub_import.probe import image_size
+    from hub_import.ingest.probe import image_size
 
     samples = []
     for fmt, dims, extra in [("JPEG", (400, 300), {}), ("JPEG", (1200, 900), {"exif_padding": 60_000}),

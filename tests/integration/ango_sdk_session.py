@@ -1,5 +1,5 @@
 """Run by the official `ango` SDK's own interpreter (.venv-sdk): a typical SDK session against the
-Hub stand-in, printed as JSON for tests/integration/test_hub_standin.py to judge."""
+Hub stand-in, printed as JSON for tests/integration/hub/test_hub_standin.py to judge."""
 import json
 import sys
 

@@ -9,7 +9,7 @@ import pytest
 from deploy.local import stack as local_stack
 
 # The test stack: flushes on demand only, short leases so that crash recovery takes seconds.
-# Deletions follow the bucket (ON_DELETE=delete), so that tests/integration/test_deletions.py
+# Deletions follow the bucket (ON_DELETE=delete), so that tests/integration/flush/test_deletions.py
 # sees them through the bridge and the ingest function; no other test deletes a landing object,
 # and the deletion events an overwrite raises are dropped by the ingest function (a live generation).
 FLUSH_BUDGET_S = 5
@@ -39,7 +39,7 @@ def stack(tmp_path_factory):
 
 @pytest.fixture
 def landing(stack):
-    from hub_import.clients import storage_client
+    from hub_import.core.clients import storage_client
     return storage_client().bucket(stack["LANDING_BUCKET"])
 
 
@@ -47,7 +47,7 @@ def pull_until(stack, predicate, count: int, timeout: float = 30, settle: float 
                subscription: str | None = None) -> list:
     """Pull (and ack) the flush subscription until `count` messages satisfy `predicate`, then keep
     pulling `settle` seconds more so that messages that should not come get a chance to."""
-    from hub_import.clients import subscriber_client
+    from hub_import.core.clients import subscriber_client
 
     sub = subscriber_client()
     path = sub.subscription_path(stack["GOOGLE_CLOUD_PROJECT"], subscription or stack["PUBSUB_SUBSCRIPTION"])

@@ -55,7 +55,8 @@ class FlakySubscriber:
 
 
 def main() -> int:
-    from hub_import import cli, clients
+    from hub_import.core import clients
+    from hub_import.ops import cli
 
     real = clients.subscriber_client()
     flaky = FlakySubscriber(real, float(os.environ.get("FLAKY_ACK_SHARE", "0.1")),

@@ -12,12 +12,13 @@ from pathlib import Path
 import requests
 
 from deploy.local.processes import ROOT, HubStandin
-from hub_import.clients import publisher_client, subscriber_client
-from hub_import.deadletters import pull, release, unwrap
-from hub_import.config import load
-from hub_import.ingest import describe
-from hub_import.objects import ObjectRef
-from hub_import.queue import ObjectMessage
+from hub_import.core.clients import publisher_client, subscriber_client
+from hub_import.core.messages import ObjectMessage
+from hub_import.core.objects import ObjectRef
+from hub_import.core.settings import load
+from hub_import.flush.dead_letters import unwrap
+from hub_import.ingest.handler import describe
+from hub_import.ops.dead_letter_inbox import pull, release
 
 
 def hub(stack) -> HubStandin:
@@ -73,8 +74,8 @@ def run_flush(stack, crash_at: str | None = None, module: str = "hub_import", **
 
 def wait_for_the_flush_lease(stack) -> None:
     """Wait until no flush holds the one-sender lease (a killed one holds it until it runs out)."""
-    from hub_import.clients import storage_client
-    from hub_import.gcs import JsonStore
+    from hub_import.core.clients import storage_client
+    from hub_import.state.store import JsonStore
 
     lease = JsonStore(storage_client().bucket(stack["STATE_BUCKET"])).read(
         f"{stack.get('LEDGER_PREFIX', 'ledger/')}leases/flush.json")
@@ -110,7 +111,7 @@ def flush_until_idle(stack, flush=None, max_runs: int = 60, expect=None, **extra
 
 def deferral_s(stack, extra: dict) -> float:
     """How long a message the flush defers stays invisible (flush.DEFER_S, or half the claim timeout)."""
-    from hub_import.flush import DEFER_S
+    from hub_import.flush.run import DEFER_S
 
     setting = lambda name, default: float(extra.get(name, stack.get(name, default)))  # noqa: E731
     lease = 2 * setting("FLUSH_BUDGET_SECONDS", 5) + 10 + setting("HUB_TIMEOUT_SECONDS", 10)
@@ -118,7 +119,7 @@ def deferral_s(stack, extra: dict) -> float:
 
 
 def pending_manifests(stack) -> list[str]:
-    from hub_import.clients import storage_client
+    from hub_import.core.clients import storage_client
 
     bucket = storage_client().bucket(stack["STATE_BUCKET"])
     return [b.name for b in bucket.list_blobs(prefix=f"{stack.get('MANIFEST_PREFIX', 'manifests/')}pending/")]

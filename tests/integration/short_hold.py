@@ -1,5 +1,5 @@
 """A test-only seam: one flush (`python -m hub_import flush`) whose groups wait at most
-SHORT_HOLD_S seconds for more objects (hub_import.shipping.HOLD_S), so that a test sees in seconds
+SHORT_HOLD_S seconds for more objects (hub_import.flush.shipper.HOLD_S), so that a test sees in seconds
 what a deployment sees in half a minute.
 
     SHORT_HOLD_S=3 python -m tests.integration.short_hold
@@ -11,7 +11,8 @@ import sys
 
 
 def main() -> int:
-    from hub_import import cli, shipping
+    from hub_import.flush import shipper as shipping
+    from hub_import.ops import cli
 
     shipping.HOLD_S = float(os.environ.get("SHORT_HOLD_S", "3"))
     return cli.main(["flush"])

@@ -19,7 +19,7 @@ class Trickle:
 
     def pull(self, *, subscription, max_messages, timeout=None, retry=None, **kwargs):
         if self.saw_deletion and self.reupload and not self.uploaded:
-            from hub_import.clients import storage_client
+            from hub_import.core.clients import storage_client
 
             self.uploaded = True
             storage_client().bucket(os.environ["LANDING_BUCKET"]).blob(self.reupload).upload_from_string(
@@ -39,7 +39,8 @@ class Trickle:
 
 
 def main() -> int:
-    from hub_import import cli, clients
+    from hub_import.core import clients
+    from hub_import.ops import cli
 
     trickle = Trickle(clients.subscriber_client(), os.environ.get("TRICKLE_REUPLOAD", ""))
     clients.subscriber_client = lambda: trickle

@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from hub_import.config import load as load_settings
+from hub_import.core.settings import load as load_settings
 
 from .standin import stand_in_deployment
 from .tfconfig import MODULE, load

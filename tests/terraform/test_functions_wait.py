@@ -1,6 +1,6 @@
 """The first apply on a new project works although the functions cannot start yet: without a
 storage integration (and with a private bucket) both entry points refuse to start
-(hub_import/config.py), and the integration is made from the read-only account that apply
+(hub_import/core/settings.py), and the integration is made from the read-only account that apply
 creates. So the module leaves out the two functions, the Eventarc trigger (the ingest function's)
 and the scheduler job, with the grants on the functions' services, until it can deploy them;
 everything else comes with the first apply, nothing else needs the left-out parts, and a
@@ -17,7 +17,8 @@ import subprocess
 
 import pytest
 
-from hub_import.config import ConfigError, load as load_settings
+from hub_import.core.settings import ConfigError
+from hub_import.core.settings import load as load_settings
 
 from .tfconfig import MODULE, RESOURCE_REF, ROOT, TF_ROOT, expressions, load
 

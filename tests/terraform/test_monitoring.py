@@ -4,9 +4,10 @@ Hub, to the notification channels a variable names."""
 from __future__ import annotations
 
 import re
+
 import pytest
 
-from hub_import.flush import Summary
+from hub_import.flush.summary import Summary
 
 from .tfconfig import MODULE, ROOT, load
 
@@ -48,7 +49,7 @@ def test_every_field_the_metrics_read_is_on_the_line_they_match():
         assert METRICS[metric]["filter"].startswith("${local.flush_done}"), metric
     read = set(re.findall(r"jsonPayload\.(\w+)", " ".join(str(METRICS[m]) for m in ("assets_sent", "flush_seconds", "hub_unreachable"))))
     assert read <= flush_done_fields | {"message"}
-    # The Hub-error lines each carry a reason (hub_import/flush.py, hub.py).
+    # The Hub-error lines each carry a reason (hub_import/flush/run.py, hub.py).
     for message in ("Hub call failed; retrying", "the Hub does not answer; nothing pulled this time",
                     "the Hub rejected an asset", "manifest left pending"):
         call = CODE[CODE.index(f'"{message}"'):][:300]

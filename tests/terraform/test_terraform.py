@@ -7,11 +7,10 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from hub_import.config import ENV
+from hub_import.core.settings import ENV
 
 from .tfconfig import MODULE, ROOT, TF_ROOT, load
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hub_import.cli import parser
-from hub_import.config import ENV
+from hub_import.core.settings import ENV
+from hub_import.ops.cli import parser
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -4,11 +4,11 @@
 locals {
   source_dir = coalesce(var.source_dir, "${path.module}/../../..")
 
-  # Both entry points refuse to start (hub_import/config.py, at cold start) while a destination
+  # Both entry points refuse to start (hub_import/core/settings.py, at cold start) while a destination
   # names no storage integration and the bucket is not public, and Cloud Run would then fail the
   # apply. The integration is made from the read-only account the first apply creates, so the
   # functions, their trigger and the scheduler job wait for it (README, Deploy step 3). The rule
-  # is config.py's: the default route uses hub_storage_id, a route its own storage or that.
+  # is core/settings.py's: the default route uses hub_storage_id, a route its own storage or that.
   destinations = concat(
     trimspace(var.hub_project_id) == "" ? [] : [{ project = trimspace(var.hub_project_id), storage = trimspace(var.hub_storage_id) }],
     [for r in var.hub_routes : {
@@ -41,8 +41,9 @@ data "archive_file" "source" {
     content  = file("${local.source_dir}/requirements.txt")
     filename = "requirements.txt"
   }
+  # Every module of the package, its subpackages included (`**`: `*` alone stops at a `/`).
   dynamic "source" {
-    for_each = fileset("${local.source_dir}/hub_import", "*.py")
+    for_each = fileset("${local.source_dir}/hub_import", "**/*.py")
     content {
       content  = file("${local.source_dir}/hub_import/${source.value}")
       filename = "hub_import/${source.value}"

@@ -24,7 +24,7 @@ locals {
   short                = substr(var.name_prefix, 0, 16)
   flush_name           = "${var.name_prefix}-flush"
 
-  # Exactly the variables hub_import/config.py reads (tests/terraform checks it); the API key
+  # Exactly the variables hub_import/core/settings.py reads (tests/terraform checks it); the API key
   # is a secret variable of the flush function only.
   function_env = {
     GOOGLE_CLOUD_PROJECT    = var.project_id

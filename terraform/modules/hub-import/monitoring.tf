@@ -1,10 +1,10 @@
-# Log-based metrics from the flush's JSON log lines (hub_import/logs.py: jsonPayload holds each
+# Log-based metrics from the flush's JSON log lines (hub_import/core/logs.py: jsonPayload holds each
 # line's message and fields), the alerts, and where they go. The dashboard is in dashboard.tf.
 
 locals {
   metric_prefix = replace(var.name_prefix, "-", "_") # PromQL names cannot hold hyphens
   flush_logs    = "resource.type=\"cloud_run_revision\" AND resource.labels.service_name=\"${local.flush_name}\""
-  # The last line of every flush (hub_import/flush.py, Flush.run), with its Summary's fields.
+  # The last line of every flush (hub_import/flush/run.py, Flush.run), with its Summary's fields.
   flush_done = "${local.flush_logs} AND jsonPayload.message=\"flush done\""
   channels   = concat(var.notification_channels, google_monitoring_notification_channel.email[*].id)
 }

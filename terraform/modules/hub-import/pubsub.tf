@@ -55,7 +55,7 @@ resource "google_pubsub_subscription" "dead_letter" {
   }
 }
 
-# One message per settled manifest (hub_import/results.py), for the team's own subscribers;
+# One message per settled manifest (hub_import/flush/results.py), for the team's own subscribers;
 # kept a week, so that a subscription made later can seek back to what it missed.
 resource "google_pubsub_topic" "results" {
   # checkov:skip=CKV_GCP_83: messages carry object names and Hub project ids, no file content; Google-managed encryption suffices

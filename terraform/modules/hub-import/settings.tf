@@ -1,6 +1,6 @@
 # The functions' settings. Each (but flush_schedule, the scheduler's, and publish_results, which
 # makes the topic RESULTS_TOPIC names) becomes the environment variable of the same name in upper case (main.tf, local.function_env) and mirrors
-# hub_import/config.py (ENV), defaults included; tests/terraform checks that both agree.
+# hub_import/core/settings.py (ENV), defaults included; tests/terraform checks that both agree.
 
 # -- the Hub ---------------------------------------------------------------------------------
 variable "hub_api_url" {

@@ -1,0 +1,38 @@
+"""What one flush did: its summary, the HTTP answer to the scheduler and the flush's last log line."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Summary:
+    """What one flush did, as its HTTP answer and its last log line."""
+
+    flush_id: str
+    pulled: int = 0
+    sent: int = 0
+    found_in_hub: int = 0
+    duplicates: int = 0
+    skipped_by_rule: int = 0
+    deferred: int = 0
+    failed: int = 0
+    dead_lettered: int = 0
+    resumed_manifests: int = 0
+    duplicates_removed: int = 0
+    results_published: int = 0
+    deletions: int = 0  # objects deleted from the bucket done with (ON_DELETE=delete), whatever became of them
+    deleted_assets: int = 0  # assets soft-deleted in the Hub because their object left the bucket
+    deleted_before_import: int = 0  # imports dropped: their object had left the bucket first
+    uncertain: int = 0
+    reconciled_manifests: int = 0
+    reconcile_calls: int = 0
+    manifests: list[str] = field(default_factory=list)
+    hub_calls: int = 0
+    seconds: float = 0.0
+    queue_empty: bool = False
+    budget_exhausted: bool = False
+    hub_unavailable: str = ""
+    lease_held_by: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)

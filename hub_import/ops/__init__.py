@@ -1,0 +1,2 @@
+"""The operator's CLI (`python -m hub_import`): backfill, replay, status, check, trace, audit and a
+flush by hand. Run by people, never by the deployed functions."""

@@ -1,0 +1,93 @@
+"""`audit`: what the import history says was sent, against what the Hub holds.
+
+For one Hub project: every asset of a sent manifest (since a date) is looked for in the Hub's
+listing, read whole (ceil(T / 100) calls for T assets). It reports
+
+    missing      sent by us (a sent manifest holds it) but not in the Hub
+    duplicated   an externalId the Hub holds more than once
+    unknown      in the Hub but in none of our sent manifests (uploaded by hand, or before us)
+
+`fix=True` removes duplicates this product created, and only those: copies whose `data` URL is
+the one our manifest sent. The oldest copy stays (labels are most likely on it); the others are
+soft-deleted, newest first, each logged with the id kept and the id removed.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub_import.core.settings import Settings
+from hub_import.flush.heal import remove_extra_copies
+from hub_import.hub import HubClient
+from hub_import.state.manifests import SENT
+
+
+@dataclass
+class AuditReport:
+    project: str
+    sent: int = 0
+    in_hub: int = 0
+    missing: list[str] = field(default_factory=list)
+    duplicated: dict[str, int] = field(default_factory=dict)
+    unknown: int = 0
+    removed: list[dict] = field(default_factory=list)
+    hub_calls: int = 0
+
+    def to_json(self) -> dict:
+        return {"project": self.project, "sent": self.sent, "in_hub": self.in_hub, "missing": self.missing,
+                "duplicated": self.duplicated, "unknown": self.unknown, "removed": self.removed,
+                "hub_calls": self.hub_calls}
+
+
+def sent_assets(settings: Settings, store, project: str, since: datetime | None) -> dict[str, str]:
+    """externalId -> data URL, for every asset of the sent manifests for `project`."""
+    prefix = settings.manifest_prefix
+    start = prefix + since.strftime("%Y/%m/%d") if since else prefix
+    wanted: dict[str, str] = {}
+    for name in store.list(prefix):
+        if not name.endswith(".state.json") or name < start:
+            continue
+        state = store.read(name)
+        if state is None or state.body.get("state") != SENT or \
+                state.body.get("destination", {}).get("project") != project:
+            continue
+        assets = store.read(name.removesuffix(".state.json") + ".json")
+        for asset in assets.body if assets else []:
+            wanted[asset["externalId"]] = asset["data"]
+    return wanted
+
+
+def copies_in_hub(hub: HubClient, project: str, deadline: float | None = None) -> dict[str, list[dict]]:
+    """externalId -> every live asset row the Hub lists for it (the whole listing, page by page)."""
+    rows_by_id: dict[str, dict[str, dict]] = defaultdict(dict)
+    page, seen = 1, 0
+    while True:
+        rows, total = hub.list_assets(project, page=page, deadline=deadline)
+        for row in rows:
+            rows_by_id[str(row.get("externalId"))][str(row.get("_id"))] = row
+        seen += len(rows)
+        if not rows or seen >= total:  # pages may hold fewer rows than asked for: count, do not assume
+            break
+        page += 1
+    return {k: list(v.values()) for k, v in rows_by_id.items()}
+
+
+def audit(settings: Settings, store, hub: HubClient, project: str, since: datetime | None = None,
+          fix: bool = False) -> AuditReport:
+    report = AuditReport(project)
+    calls_before = hub.calls
+    ours = sent_assets(settings, store, project, since)
+    held = copies_in_hub(hub, project)
+    report.sent = len(ours)
+    report.in_hub = sum(len(v) for v in held.values())
+    report.missing = sorted(e for e in ours if e not in held)
+    report.duplicated = {e: len(v) for e, v in held.items() if len(v) > 1}
+    report.unknown = sum(1 for e in held if e not in ours)
+    if fix:
+        for external_id in sorted(report.duplicated):
+            if external_id in ours:
+                report.removed += remove_extra_copies(hub, project, external_id, ours[external_id],
+                                                      held[external_id])
+    report.hub_calls = hub.calls - calls_before
+    return report

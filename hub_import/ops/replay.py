@@ -1,0 +1,178 @@
+"""Replay: send failed or stuck manifests again, through the ledger and the Hub's own listing.
+
+A failed manifest's objects are routed again with today's settings, each on its own (so a
+fixed route, template, storage id or batch takes effect, and objects may now go to different
+projects), moved to new pending manifests, one per destination, and sent like any other: the
+Hub is asked first which of them it already holds, so nothing goes in twice. Objects that
+today's rules skip, or that the ledger shows in the Hub already, are left out. While a
+destination still cannot work (a batch still missing), the manifest stays failed, untouched.
+A stuck pending manifest (its flush died, or the Hub was down until the deadline) is finished
+now instead of at the next scheduled flush.
+
+Dead letters have their own way back: `replay --dead-letters` (deadletters.bring_back).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from hub_import.core.assets import Asset
+from hub_import.core.decisions import decide
+from hub_import.core.logs import log
+from hub_import.core.objects import ObjectRef
+from hub_import.core.routes import Destination
+from hub_import.flush import results
+from hub_import.flush.destinations import asset_for, batch_guard
+from hub_import.flush.run import Flush
+from hub_import.hub import HubError
+from hub_import.state.batch_budget import TemplateCapError
+from hub_import.state.ledger import CLAIMED, DELETED, SENT
+from hub_import.state.manifests import FAILED, PENDING, Manifest, settle_window
+from hub_import.state.store import ConflictError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ReplayReport:
+    manifests: list[dict] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"manifests": self.manifests}
+
+
+def manifest_paths(flush: Flush, *, failed: bool, since: datetime | None) -> list[str]:
+    """Failed manifests (not yet replayed) or, without --failed, stuck pending ones; oldest first."""
+    if not failed:
+        return list(flush.manifests.pending_paths())
+    start = flush.settings.manifest_prefix + (since.strftime("%Y/%m/%d") if since else "")
+    paths = []
+    for name in flush.manifests.store.list(flush.settings.manifest_prefix):
+        if name.endswith("-failed.state.json") and name >= start:
+            state = flush.manifests.state_of(name.removesuffix(".state.json") + ".json")
+            if state and state.get("state") == FAILED and not state.get("replayed_as"):
+                paths.append(name.removesuffix(".state.json") + ".json")
+    return paths
+
+
+def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayReport:
+    """Send each manifest in `paths` again; returns what happened to each."""
+    flush.deadline = time.monotonic() + flush.settings.flush_budget_s
+    flush.pull_until = flush.deadline
+    flush.reconcile_budget = 10 ** 6  # asked for by a person: settle what it takes, within the budget
+    report = ReplayReport()
+    if not dry_run:
+        try:
+            flush.hub.ping(deadline=time.monotonic() + 30)  # and learn the Hub's clock
+        except HubError as exc:
+            report.manifests.append({"manifest": "*", "outcome": f"the Hub does not answer: {exc}"})
+            return report
+    holder = None if dry_run else flush.lease.acquire(flush.settings.flush_budget_s
+                                                      + flush.settings.hub_timeout_s + 10)
+    if holder is not None:
+        report.manifests.append({"manifest": "*", "outcome": f"a flush is sending ({holder.get('owner')}); "
+                                 f"try again after {datetime.fromtimestamp(float(holder.get('until', 0))).isoformat()}"})
+        return report
+    try:
+        _replay(flush, paths, dry_run, report)
+    finally:
+        results.finish(flush)
+        flush.lease.release()
+    return report
+
+
+def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport) -> None:
+    for path in paths:
+        manifest = flush.manifests.load(path)
+        if manifest is None:
+            report.manifests.append({"manifest": path, "outcome": "not found"})
+            continue
+        state = manifest.state.get("state")
+        before = flush.summary.sent, flush.summary.found_in_hub, flush.summary.failed
+        if dry_run:
+            report.manifests.append({"manifest": path, "state": state, "assets": len(manifest.assets),
+                                     "outcome": "would replay"})
+            continue
+        if state == FAILED:
+            if manifest.state.get("replayed_as"):
+                report.manifests.append({"manifest": path, "outcome": f"already replayed as {manifest.state['replayed_as']}"})
+                continue
+            try:
+                plan, skipped, already = _route_today(flush, manifest)
+            except (HubError, TemplateCapError, ConflictError) as exc:
+                report.manifests.append({"manifest": path, "outcome": f"still failing: {exc}"})
+                continue
+            if not plan:
+                report.manifests.append({"manifest": path, "outcome": "nothing to send", "skipped_by_rules": skipped,
+                                         "already_in_hub": already})
+                continue
+            created = float(manifest.state.get("created_at", 0)) + flush.hub.transport.clock_offset
+            targets = []
+            for dest, rows in plan.items():
+                new_path = flush.manifests.new_path(flush.id)
+                targets.append(flush.manifests.create(new_path, dest, [a for _, a in rows], [r for r, _ in rows],
+                                                      flush.id, flush.lease_s, uncertain_since=created))
+                flush._settle_records([(ref, a, CLAIMED, new_path) for ref, a in rows], dest.project)
+            flush.manifests.update(manifest, replayed_as=", ".join(t.path for t in targets))
+        elif state == PENDING:
+            st = manifest.state
+            if float(st.get("lease_until") or 0) > time.time():
+                report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
+                continue
+            # A stuck manifest may have been sent by a flush that died: it settles like any other.
+            since, not_before = settle_window(st, flush.settings.settle_s, flush.hub.transport.clock_offset)
+            if since is not None and not_before > time.time():
+                report.manifests.append({"manifest": path, "outcome": "an import of it may still land; it "
+                                         f"settles after {datetime.fromtimestamp(not_before).isoformat()}"})
+                continue
+            if not flush.manifests.update(manifest, owner=flush.id, lease_until=time.time() + flush.lease_s,
+                                          uncertain_since=since, not_before=not_before):
+                report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
+                continue
+            targets, skipped, already = [manifest], 0, 0
+        else:
+            report.manifests.append({"manifest": path, "state": state, "outcome": "nothing to do"})
+            continue
+        for target in targets:
+            flush._send(target, {})
+        sent, found, failed = (flush.summary.sent - before[0], flush.summary.found_in_hub - before[1],
+                               flush.summary.failed - before[2])
+        outcome = {"manifest": path, "replayed_as": ", ".join(t.path for t in targets),
+                   "assets": sum(len(t.assets) for t in targets), "sent": sent - found,
+                   "already_in_hub": found + already, "failed": failed, "skipped_by_rules": skipped}
+        log(logger, logging.INFO, "replayed", **outcome)
+        report.manifests.append(outcome)
+
+
+def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, list[tuple[ObjectRef, Asset]]], int, int]:
+    """Each object of a failed manifest with today's destination and asset, grouped by
+    destination; and how many objects today's rules skip (or that left the bucket since), and how
+    many the ledger shows in the Hub already (a duplicate caught in a failed destination).
+    HubError (or TemplateCapError) when a destination still cannot be resolved."""
+    settings = flush.settings
+    sizes = {a.external_id: (a.width, a.height) for a in manifest.assets if a.width and a.height}
+    rows = list(zip(manifest.objects, manifest.assets))
+    records = list(flush.pool.map(lambda row: flush.ledger.read(row[0]), rows))
+    grouped: dict[Destination, list] = defaultdict(list)
+    skipped = already = 0
+    for (ref, old), record in zip(rows, records):
+        dest = decide(ref, settings).destination
+        gone = record is not None and record.body.get("state") == DELETED and \
+            ref.generation <= int(record.body.get("deleted_generation") or 0)
+        if dest is None or gone:  # today's rules skip it, or it left the bucket (ON_DELETE=delete)
+            skipped += 1
+        elif record is not None and (record.body.get("state") == SENT
+                                     or flush.ledger.is_sent(record.body.get("manifest", ""))):
+            already += 1
+        else:
+            grouped[dest].append((ref, old))
+    plan = {}
+    for dest, objects in grouped.items():
+        batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=settings.create_batches,
+                                        deadline=flush.deadline, before_create=batch_guard(flush.batch_budget, dest))
+        plan[dest] = [(ref, asset_for(settings, ref, dest, batch_ids, sizes.get(old.external_id), flush_id=flush.id))
+                      for ref, old in objects]
+    return plan, skipped, already

@@ -1,0 +1,148 @@
+"""What a trace says: its parts (`Trace`), the one verdict they add up to, and the screen that shows
+them (`render`). trace.py gathers the parts; this decides and shows, and reads nothing itself."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+from hub_import.state.ledger import CLAIMED, DELETED
+from hub_import.state.manifests import FAILED, PENDING, SENT
+
+HUB_PAGES = 20  # per externalId: more means the Hub's filter does not filter; say so, do not read it all
+
+
+@dataclass
+class Trace:
+    uri: str
+    object: dict | None = None  # GCS metadata; None when the object is gone
+    rules: dict = field(default_factory=dict)  # {"route": {...}} or {"skipped": reason}; "judged_by"
+    ledger: list[dict] = field(default_factory=list)
+    manifests: list[dict] = field(default_factory=list)  # oldest first
+    dead_letters: list[dict] = field(default_factory=list)
+    hub: dict = field(default_factory=dict)  # {"copies": [...], "asked": [...]} or {"error": why}
+    outcome: str = ""
+    verdict: str = ""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def when(t) -> str:
+    """A time (epoch seconds or an ISO string) as 'YYYY-MM-DD HH:MM:SS UTC'; other text as it is."""
+    try:
+        moment = datetime.fromtimestamp(float(t), timezone.utc) if isinstance(t, (int, float)) else \
+            datetime.fromisoformat(str(t).replace("Z", "+00:00"))
+    except (TypeError, ValueError, OverflowError):
+        return str(t)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
+    """(outcome, the one line that says it) from the parts of `t`; the first that holds wins."""
+    now = time.time() if now is None else now
+    copies = t.hub.get("copies") or []
+    # A pending manifest still lists an object that moved on (its record names the new manifest).
+    owned = {r.get("manifest") for r in t.ledger}
+    pending = [m for m in t.manifests if m["state"] == PENDING and (not t.ledger or m["path"] in owned)]
+    if len(copies) > 1:
+        return "duplicated", f"in the Hub {len(copies)} times: run `python -m hub_import audit --fix`"
+    if copies:
+        c = copies[0]
+        since = f" since {when(c['createdAt'])}" if c.get("createdAt") else ""
+        gone = "" if t.object else "; the file is gone from the bucket"
+        still = f"; pending manifest {pending[-1]['path']} learns it when it settles" if pending else ""
+        return "in_hub", f"in the Hub once{since} (asset {c['id']}){gone}{still}"
+    gone = sorted((r for r in t.ledger if r.get("state") == DELETED), key=lambda r: float(r.get("at") or 0))
+    if gone:
+        return "deleted", _deleted(gone[-1], t.object)
+    if pending:
+        m = pending[-1]
+        if m.get("uncertain_since") is not None:
+            return "settling", f"settling: an import's answer was lost; asked again after {when(m['not_before'])}"
+        if float(m.get("lease_until") or 0) > now:
+            return "pending", (f"waiting in pending manifest {m['path']} (held by flush {m['owner']} until "
+                               f"{when(m['lease_until'])}; attempt {m['attempts']})")
+        return "pending", f"waiting in pending manifest {m['path']} (attempt {m['attempts']}, {m['error'] or 'not sent yet'})"
+    sent = [m for m in t.manifests if m["state"] == SENT] + \
+        [{"path": r["manifest"], "updated_at": r.get("at")} for r in t.ledger if r["manifest_sent"] or r["state"] == SENT]
+    if sent:
+        m = sent[-1]
+        if "error" in t.hub:
+            return "sent", f"sent in {m['path']} at {when(m['updated_at'])} ({t.hub['error']})"
+        return "missing", (f"sent in {m['path']} at {when(m['updated_at'])}, but the Hub holds no asset under its "
+                           f"externalId (removed in the Hub?)")
+    if "skipped" in t.rules:
+        return "skipped", f"skipped: {t.rules['skipped']}"
+    failed = [m for m in t.manifests if m["state"] == FAILED and not m.get("replayed_as")]
+    if failed:
+        return "failed", f"failed: {failed[-1]['error']}; fix it, then `python -m hub_import replay --failed`"
+    letters = [d for d in t.dead_letters if not d.get("unread")]
+    if letters:
+        return "dead_lettered", (f"dead-lettered: {letters[-1]['reason']} "
+                                 f"(`python -m hub_import replay --dead-letters --dry-run` says if it can go now)")
+    claims = [r for r in t.ledger if r["state"] == CLAIMED]
+    if claims:
+        r = claims[-1]
+        return "claimed", (f"claimed by flush {r.get('flush')} at {when(r.get('at'))}, its manifest not written; "
+                           f"a later flush takes it over")
+    if not t.object:
+        return "not_seen", "not seen yet: not in the bucket, and nothing of it reached the product"
+    landing = t.rules.get("landing_bucket")
+    if landing and not t.uri.startswith(f"gs://{landing}/"):
+        return "not_seen", (f"not seen yet: the trigger watches gs://{landing} only; "
+                            f"`python -m hub_import backfill` brings files from other buckets")
+    return "not_seen", ("not seen yet: no event or backfill reached the product, or it still waits in the queue "
+                        "(check the trigger, or run backfill)")
+
+
+def _deleted(r: dict, live: dict | None) -> str:
+    """The verdict of an object whose ledger record says it left the bucket (ON_DELETE=delete)."""
+    ids = r.get("asset_ids") or []
+    said = (f"deleted from the Hub at {when(r.get('at'))}: the file left the bucket (asset {', '.join(ids)} "
+            f"soft-deleted in project {r.get('project')})" if ids else
+            f"left the bucket before it was imported; recorded at {when(r.get('at'))}, nothing of it reached the Hub"
+            if r.get("note") == "never in the Hub" else
+            f"left the bucket; recorded deleted at {when(r.get('at'))}, the Hub holding no asset of it then")
+    if live and int(live["generation"]) > int(r.get("deleted_generation") or 0):
+        said += f"; uploaded again since (generation {live['generation']}), not imported yet"
+    return said
+
+
+def render(t: Trace) -> str:
+    """The trace as one screen of text, the verdict last."""
+    o, route = t.object, t.rules.get("route")
+    lines = [t.uri]
+    lines += _block("object", [f"generation {o['generation']}, {o['size']} bytes, {o['content_type'] or '?'}, "
+                               f"created {when(o['created'])}"] if o else [], "deleted from the bucket (or never there)")
+    lines += _block("rules", [(f"route: project {route['project']}, storage {route['storage']}, batches "
+                               f"{', '.join(route['batches']) or '-'}, priority {route['priority']}" if route
+                               else f"skipped: {t.rules['skipped']}") + f"  (judged by {t.rules['judged_by']})"], "")
+    lines += _block("ledger", [f"per {r['key']}: deleted (generation {r.get('deleted_generation')} left the bucket), "
+                               f"assets {', '.join(r.get('asset_ids') or []) or 'none'}, flush {r.get('flush')}, "
+                               f"{when(r.get('at'))}" if r["state"] == DELETED else
+                               f"per {r['key']}: {'sent (its manifest is marked sent)' if r['manifest_sent'] else r['state']}"
+                               f" in {r.get('manifest') or '-'}, flush {r.get('flush')}, {when(r.get('at'))}"
+                               for r in t.ledger], "no record")
+    lines += _block("manifests", [f"{m['path']}  {m['label']}, {m['attempts']} attempt(s), {m['assets']} asset(s), "
+                                  f"project {m['project']}, written {when(m['created_at'])}"
+                                  + (f"; {m['error']}" if m.get("error") else "")
+                                  + (f"; replayed as {m['replayed_as']}" if m.get("replayed_as") else "")
+                                  for m in t.manifests], "none")
+    lines += _block("dead letters", [d["reason"] + (f"  (generation {d['generation']}, {when(d['published'])})"
+                                                    if d.get("published") else "") for d in t.dead_letters], "none")
+    hub = [t.hub["error"]] if "error" in t.hub else []
+    for a in t.hub.get("asked", []):
+        rows = [c for c in t.hub["copies"] if (c["project"], c["externalId"]) == (a["project"], a["externalId"])]
+        hub.append(f"project {a['project']}, externalId {a['externalId']!r}: {len(rows)} asset(s)"
+                   + ("" if a["complete"] else f" in the first {HUB_PAGES} pages (the Hub's filter does not filter)"))
+        hub += [f"  {c['id']}  created {when(c['createdAt']) if c['createdAt'] else '?'}"
+                + ("" if c["ours"] else f"  (another file's: {c['data']})") for c in rows]
+    lines += _block("hub", hub, "")
+    return "\n".join(lines + [f"verdict: {t.verdict}"])
+
+
+def _block(title: str, rows: list[str], empty: str) -> list[str]:
+    """`rows` under a title in the left column (`empty` alone when there are none)."""
+    rows = rows or [empty]
+    return [f"  {title:<13}{rows[0]}"] + [" " * 15 + row for row in rows[1:]]

@@ -1,0 +1,245 @@
+"""The operations CLI on the local stack: backfill, replay, status and check, as a user runs them."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from deploy.local.processes import ROOT
+from hub_import.core.clients import storage_client
+from hub_import.core.messages import ObjectMessage
+from hub_import.core.routes import Destination
+from hub_import.hub import HubClient
+from tests.integration.flushing import flush_until_idle, held, hub, own_state, refs, run_flush
+
+
+def cli(stack, *args, **settings) -> subprocess.CompletedProcess:
+    env = {**os.environ, **stack, **{k: str(v) for k, v in settings.items()}}
+    return subprocess.run([sys.executable, "-m", "hub_import", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def fill_bucket(name: str, files: dict[str, bytes]):
+    bucket = storage_client().create_bucket(name)
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda kv: bucket.blob(kv[0]).upload_from_string(kv[1], content_type="image/jpeg"),
+                      files.items()))
+    return bucket
+
+
+def publish_to(stack, objects, dest: Destination) -> None:
+    """Queue `objects` for `dest` as the ingest function would, whatever the routes say."""
+    from hub_import.core.clients import publisher_client
+
+    topic = f"projects/{stack['GOOGLE_CLOUD_PROJECT']}/topics/{stack['PUBSUB_TOPIC']}"
+    for ref in objects:
+        data, attributes = ObjectMessage(ref, dest).encode()
+        publisher_client().publish(topic, data, **attributes).result()
+
+
+def ledger_count(stack) -> int:
+    return sum(1 for _ in storage_client().bucket(stack["STATE_BUCKET"]).list_blobs(prefix="ledger/"))
+
+
+def manifest_count(stack) -> int:
+    return sum(1 for _ in storage_client().bucket(stack["STATE_BUCKET"]).list_blobs(prefix="manifests/"))
+
+
+def test_backfill_imports_each_eligible_object_once_and_a_second_run_imports_none(stack):
+    # GIVEN a bucket that already holds 2,000 objects, 200 of which the rules skip
+    run = uuid.uuid4().hex[:8]
+    files = {f"old/{i:05d}.jpg": b"\xff\xd8\xff\xe0 small" for i in range(1800)}
+    files.update({f"old/{i:05d}.exe": b"MZ" for i in range(200)})
+    fill_bucket(f"archive-{run}", files)
+    # WHEN it is backfilled and flushed
+    first = cli(stack, "backfill", f"gs://archive-{run}/old", "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["listed"], report["queued"], report["skipped"]) == (2000, 1800, 200)
+    flush_until_idle(stack)
+    # THEN each eligible object is in the Hub once
+    assets = [a for a in hub(stack).all_assets(stack["HUB_PROJECT_ID"]) if f"/archive-{run}/" in a["data"]]
+    assert len(assets) == 1800 and len({a["externalId"] for a in assets}) == 1800
+    # AND a second backfill queues them again, but the flush sends none of them
+    again = cli(stack, "backfill", f"gs://archive-{run}/old")
+    assert again.returncode == 0 and "1800 queued" in again.stdout
+    summaries = flush_until_idle(stack)
+    assert sum(s["sent"] for s in summaries) == 0 and sum(s["duplicates"] for s in summaries) == 1800
+    assert sum(1 for a in hub(stack).all_assets(stack["HUB_PROJECT_ID"]) if f"/archive-{run}/" in a["data"]) == 1800
+
+
+def test_a_backfill_beside_live_events_imports_each_object_once(stack):
+    prefix = f"live-{uuid.uuid4().hex[:8]}/"
+    bucket = storage_client().bucket(stack["LANDING_BUCKET"])
+    names = [f"{prefix}{i:04d}.jpg" for i in range(300)]
+
+    def upload():
+        for name in names:
+            bucket.blob(name).upload_from_string(b"\xff\xd8\xff\xe0 live", content_type="image/jpeg")
+
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    deadline = time.monotonic() + 60  # a bounded wait: an uploader that died must not hang the suite
+    while sum(1 for _ in bucket.list_blobs(prefix=prefix)) < 100 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    done = cli(stack, "backfill", f"gs://{stack['LANDING_BUCKET']}/{prefix}")
+    uploader.join()
+    assert done.returncode == 0, done.stderr
+    time.sleep(3)  # the last events reach the queue
+    flush_until_idle(stack)
+    counts = held(stack, prefix)
+    assert len(counts) == 300 and set(counts.values()) == {1}
+
+
+def test_a_dry_run_counts_per_route_and_reason_and_changes_nothing(stack):
+    run = uuid.uuid4().hex[:8]
+    files = {f"a/{i}.jpg": b"x" for i in range(20)}
+    files.update({"a/setup.exe": b"MZ", "a/empty.jpg": b""})
+    fill_bucket(f"dry-{run}", files)
+    flush_until_idle(stack)
+    ledger, manifests = ledger_count(stack), manifest_count(stack)
+    done = cli(stack, "backfill", f"gs://dry-{run}", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "22 objects listed, 20 would queue, 2 skipped" in done.stdout
+    assert "type not allowed" in done.stdout and "empty object" in done.stdout and "(dry run" in done.stdout
+    assert run_flush(stack)["pulled"] == 0, "no message was queued"
+    assert (ledger_count(stack), manifest_count(stack)) == (ledger, manifests)
+
+
+def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twice(stack):
+    # GIVEN assets routed to a storage integration the Hub does not have yet: they fail
+    stack = own_state(stack, "replay")
+    run = uuid.uuid4().hex[:8]
+    storage_id = f"late-{run}"
+    objects = refs(f"replay-{run}/", 12)
+    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], storage_id))
+    summaries = flush_until_idle(stack)
+    assert sum(s["failed"] for s in summaries) == 12 and held(stack, f"replay-{run}/") == {}
+    status = cli(stack, "status", "--json")
+    failed = [a for a in json.loads(status.stdout)["failed_assets"] if f"replay-{run}/" in a["object"]]
+    assert len(failed) == 12 and "unknown storage id" in failed[0]["reason"]
+    # WHEN the storage integration is created, and the failed manifests replayed
+    requests.post(f"{stack['HUB_API_URL']}/_admin/storages", json={"_id": storage_id}, timeout=10).raise_for_status()
+    done = cli(stack, "replay", "--failed", "--json")
+    assert done.returncode == 0, done.stderr
+    mine = [m for m in json.loads(done.stdout)["manifests"] if m.get("sent")]
+    # THEN each asset is in the Hub once, and the failed manifest is marked replayed
+    assert sum(m["sent"] for m in mine) == 12, done.stdout
+    counts = held(stack, f"replay-{run}/")
+    assert len(counts) == 12 and set(counts.values()) == {1}
+    # AND a second replay leaves them alone (it may retry other tests' still-failing manifests)
+    first = {m["manifest"] for m in json.loads(done.stdout)["manifests"] if m.get("sent")}
+    second = cli(stack, "replay", "--failed", "--json")
+    assert not first & {m["manifest"] for m in json.loads(second.stdout)["manifests"]}
+    assert set(held(stack, f"replay-{run}/").values()) == {1}
+    table = cli(stack, "status").stdout
+    assert "failed, replayed" in table
+
+
+def test_replay_of_a_manifest_already_in_the_hub_sends_nothing(stack):
+    stack = own_state(stack, "already")  # replay --failed sees this test's failed manifests only
+    run = uuid.uuid4().hex[:8]
+    storage_id = f"gone-{run}"
+    objects = refs(f"already-{run}/", 5)
+    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], storage_id))
+    flush_until_idle(stack)
+    # Somebody fixes it by hand: creates the storage and uploads the same assets in the Hub UI.
+    requests.post(f"{stack['HUB_API_URL']}/_admin/storages", json={"_id": storage_id}, timeout=10).raise_for_status()
+    from hub_import.core.assets import build_asset
+    HubClient(stack["HUB_API_URL"], stack["HUB_API_KEY"], requests_per_minute=0).import_assets(
+        stack["HUB_PROJECT_ID"], [build_asset(r, storage=storage_id) for r in objects])
+    done = cli(stack, "replay", "--failed", "--json")
+    assert done.returncode == 0, done.stderr
+    mine = [m for m in json.loads(done.stdout)["manifests"] if m.get("assets") == 5]
+    assert mine and mine[0]["already_in_hub"] == 5 and mine[0]["sent"] == 0, done.stdout
+    assert set(held(stack, f"already-{run}/").values()) == {1}
+
+
+def test_check_passes_on_a_healthy_stack(stack):
+    done = cli(stack, "check")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "FAIL" not in done.stdout and "Hub API key" in done.stdout and "subscription" in done.stdout
+
+
+@pytest.mark.parametrize("settings,named", [
+    ({"HUB_API_KEY": "wrong-key"}, "FAIL Hub API key: refused (401)"),
+    ({"LANDING_BUCKET": "no-such-bucket"}, "FAIL landing bucket: gs://no-such-bucket does not exist"),
+    ({"HUB_STORAGE_ID": "no-such-storage"}, "FAIL Hub storage no-such-storage: no such storage integration"),
+    ({"HUB_PROJECT_ID": "no-such-project"}, "FAIL Hub project no-such-project: not found"),
+    ({"PUBSUB_SUBSCRIPTION": "nope"}, "FAIL subscription"),
+])
+def test_check_names_each_failure_with_a_fix_and_exits_1(stack, settings, named):
+    done = cli(stack, "check", **settings)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert named in done.stdout and "fix:" in done.stdout or named.startswith("FAIL subscription")
+    assert done.stdout.count("FAIL") == 1
+
+
+def test_a_bad_setting_is_named_and_exits_2(stack):
+    done = cli(stack, "status", HUB_PRIORITY="urgent")
+    assert done.returncode == 2 and "HUB_PRIORITY" in done.stderr
+
+
+def test_check_finds_our_storage_among_12_and_reports_how_the_hub_behaves(stack):
+    # GIVEN an organization with 12 more storage integrations, newer than ours (the default page is 10)
+    extra = [{"_id": f"extra-{uuid.uuid4().hex[:6]}-{i}", "bucket": "elsewhere"} for i in range(12)]
+    requests.post(f"{stack['HUB_API_URL']}/_admin/storages", json=extra, timeout=10).raise_for_status()
+    h = hub(stack)
+    c = HubClient(stack["HUB_API_URL"], stack["HUB_API_KEY"], requests_per_minute=0)
+    from hub_import.core.assets import build_asset
+    from hub_import.core.objects import ObjectRef
+    for i in range(2):  # two imports a moment apart, so the listing shows an order
+        c.import_assets(stack["HUB_PROJECT_ID"], [build_asset(ObjectRef("landing", f"probe-{uuid.uuid4().hex}", 1),
+                                                               storage=stack["HUB_STORAGE_ID"])])
+        time.sleep(0.05)
+    try:
+        # WHEN the Hub lists oldest first whatever `sort` says, and its filter matches substrings
+        h.faults(list_order="oldest_first", external_id_filter="substring")
+        done = cli(stack, "check")
+    finally:
+        h.faults(list_order="honoured", external_id_filter="exact")
+    # THEN check passes, and says so
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"ok   Hub storage {stack['HUB_STORAGE_ID']}" in done.stdout
+    assert "storages listing: 10 without limit" in done.stdout and "(paged" in done.stdout
+    assert "listing order: oldest first" in done.stdout
+    assert "externalId filter: matches substrings" in done.stdout
+
+
+def test_audit_finds_a_duplicate_and_fix_removes_only_the_copy_we_made(stack):
+    from hub_import.core.assets import build_asset
+    from hub_import.core.objects import ObjectRef
+
+    run = uuid.uuid4().hex[:6]
+    # A project of its own: audit reads a whole project, and the shared one holds every test's files.
+    stack = {**own_state(stack, "audit"), "HUB_PROJECT_ID": f"audit-{run}"}
+    hub(stack).add_project(stack["HUB_PROJECT_ID"])
+    objects = refs(f"audit-{run}/", 6)
+    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], stack["HUB_STORAGE_ID"]))
+    flush_until_idle(stack)
+    # GIVEN a copy made behind our back of one of ours, and a person's upload under another's id
+    c = HubClient(stack["HUB_API_URL"], stack["HUB_API_KEY"], requests_per_minute=0)
+    twin = build_asset(objects[0], storage=stack["HUB_STORAGE_ID"])
+    c.import_assets(stack["HUB_PROJECT_ID"], [twin])
+    by_hand = build_asset(ObjectRef("other-bucket", objects[1].name, 1), storage=stack["HUB_STORAGE_ID"])
+    c.import_assets(stack["HUB_PROJECT_ID"], [by_hand])
+    # WHEN audit looks, then fixes
+    looked = cli(stack, "audit", "--json")
+    fixed = cli(stack, "audit", "--fix", "--json")
+    # THEN it names both, removes only our own extra copy, and keeps the oldest
+    report = json.loads(looked.stdout)
+    assert looked.returncode == 1 and report["duplicated"][objects[0].name] == 2
+    assert report["duplicated"][objects[1].name] == 2 and not report["missing"]
+    removed = json.loads(fixed.stdout)["removed"]
+    assert [r["externalId"] for r in removed if r["externalId"].startswith(f"audit-{run}/")] == [objects[0].name]
+    counts = held(stack, f"audit-{run}/")
+    assert counts[objects[0].name] == 1 and counts[objects[1].name] == 2
+    assert all(counts[o.name] == 1 for o in objects[2:])
