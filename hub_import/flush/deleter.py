@@ -1,4 +1,4 @@
-"""Deletions that follow the bucket (ON_DELETE=delete): the flush's `Deleting` part.
+"""The deleter: deletions that follow the bucket (ON_DELETE=delete), judged object by object.
 
 A deletion message (queue.DeletionMessage) says that a generation of an object left the landing
 bucket while no generation of its name was live. The flush takes the deletions of each pull
@@ -11,19 +11,20 @@ object (its redelivered messages folded into one):
    flush died before writing its manifest (nothing was sent): recorded deleted, so that an
    import of that generation still in the queue is dropped; acked. Deleted already: acked. Its
    import under way (a pending manifest, a fresh claim): deferred until that settles.
-3. The Hub: the assets this product created for it, found by exact externalId and data URL in
+3. The Hub (soft_delete.py): the assets this product created for it, found by exact externalId and data URL in
    its project (the record's; for a record older than deletions, its manifest's destination,
    else today's route), the bucket asked once more, then soft-deleted in batches of
    DELETE_BATCH at the Hub's pace; the ledger records the deletion, and only then the ack.
 A DELETE whose answer is lost is not repeated: its messages come back, and the next try lists
 the assets again and deletes only what is still there. Each object's outcome goes through
-`_deletion_outcome`.
+`SoftDeleter.finish`.
 """
 from __future__ import annotations
 
 import logging
 import time
 from collections import defaultdict
+from typing import Callable
 
 from google.api_core import exceptions
 
@@ -31,34 +32,45 @@ from hub_import.core.assets import external_id, object_url
 from hub_import.core.decisions import decide
 from hub_import.core.logs import log
 from hub_import.core.messages import DeletionMessage
-from hub_import.core.objects import ObjectRef, live_generation
-from hub_import.state.ledger import DELETED, DELETING, FAILED, SENT
+from hub_import.core.objects import ObjectRef
+from hub_import.state.ledger import DELETED, DELETING, FAILED, SENT, Ledger
 from hub_import.state.manifests import FAILED as MANIFEST_FAILED
 from hub_import.state.manifests import SENT as MANIFEST_SENT
+from hub_import.state.manifests import ManifestStore
 
-from .soft_delete import DeletingInHub, Gone
+from .soft_delete import Gone, SoftDeleter, lookup_allowance, still_live
+from .subscription import Subscription
+from .turn import Turn
 
 logger = logging.getLogger(__name__)
 
 IN_HUB, DEFER = "in_hub", "defer"
-# The share of the Hub calls left in a flush that one pull's deletions may spend finding assets.
-LOOKUP_SHARE = 0.5
 
 
-class Deleting(DeletingInHub):
-    def _delete_objects(self, received: list[tuple[DeletionMessage, str]]) -> None:
+class Deleter:
+    """Carries out, for one flush (`turn`), the deletions of each pull: judged against the bucket
+    (`live`: an object's live generation) and the ledger, those whose assets are in the Hub handed
+    to the soft deleter, every other outcome finished (told and acked) through it."""
+
+    def __init__(self, turn: Turn, ledger: Ledger, manifests: ManifestStore, queue: Subscription, soft: SoftDeleter,
+                 live: Callable[[ObjectRef], int | None]):
+        self.turn, self.ledger, self.manifests, self.queue, self.soft = turn, ledger, manifests, queue, soft
+        self.live = live
+        self.settings, self.summary, self.id = turn.settings, turn.summary, turn.id
+
+    def delete_objects(self, received: list[tuple[DeletionMessage, str]]) -> None:
         """Carry out the deletions of one pull (message, ack id); see the module docstring."""
         if not received:
             return
         items = self._fold(received)
         if not self.settings.delete_follows:
-            self._finish(items, "ignored")
+            self.soft.finish(items, "ignored")
             return
-        if time.monotonic() >= self.deadline or self.summary.hub_unavailable:
-            self._defer(items)
+        if time.monotonic() >= self.turn.deadline or self.summary.hub_unavailable:
+            self.queue.defer(items)
             return
-        self._extend(items)
-        verdicts = list(self.pool.map(self._look, items))
+        self.queue.extend(items)
+        verdicts = list(self.turn.pool.map(self._look, items))
         bound: dict[str, list[Gone]] = defaultdict(list)
         done: dict[str, list[Gone]] = defaultdict(list)
         deferred = [i for i, v in zip(items, verdicts) if v == DEFER]
@@ -68,19 +80,19 @@ class Deleting(DeletingInHub):
             elif verdict != DEFER:
                 done[verdict].append(item)
         for verdict, finished in done.items():
-            self._finish(finished, verdict)
-        allowance = self._lookup_allowance()
+            self.soft.finish(finished, verdict)
+        allowance = lookup_allowance(self.turn)
         for project, group in bound.items():
             if len(group) > allowance:  # per-id lookups cost a call each: the rest waits for a later turn
                 deferred += group[allowance:]
                 group = group[:allowance]
             allowance -= len(group)
             if group:
-                self._delete_in_hub(project, group)
+                self.soft.delete_in_hub(project, group)
         if deferred:
             log(logger, logging.INFO, "deletions deferred: their import is under way, or this turn is full",
                 flush_id=self.id, objects=len(deferred))
-            self._defer(deferred)
+            self.queue.defer(deferred)
 
     def _fold(self, received: list[tuple[DeletionMessage, str]]) -> list[Gone]:
         """One item per ledger key, for the newest generation said gone, with every message's ack id."""
@@ -95,36 +107,7 @@ class Deleting(DeletingInHub):
                 items[key].message = message
         return list(items.values())
 
-    def _lookup_allowance(self) -> int:
-        rpm = self.settings.requests_per_minute
-        if not rpm:
-            return 1 << 30
-        return max(1, int(LOOKUP_SHARE * (self.deadline - time.monotonic()) * rpm / 60) - 2)
-
-    def _after_deletion(self, item, record: dict, generation: int, path: str) -> str:
-        """An import meeting a ledger record marked deleted (at `generation`): "gone" when its
-        generation is the one that left the bucket, or older; else the name was uploaded again,
-        and it claims the record anew for manifest `path`: "keep", or "defer" if another was faster."""
-        ref = item.message.ref
-        live = None
-        if ref.generation <= int(record.get("deleted_generation") or record.get("generation") or 0):
-            live = self._live_now(ref)
-            if live is None:
-                return "defer"
-        if live is False:
-            log(logger, logging.INFO, "not imported: the object left the bucket first", flush_id=self.id,
-                object=ref.uri, generation=ref.generation, deleted_generation=record.get("deleted_generation"))
-            return "gone"
-        claim = self.ledger.take_over(ref, generation, path, self.id, item.asset.external_id,
-                                      project=item.message.destination.project, data=item.asset.data)
-        if not claim.won:
-            return "defer"
-        item.record_generation = claim.generation
-        log(logger, logging.INFO, "imported anew: uploaded again after its deletion", flush_id=self.id,
-            object=ref.uri, generation=ref.generation, deleted_generation=record.get("deleted_generation"))
-        return "keep"
-
-    # -- 1 and 2: the bucket and the ledger --------------------------------------------------------
+    # -- the bucket and the ledger ----------------------------------------------------------------
     def _look(self, item: Gone) -> str:
         """An outcome for `item`, IN_HUB (project, externalId and URL found), or DEFER."""
         ref = item.message.ref
@@ -138,7 +121,7 @@ class Deleting(DeletingInHub):
         if body.get("state") == DELETING:  # a DELETE was sent, its answer lost: finish it, live or not
             item.intent_ids = list(body.get("asset_ids") or [])
             return self._locate(item)
-        live = self._live(item)
+        live = still_live(self.live, item.message.ref, self.id)
         if live is not False:
             return "overwritten" if live else DEFER
         state, manifest = body.get("state"), body.get("manifest", "")
@@ -154,14 +137,14 @@ class Deleting(DeletingInHub):
                                                at=item.at)
                 return "not_imported" if won else DEFER
             return "already_deleted"
-        if state == SENT or self._manifest_sent(manifest):
+        if state == SENT or self.ledger.is_sent(manifest):
             return self._locate(item)
         manifest_state = (self.manifests.state_of(manifest) or {}).get("state") if manifest else None
         if manifest_state == MANIFEST_SENT:
             return self._locate(item)
         if manifest_state == MANIFEST_FAILED:
             return self._tombstone(item)
-        if manifest_state is None and time.time() - float(body.get("at", 0)) >= self.lease_s:
+        if manifest_state is None and time.time() - float(body.get("at", 0)) >= self.turn.lease_s:
             return self._tombstone(item)  # its flush died before writing the manifest: nothing was sent
         return DEFER  # its import is under way: the deletion waits until it settles
 
@@ -192,21 +175,3 @@ class Deleting(DeletingInHub):
             item.project = destination.project
         item.data = item.data or object_url(imported, self.settings.url_template)
         return IN_HUB
-
-    def _live_now(self, ref: ObjectRef) -> bool | None:
-        """Whether exactly this generation is live: then it is imported whatever a deletion record
-        says (a deletion message claiming a later generation than was ever uploaded must not
-        block the name). None when GCS cannot say (the import waits for a later flush)."""
-        try:
-            return live_generation(ref, self.manifests.store.bucket.client) == ref.generation
-        except (exceptions.GoogleAPICallError, exceptions.RetryError):
-            return None
-
-    def _live(self, item: Gone) -> bool | None:
-        """Whether a generation of the object is live; None (logged) when GCS cannot say."""
-        try:
-            return live_generation(item.message.ref, self.manifests.store.bucket.client) is not None
-        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
-            log(logger, logging.WARNING, f"checking a deletion failed; it comes back: {exc}", flush_id=self.id,
-                object=item.message.ref.uri)
-            return None

@@ -31,7 +31,7 @@ def schedule(store, settings, manifest_path: str, project: str, resent: list, si
              remove_all: bool = False) -> None:
     """Check `resent` (sent again after a reconcile found them absent, whatever that send's outcome)
     for a second copy, HEAL_AFTER_SETTLES settle times from now. `remove_all`: their files have left
-    the bucket (deletions.py) and their assets were deleted: any copy found then is a late one, removed."""
+    the bucket (deleter.py) and their assets were deleted: any copy found then is a late one, removed."""
     name = manifest_path.removeprefix(settings.manifest_prefix).replace("/", "_").removesuffix(".json")
     store.write(f"{_prefix(settings)}{name}-{time.time_ns()}.json",
                 {"manifest": manifest_path, "project": project, "since": since,
@@ -68,42 +68,43 @@ def _merge_due(store, settings) -> list[str]:
     return paths
 
 
-def run_due(flush) -> None:
-    """Check every due verification that this flush's share of Hub calls allows."""
-    store, settings = flush.manifests.store, flush.settings
+def run_due(turn, hub: HubClient, store) -> None:
+    """Check every due verification that this flush's (`turn`) share of Hub calls allows; `store`
+    is the state bucket's."""
+    settings, summary = turn.settings, turn.summary
     for path in _merge_due(store, settings):
-        if time.monotonic() >= flush.pull_until or flush._reconcile_calls_left() <= 0:
+        if time.monotonic() >= turn.pull_until or turn.reconcile_calls_left() <= 0:
             return
         doc = store.read(path)
         if doc is None:
             continue
-        body, calls_before = doc.body, flush.hub.calls
+        body, calls_before = doc.body, hub.calls
         progress, found = Progress.from_json(body.get("progress")), body.get("found") or {}
         try:
-            copies = flush.hub.copies(body["project"], body["assets"], since=body.get("since"),
-                                      max_calls=flush._reconcile_calls_left(), progress=progress, found=found,
-                                      deadline=flush.deadline)
+            copies = hub.copies(body["project"], body["assets"], since=body.get("since"),
+                                max_calls=turn.reconcile_calls_left(), progress=progress, found=found,
+                                deadline=turn.deadline)
             if copies is not None:
                 keep_one = not body.get("remove_all")
                 for external_id, rows in copies.items():
                     if len(rows) > 1 or (rows and not keep_one):
-                        removed = remove_extra_copies(flush.hub, body["project"], external_id,
+                        removed = remove_extra_copies(hub, body["project"], external_id,
                                                       body["assets"][external_id], rows, keep_one=keep_one)
-                        flush.summary.duplicates_removed += len(removed)
+                        summary.duplicates_removed += len(removed)
         except HubError as exc:
             log(logger, logging.WARNING, "checking a re-sent manifest for copies failed; trying later",
-                flush_id=flush.id, manifest=body.get("manifest"), reason=str(exc))
+                flush_id=turn.id, manifest=body.get("manifest"), reason=str(exc))
             copies = None
         finally:
-            flush.summary.reconcile_calls += flush.hub.calls - calls_before
+            summary.reconcile_calls += hub.calls - calls_before
         if copies is None:  # out of calls or the Hub failed: go on from here next time
             store.write(path, {**body, "progress": progress.to_json(), "found": found})
         if copies is not None:
             store.delete(path)
 
 
-def after_deletion(flush, items) -> None:
-    """Deleted files (deletions.Gone, assets found and about to be recorded deleted) whose import
+def after_deletion(manifests, settings, items) -> None:
+    """Deleted files (soft_delete.Gone, assets found and about to be recorded deleted) whose import
     once had an unknown outcome: that lost import may still land, after the deletion, as an asset
     of a file no longer in the bucket. Each such manifest gets a check that removes every copy
     created since the unknown outcome, HEAL_AFTER_SETTLES settle times from now."""
@@ -113,10 +114,10 @@ def after_deletion(flush, items) -> None:
         if manifest:
             by_manifest.setdefault(manifest, []).append(item)
     for manifest, group in by_manifest.items():
-        since = (flush.manifests.state_of(manifest) or {}).get("heal_since")
+        since = (manifests.state_of(manifest) or {}).get("heal_since")
         if since is None:
             continue
-        schedule(flush.manifests.store, flush.settings, manifest, group[0].project,
+        schedule(manifests.store, settings, manifest, group[0].project,
                  [Asset(external_id=i.external_id, data=i.data) for i in group], float(since), remove_all=True)
 
 

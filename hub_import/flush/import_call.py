@@ -1,6 +1,6 @@
-"""Sending one manifest's assets to the Hub, and sorting each asset by what became of it.
+"""One manifest's import call: its assets sent to the Hub, and each sorted by what became of it.
 
-`send(...)` tries the whole list in one import and, where the Hub refuses part of it, narrows
+`send_assets(...)` tries the whole list in one import and, where the Hub refuses part of it, narrows
 down: a 400 that names assets drops them; one that names none is split in halves down to the bad
 assets, unless three assets sent alone fail just as the whole did (then the request itself is at
 fault and every asset fails at once: 4 calls, not about 2N); a 413 is split until the parts fit. Nothing here retries a
@@ -36,7 +36,7 @@ _PROJECT_FAILURES = (HubNotFoundError,)
 _ACCOUNT_FAILURES = (HubGeofencedError, HubRedirectError)
 
 
-def send(hub: HubClient, project: str, assets: Sequence[Asset], *, priority: int, deadline: float) -> Outcome:
+def send_assets(hub: HubClient, project: str, assets: Sequence[Asset], *, priority: int, deadline: float) -> Outcome:
     out = Outcome()
     stack: list[tuple[list[Asset], tuple | None]] = [(list(assets), None)]
     while stack:

@@ -1,5 +1,4 @@
-"""What the flush holds: one object admitted from the queue (an `Item`) with its claim, and how
-long such a claim, or a lease, holds before its flush is surely gone."""
+"""What the flush holds: one object admitted from the queue (an `Item`), with its claim."""
 from __future__ import annotations
 
 from concurrent.futures import Future
@@ -7,14 +6,6 @@ from dataclasses import dataclass
 
 from hub_import.core.assets import Asset
 from hub_import.core.messages import ObjectMessage
-from hub_import.core.settings import Settings
-
-
-def claim_timeout_s(settings: Settings) -> float:
-    """How old a claim (or a lease) must be before its flush is surely dead and done with the Hub:
-    longer than any flush lives (it starts no Hub call after its budget, and waits at most
-    HUB_TIMEOUT_SECONDS for one; Terraform gives the function a timeout of budget + 60 s)."""
-    return 2 * settings.flush_budget_s + 10 + settings.hub_timeout_s
 
 
 @dataclass

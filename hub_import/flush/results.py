@@ -221,17 +221,17 @@ def _confirmed(futures: list, deadline: float, manifest: str, flush_id: str | No
     return True
 
 
-def finish(flush) -> None:
+def finish(manifests, lease, summary, flush_id: str) -> None:
     """End of a flush or replay run: `Results.finish`, when results are on and the run holds
     the flush lease (only the one sender publishes old results). Logs, never raises."""
-    hooks = flush.manifests.results
-    if hooks is None or not flush.lease.generation:
+    hooks = manifests.results
+    if hooks is None or not lease.generation:
         return
     try:
-        flush.summary.results_published = hooks.finish(flush.manifests)
+        summary.results_published = hooks.finish(manifests)
     except Exception as exc:  # noqa: BLE001 - what is not published stays marked for the next run
         log(logger, logging.ERROR, f"publishing results failed; the next flush tries again: {exc}",
-            flush_id=flush.id)
+            flush_id=flush_id)
 
 
 # A deletion's result (ON_DELETE=delete): one per object that left the bucket, published before its
@@ -240,24 +240,23 @@ def finish(flush) -> None:
 DELETION_RESULTS = {"deleted", "not_in_hub", "not_imported"}
 
 
-def tell_deletions(flush, items, state: str) -> list[bool]:
-    """Publish the result of each deletion in `items` (deletions.Gone) whose outcome is `state`;
+def tell_deletions(hooks: Results | None, ledger, items, state: str, flush_id: str) -> list[bool]:
+    """Publish the result of each deletion in `items` (soft_delete.Gone) whose outcome is `state`;
     per item, whether its messages may be acked (True for what has no result: results off, an
     overwrite, an ignored deletion). Never raises."""
-    hooks = flush.manifests.results
     if hooks is None or state not in DELETION_RESULTS | {"already_deleted"}:
         return [True] * len(items)
     futures = []
     for item in items:
         try:
-            futures.append(_send(hooks.publisher, hooks.topic, messages(**deletion_result(flush, item, state))))
+            futures.append(_send(hooks.publisher, hooks.topic, messages(**deletion_result(ledger, item, state))))
         except Exception as exc:  # noqa: BLE001 - as in Results.settled: it comes back instead
             futures.append([exc])
     deadline = time.monotonic() + WAIT_S
-    return [_confirmed(f, deadline, flush.ledger.path(i.message.ref), flush.id) for i, f in zip(items, futures)]
+    return [_confirmed(f, deadline, ledger.path(i.message.ref), flush_id) for i, f in zip(items, futures)]
 
 
-def deletion_result(flush, item, state: str) -> dict:
+def deletion_result(ledger, item, state: str) -> dict:
     """The arguments of `messages` for one deletion: `manifest` is its ledger record's path and
     the generation that left (`<path>@<generation>`), so that `result_id` names that deletion."""
     body = item.record.body if item.record is not None and state == "already_deleted" else {}
@@ -269,5 +268,5 @@ def deletion_result(flush, item, state: str) -> dict:
     row = {"object": ref.uri, "generation": str(generation), "externalId": item.external_id or "",
            "assetIds": asset_ids, "outcome": state}
     return {"kind": "delete", "project": item.project or body.get("project") or "", "rows": [row],
-            "manifest": f"{flush.ledger.path(ref)}@{generation}", "state": state,
+            "manifest": f"{ledger.path(ref)}@{generation}", "state": state,
             "at": float(body.get("at") or item.at)}

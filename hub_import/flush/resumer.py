@@ -1,4 +1,4 @@
-"""Pending manifests from earlier runs (the flush's `Resuming` part): each is finished by a later
+"""The resumer: pending manifests from earlier runs. Each is finished by a later
 flush once nobody holds it, and, when an import of it may have been stored, only after its settle
 time and within the flush's share of Hub calls for settling."""
 from __future__ import annotations
@@ -7,16 +7,26 @@ import logging
 import time
 
 from hub_import.core.logs import log
-from hub_import.state.manifests import PENDING, Manifest, settle_window
+from hub_import.hub import HubClient
+from hub_import.state.ledger import Ledger
+from hub_import.state.manifests import PENDING, Manifest, ManifestStore, settle_window
+
+from .settler import Settler
+from .turn import Turn
 
 logger = logging.getLogger(__name__)
 
 
-class Resuming:
-    # -- pending manifests from earlier runs ---------------------------------------------------
-    def _resume_pending(self) -> None:
+class Resumer:
+    """Finishes, for one flush (`turn`), the pending manifests nobody holds, through its settler."""
+
+    def __init__(self, turn: Turn, hub: HubClient, ledger: Ledger, manifests: ManifestStore, settler: Settler):
+        self.turn, self.hub, self.ledger, self.manifests, self.settler = turn, hub, ledger, manifests, settler
+        self.settings, self.summary, self.id = turn.settings, turn.summary, turn.id
+
+    def resume_pending(self) -> None:
         for path in self.manifests.pending_paths():
-            if time.monotonic() >= self.pull_until or self.summary.hub_unavailable:
+            if time.monotonic() >= self.turn.pull_until or self.summary.hub_unavailable:
                 return
             manifest = self.manifests.load(path)
             if manifest is None or manifest.state.get("state") != PENDING:
@@ -26,9 +36,9 @@ class Resuming:
             if float(state.get("lease_until") or 0) > now:
                 continue  # its flush is still at work on it
             since, not_before = settle_window(state, self.settings.settle_s, self.hub.transport.clock_offset)
-            if since is not None and (now < not_before or self._reconcile_calls_left() <= 0):
+            if since is not None and (now < not_before or self.turn.reconcile_calls_left() <= 0):
                 continue  # settled later: an unknown outcome is never raced
-            if not self.manifests.update(manifest, owner=self.id, lease_until=now + self.lease_s,
+            if not self.manifests.update(manifest, owner=self.id, lease_until=now + self.turn.lease_s,
                                          uncertain_since=since, not_before=not_before):
                 continue  # another flush took it first
             if not self._keep_own_assets(manifest):
@@ -36,12 +46,12 @@ class Resuming:
             log(logger, logging.INFO, "resuming a pending manifest", flush_id=self.id, manifest=path,
                 assets=len(manifest.assets), attempts=state.get("attempts", 0), uncertain_since=since)
             self.summary.resumed_manifests += 1
-            self._send(manifest, {})
+            self.settler.send(manifest, {})
 
     def _keep_own_assets(self, manifest: Manifest) -> bool:
         """Drop from `manifest` (in memory) the objects whose ledger record names another manifest:
         a flush that died while settling had moved them already. False if none is left."""
-        records = list(self.pool.map(self.ledger.read, manifest.objects))
+        records = list(self.turn.pool.map(self.ledger.read, manifest.objects))
         mine = [i for i, r in enumerate(records) if r is None or r.body.get("manifest") == manifest.path]
         if len(mine) != len(manifest.assets):
             manifest.assets = [manifest.assets[i] for i in mine]
@@ -50,6 +60,3 @@ class Resuming:
             self.manifests.discard(manifest)
             return False
         return True
-
-    def _reconcile_calls_left(self) -> int:
-        return self.reconcile_budget - self.summary.reconcile_calls

@@ -1,7 +1,7 @@
-"""Sending one manifest and recording what became of it (the flush's `Settling` part).
+"""The settler: one manifest into the Hub, and what became of each of its assets recorded.
 
-`_send` settles an earlier unknown outcome first (a reconcile: what the Hub holds is not sent
-again), sends the rest (sending.py), and `_settle` writes the outcome in an order that a crash
+`send` settles an earlier unknown outcome first (a reconcile: what the Hub holds is not sent
+again), sends the rest (import_call.py), and `settle` writes the outcome in an order that a crash
 between any two writes cannot turn into a loss or a second copy: the ledger first (assets that
 leave the manifest point where they went), then the sent marker, then the manifest's state, and
 only then the acks.
@@ -15,23 +15,31 @@ from hub_import.core.assets import Asset
 from hub_import.core.logs import log
 from hub_import.core.messages import ObjectMessage
 from hub_import.core.objects import ObjectRef
-from hub_import.hub import HubAuthError, HubError, HubNotFoundError, Progress
-from hub_import.state.ledger import CLAIMED, FAILED
+from hub_import.hub import HubAuthError, HubClient, HubError, HubNotFoundError, Progress
+from hub_import.state.ledger import CLAIMED, FAILED, Ledger
 from hub_import.state.manifests import FAILED as MANIFEST_FAILED
-from hub_import.state.manifests import PENDING, Manifest
+from hub_import.state.manifests import PENDING, Manifest, ManifestStore
 from hub_import.state.manifests import SENT as MANIFEST_SENT
 
 from . import heal
 from .crash_points import crash_point
-from .import_call import Outcome, send
+from .import_call import Outcome, send_assets
 from .items import Item
+from .subscription import Subscription
+from .turn import Turn
 
 logger = logging.getLogger(__name__)
 
 
-class Settling:
-    # -- sending one manifest --------------------------------------------------------------------
-    def _send(self, manifest: Manifest, items: dict[str, Item]) -> None:
+class Settler:
+    """Sends manifests for one flush (`turn`): the Hub it imports into, the ledger and manifests it
+    records in, the queue it acks and dead-letters on."""
+
+    def __init__(self, turn: Turn, hub: HubClient, ledger: Ledger, manifests: ManifestStore, queue: Subscription):
+        self.turn, self.hub, self.ledger, self.manifests, self.queue = turn, hub, ledger, manifests, queue
+        self.settings, self.summary, self.id = turn.settings, turn.summary, turn.id
+
+    def send(self, manifest: Manifest, items: dict[str, Item]) -> None:
         """Get `manifest` into the Hub and record the outcome. A manifest whose earlier import has
         an unknown outcome (`uncertain_since`) is settled first: what the Hub holds is not sent again."""
         dest = manifest.destination
@@ -45,8 +53,8 @@ class Settling:
             error: HubError | None = None
             try:
                 done = self.hub.reconcile(dest.project, {a.external_id: a.data for a in todo}, since=float(since) - 1,
-                                          progress=progress, max_calls=self._reconcile_calls_left(),
-                                          deadline=self.deadline)
+                                          progress=progress, max_calls=self.turn.reconcile_calls_left(),
+                                          deadline=self.turn.deadline)
             except (HubNotFoundError, HubAuthError) as exc:
                 if isinstance(exc, HubAuthError) and exc.status != 403:
                     done, error = False, exc
@@ -60,7 +68,7 @@ class Settling:
             if not done:
                 self.manifests.update(manifest, state=PENDING, lease_until=0, reconcile=progress.to_json(),
                                       error=str(error) if error else manifest.state.get("error"))
-                self._defer(list(items.values()))
+                self.queue.defer(list(items.values()))
                 log(logger, logging.INFO, "settling an unknown outcome goes on in a later flush", flush_id=self.id,
                     manifest=manifest.path, found=len(progress.found), absent=len(progress.absent),
                     calls=progress.calls, reason=str(error) if error else "this flush's share of Hub calls is spent")
@@ -71,7 +79,7 @@ class Settling:
             self.summary.reconciled_manifests += 1
             log(logger, logging.INFO, "settled an unknown outcome", flush_id=self.id, manifest=manifest.path,
                 in_hub=len(found), to_send=len(todo), calls=progress.calls)
-        outcome = send(self.hub, dest.project, todo, priority=dest.priority, deadline=self.deadline) \
+        outcome = send_assets(self.hub, dest.project, todo, priority=dest.priority, deadline=self.turn.deadline) \
             if todo else Outcome()
         # Once an import of these assets had an unknown outcome, it may still land some day: whatever
         # is sent of them from then on is checked later for a second copy (heal.py).
@@ -108,13 +116,13 @@ class Settling:
                                   error="; ".join(sorted({m for _, m in failed})))
             self.summary.manifests.append(failed_path)
             crash_point("after-failed-manifest")
-            self._settle_records([(objects[a.external_id], a, FAILED, failed_path) for a in bad], dest.project)
+            self.settle_records([(objects[a.external_id], a, FAILED, failed_path) for a in bad], dest.project)
             for asset, reason in failed:
                 log(logger, logging.ERROR, "the Hub rejected an asset", flush_id=self.id, manifest=failed_path,
                     external_id=asset.external_id, reason=reason)
                 item = items.get(asset.external_id)
                 message = item.message if item else ObjectMessage(objects[asset.external_id], dest)
-                self._dead_letter(*message.encode(), f"Hub rejected: {reason}")
+                self.queue.dead_letter_one(*message.encode(), f"Hub rejected: {reason}")
             self.summary.failed += len(failed)
             crash_point("after-dead-letters")
         for kind, assets, since in (("uncertain", uncertain, outcome.uncertain_since), ("unsent", unsent, None)):
@@ -123,7 +131,7 @@ class Settling:
                 self.manifests.create(path, dest, assets, refs(assets), self.id, 0, error=str(error),
                                       uncertain_since=since, not_before=not_before if since else 0,
                                       heal_since=outcome.heal_since)
-                self._settle_records([(objects[a.external_id], a, CLAIMED, path) for a in assets], dest.project)
+                self.settle_records([(objects[a.external_id], a, CLAIMED, path) for a in assets], dest.project)
                 self.summary.manifests.append(path)
         if sent:
             # Once this marker exists, no redelivery or backfill can send these assets again.
@@ -160,10 +168,10 @@ class Settling:
                 + [a.external_id for a, _ in failed] if e in items]
         ack_ids = [ack for item in done for ack in item.ack_ids]
         half = len(ack_ids) // 2
-        self._ack(ack_ids[:half])
+        self.queue.ack(ack_ids[:half])
         crash_point("between-acks")
-        self._ack(ack_ids[half:])
+        self.queue.ack(ack_ids[half:])
 
-    def _settle_records(self, rows: list[tuple[ObjectRef, Asset, str, str]], project: str) -> None:
-        list(self.pool.map(lambda r: self.ledger.settle(r[0], r[2], r[3], self.id, r[1].external_id,
-                                                        project=project, data=r[1].data), rows))
+    def settle_records(self, rows: list[tuple[ObjectRef, Asset, str, str]], project: str) -> None:
+        list(self.turn.pool.map(lambda r: self.ledger.settle(r[0], r[2], r[3], self.id, r[1].external_id,
+                                                             project=project, data=r[1].data), rows))

@@ -1,4 +1,4 @@
-"""The flush's side of Pub/Sub after the pull: acks, leases and dead letters that never raise.
+"""The flush's side of Pub/Sub: the pull, and acks, leases and dead letters that never raise.
 
 A flush holds many messages at once. If acknowledging one batch, extending a lease or
 publishing one dead letter fails, that must not end the flush and strand the rest: every such
@@ -21,12 +21,48 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 2500  # ack ids per request (Pub/Sub's limit is 512 KB of them)
 PUBLISH_TIMEOUT_S = 30
+PULL_MAX = 1000
+PULL_WAIT_S = 2.0  # an empty queue answers a pull by letting it time out
+DEFER_S = 60  # a deferred message comes back after this long (or half the claim timeout, if shorter)
+MAX_ACK_DEADLINE_S = 600  # Pub/Sub's maximum
 
 
 class Subscription:
-    def __init__(self, subscriber, publisher, subscription_path: str, dead_letter_topic_path: str, flush_id: str):
-        self.subscriber, self.publisher = subscriber, publisher
-        self.path, self.dead_letter_topic, self.flush_id = subscription_path, dead_letter_topic_path, flush_id
+    """The subscription as one flush (`turn`) sees it. What it defers and dead-letters is counted
+    in the turn's summary. Items (flush.items.Item, flush.soft_delete.Gone) carry `ack_ids`."""
+
+    def __init__(self, subscriber, publisher, turn):
+        self.subscriber, self.publisher, self.turn = subscriber, publisher, turn
+        self.path, self.dead_letter_topic = turn.settings.subscription_path, turn.settings.dead_letter_topic_path
+        self.flush_id = turn.id
+
+    def pull(self) -> list | None:
+        """Up to PULL_MAX messages; [] when the queue stays empty for PULL_WAIT_S; None when Pub/Sub
+        fails (what is held is still shipped; the rest waits for the next flush)."""
+        try:
+            return list(self.subscriber.pull(subscription=self.path, max_messages=PULL_MAX, timeout=PULL_WAIT_S,
+                                             retry=None).received_messages)
+        except exceptions.DeadlineExceeded:
+            return []
+        except (exceptions.ServiceUnavailable, exceptions.InternalServerError, exceptions.Aborted,
+                exceptions.Unknown) as exc:
+            log(logger, logging.WARNING, f"pulling failed; shipping what is held: {exc}", flush_id=self.flush_id)
+            return None
+
+    def defer(self, items: list) -> None:
+        """Hand `items` back for a later flush: their messages come back after DEFER_S (or half the
+        claim timeout, if shorter)."""
+        self.turn.summary.deferred += len(items)
+        self.lease([a for item in items for a in item.ack_ids], int(min(DEFER_S, self.turn.lease_s / 2)),
+                   "deferring")
+
+    def extend(self, items: list) -> None:
+        """Keep held messages leased while their manifest is written and sent."""
+        self.hold([a for item in items for a in item.ack_ids])
+
+    def hold(self, ack_ids: list[str]) -> None:
+        """Lease messages for the claim timeout (Pub/Sub's maximum at most)."""
+        self.lease(ack_ids, int(min(MAX_ACK_DEADLINE_S, self.turn.lease_s)), "extending the lease")
 
     def ack(self, ack_ids: list[str]) -> int:
         """Acknowledge `ack_ids`; returns how many could not be (logged; they come back)."""
@@ -52,9 +88,13 @@ class Subscription:
                 log(logger, logging.WARNING, f"{what} failed; the messages keep their old lease: {exc}",
                     flush_id=self.flush_id, messages=len(chunk))
 
+    def dead_letter_one(self, data: bytes, attributes: dict, reason: str) -> bool:
+        """Publish one dead letter; False (logged) when Pub/Sub did not confirm it."""
+        return self.dead_letter([(data, attributes, reason)])[0]
+
     def dead_letter(self, rows: list[tuple[bytes, dict, str]]) -> list[bool]:
         """Publish a dead letter for each (data, attributes, reason), all at once (see
-        deadletters.py for its form); for each, whether Pub/Sub confirmed it."""
+        dead_letters.py for its form); for each, whether Pub/Sub confirmed it (counted)."""
         futures = []
         for data, attributes, reason in rows:
             body, short = deadletters.envelope(data, attributes, reason, self.flush_id)
@@ -76,4 +116,5 @@ class Subscription:
                 continue
             log(logger, logging.ERROR, f"dead-lettered: {reason}", flush_id=self.flush_id, object=where)
             confirmed.append(True)
+        self.turn.summary.dead_lettered += sum(confirmed)
         return confirmed

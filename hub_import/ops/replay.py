@@ -60,9 +60,8 @@ def manifest_paths(flush: Flush, *, failed: bool, since: datetime | None) -> lis
 
 def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayReport:
     """Send each manifest in `paths` again; returns what happened to each."""
-    flush.deadline = time.monotonic() + flush.settings.flush_budget_s
-    flush.pull_until = flush.deadline
-    flush.reconcile_budget = 10 ** 6  # asked for by a person: settle what it takes, within the budget
+    flush.turn.start(pull_share=False)
+    flush.turn.reconcile_budget = 10 ** 6  # asked for by a person: settle what it takes, within the budget
     report = ReplayReport()
     if not dry_run:
         try:
@@ -79,7 +78,7 @@ def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayRepor
     try:
         _replay(flush, paths, dry_run, report)
     finally:
-        results.finish(flush)
+        results.finish(flush.manifests, flush.lease, flush.summary, flush.id)
         flush.lease.release()
     return report
 
@@ -115,7 +114,7 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
                 new_path = flush.manifests.new_path(flush.id)
                 targets.append(flush.manifests.create(new_path, dest, [a for _, a in rows], [r for r, _ in rows],
                                                       flush.id, flush.lease_s, uncertain_since=created))
-                flush._settle_records([(ref, a, CLAIMED, new_path) for ref, a in rows], dest.project)
+                flush.settler.settle_records([(ref, a, CLAIMED, new_path) for ref, a in rows], dest.project)
             flush.manifests.update(manifest, replayed_as=", ".join(t.path for t in targets))
         elif state == PENDING:
             st = manifest.state
@@ -137,7 +136,7 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
             report.manifests.append({"manifest": path, "state": state, "outcome": "nothing to do"})
             continue
         for target in targets:
-            flush._send(target, {})
+            flush.settler.send(target, {})
         sent, found, failed = (flush.summary.sent - before[0], flush.summary.found_in_hub - before[1],
                                flush.summary.failed - before[2])
         outcome = {"manifest": path, "replayed_as": ", ".join(t.path for t in targets),
@@ -172,7 +171,7 @@ def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, li
     plan = {}
     for dest, objects in grouped.items():
         batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=settings.create_batches,
-                                        deadline=flush.deadline, before_create=batch_guard(flush.batch_budget, dest))
+                                        deadline=flush.turn.deadline, before_create=batch_guard(flush.batch_budget, dest))
         plan[dest] = [(ref, asset_for(settings, ref, dest, batch_ids, sizes.get(old.external_id), flush_id=flush.id))
                       for ref, old in objects]
     return plan, skipped, already

@@ -52,6 +52,7 @@ class Claim:
 class Ledger:
     def __init__(self, store: JsonStore, prefix: str, each_generation: bool):
         self.store, self.prefix, self.each_generation = store, prefix, each_generation
+        self._sent: set[str] = set()  # manifests known sent: a sent manifest stays sent
 
     def key(self, ref: ObjectRef) -> str:
         """The object's identity for "once": bucket and name, plus generation when each is imported."""
@@ -145,6 +146,13 @@ class Ledger:
         """Every object whose record names `manifest` is in the Hub."""
         self.store.write(self._marker(manifest), {"state": SENT, "manifest": manifest, "assets": assets,
                                                    "at": time.time()})
+        self._sent.add(manifest)
 
     def is_sent(self, manifest: str) -> bool:
-        return bool(manifest) and self.store.read(self._marker(manifest)) is not None
+        """Whether `manifest` is marked sent (a marker is never removed, so a yes is remembered)."""
+        if manifest in self._sent:
+            return True
+        if manifest and self.store.read(self._marker(manifest)) is not None:
+            self._sent.add(manifest)
+            return True
+        return False

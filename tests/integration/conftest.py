@@ -14,7 +14,7 @@ from deploy.local import stack as local_stack
 # and the deletion events an overwrite raises are dropped by the ingest function (a live generation).
 FLUSH_BUDGET_S = 5
 HUB_TIMEOUT_S = 10
-# The claim timeout, and the longest lease a flush gives a message it holds (flush_parts.claim_timeout_s)
+# The claim timeout, and the longest lease a flush gives a message it holds (hub_import/flush/turn.py claim_timeout_s)
 LEASE_S = 2 * FLUSH_BUDGET_S + 10 + HUB_TIMEOUT_S
 ACK_DEADLINE_S = 20
 SETTINGS = {"HUB_BATCHES": "incoming", "HUB_CREATE_BATCHES": "true", "FLUSH_BUDGET_SECONDS": str(FLUSH_BUDGET_S),

@@ -110,8 +110,8 @@ def flush_until_idle(stack, flush=None, max_runs: int = 60, expect=None, **extra
 
 
 def deferral_s(stack, extra: dict) -> float:
-    """How long a message the flush defers stays invisible (flush.DEFER_S, or half the claim timeout)."""
-    from hub_import.flush.run import DEFER_S
+    """How long a message the flush defers stays invisible (flush/subscription.py DEFER_S, or half the claim timeout)."""
+    from hub_import.flush.subscription import DEFER_S
 
     setting = lambda name, default: float(extra.get(name, stack.get(name, default)))  # noqa: E731
     lease = 2 * setting("FLUSH_BUDGET_SECONDS", 5) + 10 + setting("HUB_TIMEOUT_SECONDS", 10)

@@ -11,10 +11,10 @@ import sys
 
 
 def main() -> int:
-    from hub_import.flush import shipper as shipping
+    from hub_import.flush import shipper
     from hub_import.ops import cli
 
-    shipping.HOLD_S = float(os.environ.get("SHORT_HOLD_S", "3"))
+    shipper.HOLD_S = float(os.environ.get("SHORT_HOLD_S", "3"))
     return cli.main(["flush"])
 
 

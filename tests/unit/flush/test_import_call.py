@@ -6,7 +6,7 @@ import time
 
 from hub_import.core.assets import build_asset
 from hub_import.core.objects import ObjectRef
-from hub_import.flush.import_call import send
+from hub_import.flush.import_call import send_assets
 from hub_import.hub import HubNotFoundError, HubOutcomeUnknownError, HubRejectedError, HubTooLargeError
 
 ASSETS = [build_asset(ObjectRef("b", f"a/{i:03d}.jpg", 1), storage="s") for i in range(64)]
@@ -36,7 +36,7 @@ class RuleHub:
 
 
 def run(hub, assets=ASSETS):
-    return send(hub, "p", assets, priority=0, deadline=time.monotonic() + 30)
+    return send_assets(hub, "p", assets, priority=0, deadline=time.monotonic() + 30)
 
 
 def test_a_request_level_400_fails_every_asset_in_four_calls():

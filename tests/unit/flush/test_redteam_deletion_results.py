@@ -7,34 +7,17 @@ and the retelling, from the ledger record marked deleted, has the externalId tha
 asked through `_live`, which says: not live.)"""
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
-
 from hub_import.core.messages import DeletionMessage
 from hub_import.core.objects import ObjectRef
 from hub_import.flush import results
-from hub_import.flush.deleter import Deleting, Gone
-from hub_import.flush.summary import Summary
-from hub_import.state.ledger import FAILED, Ledger
+from hub_import.flush.soft_delete import Gone
+from hub_import.state.ledger import FAILED
+from tests.unit.flush.test_early_claims import Shipper
 from tests.unit.flush.test_result_messages import DictStore, Publisher
 
 
-class Flushing(Deleting):
-    def __init__(self, store, publisher):
-        self.id, self.lease_s, self.summary, self.deletion_outcomes = "f1", 60.0, Summary("f1"), []
-        self.ledger = Ledger(store, "ledger/", False)
-        self.manifests = SimpleNamespace(results=results.Results(publisher, "topic", "f1", 60), state_of=lambda p: None)
-        self.pool = ThreadPoolExecutor(2)
-        self.acked: list[str] = []
-
-    def _live(self, item):
-        return False
-
-    def _ack(self, ack_ids):
-        self.acked += ack_ids
-
-    def _defer(self, items):
-        pass
+def Flushing(store, publisher):  # noqa: N802 - the deleter, its results told through `publisher`
+    return Shipper(store, results=results.Results(publisher, "topic", "f1", 60))
 
 
 def test_a_deletion_told_again_is_the_same_bytes_under_the_same_result_id():
@@ -49,7 +32,7 @@ def test_a_deletion_told_again_is_the_same_bytes_under_the_same_result_id():
     # WHEN it leaves the bucket, and its deletion is delivered twice
     for ack in ("a1", "a2"):
         item = Gone(message, [ack])
-        flush._finish([item], flush._look(item))
+        flush.deleter.soft.finish([item], flush.deleter._look(item))
     # THEN both are acked, and told under one result_id with the same bytes
     assert flush.acked == ["a1", "a2"]
     told = [(attributes["result_id"], data) for _, data, attributes in publisher.sent]

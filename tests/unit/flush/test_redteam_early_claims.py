@@ -1,4 +1,4 @@
-"""Red team (redteam3) against the early claims of the pipelined flush (shipping.py), with the
+"""Red team (redteam3) against the early claims of the pipelined flush (claims.py, shipper.py), with the
 state bucket in memory (the harness of tests/unit/flush/test_early_claims.py).
 
 The common thread of the losses: an early claim is made for the manifest path P its group will
@@ -45,11 +45,10 @@ def lost(name: str, kept, again, acked) -> bool:
 def redelivered(store, name: str, generation: int, path: str):
     """A later flush (another id) meets the message of `name`@`generation` again: its claim for
     `path`, judged. Returns (kept, acked ack ids, deferred)."""
-    later = Shipper(store)
-    later.id = "f2"
+    later = Shipper(store, flush_id="f2")
     again = item(name, generation)
-    later._claim_early(again, path, DEST.project)
-    kept = later._claim_all(built([again]), path, DEST)
+    later.claims.claim_early(again, path, DEST.project)
+    kept = later.claims.claim_all(built([again]), path, DEST)
     return kept, later.acked, later.deferred
 
 
@@ -64,10 +63,10 @@ def test_a_failed_rewrite_for_a_newer_generation_must_not_leave_a_claim_on_the_m
     shipper = Shipper(store)
     held, other = item("a.jpg", generation=1), item("b.jpg")
     for i in (held, other):
-        shipper._claim_early(i, "m1.json", DEST.project)
+        shipper.claims.claim_early(i, "m1.json", DEST.project)
     held.message = item("a.jpg", generation=2).message  # folded in by _admit from a later pull
     store.fail_overwrites = True
-    kept = shipper._claim_all(built([held, other]), "m1.json", DEST)
+    kept = shipper.claims.claim_all(built([held, other]), "m1.json", DEST)
     store.fail_overwrites = False
     assert held not in kept  # a.jpg waits for a later flush ...
     if kept:
@@ -91,12 +90,12 @@ def test_a_failed_give_back_before_a_deletion_must_not_leave_a_claim_on_the_mani
     shipper = Shipper(store)
     held, other = item("a.jpg", generation=2), item("b.jpg")
     for i in (held, other):
-        shipper._claim_early(i, "m1.json", DEST.project)
-        shipper._held[shipper.ledger.key(i.message.ref)] = i
+        shipper.claims.claim_early(i, "m1.json", DEST.project)
+        shipper.shipper.held[shipper.ledger.key(i.message.ref)] = i
     store.fail_deletes = True
-    shipper._unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
+    shipper.shipper.unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
     store.fail_deletes = False
-    kept = shipper._claim_all(built([held, other]), "m1.json", DEST)
+    kept = shipper.claims.claim_all(built([held, other]), "m1.json", DEST)
     if kept:
         shipper.ledger.mark_sent("m1.json", len(kept))
     again, acked, _ = redelivered(store, "a.jpg", 2, "m2.json")
@@ -131,10 +130,10 @@ def test_an_unknown_claim_forgotten_by_unclaim_must_not_leave_a_claim_on_the_man
     store.lose_answer_for = {"a.jpg"}
     held, other = item("a.jpg", generation=2), item("b.jpg")
     for i in (held, other):
-        shipper._claim_early(i, "m1.json", DEST.project)
-        shipper._held[shipper.ledger.key(i.message.ref)] = i
-    shipper._unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
-    kept = shipper._claim_all(built([held, other]), "m1.json", DEST)
+        shipper.claims.claim_early(i, "m1.json", DEST.project)
+        shipper.shipper.held[shipper.ledger.key(i.message.ref)] = i
+    shipper.shipper.unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
+    kept = shipper.claims.claim_all(built([held, other]), "m1.json", DEST)
     if kept:
         shipper.ledger.mark_sent("m1.json", len(kept))
     again, acked, _ = redelivered(store, "a.jpg", 2, "m2.json")
@@ -151,10 +150,11 @@ def test_ship_claimed_must_cope_with_an_item_whose_early_claim_a_deletion_gave_b
     shipper = Shipper(Store())
     a, b = item("a.jpg"), item("b.jpg")
     for i in (a, b):
-        shipper._claim_early(i, "m1.json", DEST.project)
-        shipper._held[shipper.ledger.key(i.message.ref)] = i
-    shipper._unclaim([(DeletionMessage(a.message.ref, "deleted", "e1"), "ack-del")])
+        shipper.claims.claim_early(i, "m1.json", DEST.project)
+        shipper.shipper.held[shipper.ledger.key(i.message.ref)] = i
+    shipper.shipper.unclaim([(DeletionMessage(a.message.ref, "deleted", "e1"), "ack-del")])
     shipped = []
-    shipper._ship = lambda *group: shipped.append(group)
-    shipper._ship_claimed(deque([(DEST, [a, b], "m1.json")]))  # raises AttributeError on 3a6eb45
+    shipper.shipper._ship = lambda *group: shipped.append(group)
+    shipper.shipper.full = deque([(DEST, [a, b], "m1.json")])
+    shipper.shipper.ship_claimed()  # raised AttributeError on 3a6eb45
     assert len(shipped) == 1

@@ -1,4 +1,4 @@
-"""Red team (redteam4) against the early-claim fixes of 6f57781 (shipping.py), with the state
+"""Red team (redteam4) against the early-claim fixes of 6f57781 (claims.py, shipper.py), with the state
 bucket in memory (the harness of tests/unit/flush/test_early_claims.py).
 
 The thread here: a release (or a write) whose call fails is not one that did nothing. A guarded
@@ -9,7 +9,6 @@ from __future__ import annotations
 from google.api_core import exceptions
 
 from hub_import.core.messages import DeletionMessage
-from hub_import.flush.deleter import Deleting
 from hub_import.flush.soft_delete import Gone
 from tests.unit.flush.test_early_claims import DEST, Shipper, Store, built, item
 
@@ -30,17 +29,14 @@ class AppliedDeleteStore(Store):
         return done
 
 
-class Flushing(Deleting, Shipper):
-    """The shipper with the deletion steps 1-2 (`_look`); the bucket says the object is gone."""
-
-    def _live(self, item):
-        return False
+def Flushing(store):  # noqa: N802 - the shipper with the deleter's verdicts; the bucket says every object is gone
+    return Shipper(store)
 
 
 def held_in(shipper, *items):
     for i in items:
-        shipper._claim_early(i, "m1.json", DEST.project)
-        shipper._held[shipper.ledger.key(i.message.ref)] = i
+        shipper.claims.claim_early(i, "m1.json", DEST.project)
+        shipper.shipper.held[shipper.ledger.key(i.message.ref)] = i
         i.claim.result()
 
 
@@ -59,14 +55,14 @@ def test_a_release_applied_with_its_answer_lost_must_not_ship_the_item_on_a_clai
     held_in(shipper, a, b)
     store.lose_delete_answers = 1
     deletion = (DeletionMessage(a.message.ref, "deleted", "e1"), "ack-del")
-    now = shipper._unclaim([deletion])
+    now = shipper.shipper.unclaim([deletion])
     assert now == []  # the deletion waits (as 6f57781 means it to) ...
-    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    kept = shipper.claims.claim_all(built([a, b]), "m1.json", DEST)
     assert a in kept, "(not the case this test is about: a.jpg did not ship)"
     shipper.ledger.mark_sent("m1.json", len(kept))  # ... and m1.json goes to the Hub, carrying a.jpg
     record = shipper.ledger.read(a.message.ref)
     # WHEN the deletion comes back
-    verdict = shipper._look(Gone(deletion[0], ["ack-del"]))
+    verdict = shipper.deleter._look(Gone(deletion[0], ["ack-del"]))
     # THEN it must find a.jpg's asset to delete (the record must name the manifest that carries it)
     assert verdict == "in_hub", \
         f"a.jpg's asset (sent in m1.json) is left in the Hub: the deletion says {verdict!r}; " \
@@ -86,8 +82,8 @@ def test_a_release_applied_with_its_answer_lost_must_not_let_a_redelivery_import
     a, b = item("a.jpg", generation=2), item("b.jpg")
     held_in(shipper, a, b)
     store.lose_delete_answers = 1
-    shipper._unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
-    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    shipper.shipper.unclaim([(DeletionMessage(item("a.jpg", 1).message.ref, "deleted", "e1"), "ack-del")])
+    kept = shipper.claims.claim_all(built([a, b]), "m1.json", DEST)
     assert a in kept, "(not the case this test is about: a.jpg did not ship)"
     shipper.ledger.mark_sent("m1.json", len(kept))  # a.jpg gen 2 is in the Hub
     # WHEN a duplicate message of a.jpg gen 2 reaches a later flush
@@ -117,42 +113,31 @@ def test_one_failed_take_over_of_a_stale_claim_must_not_end_the_flush():
     store = FailingSwapStore()
     shipper = Shipper(store)
     a, b = item("a.jpg"), item("b.jpg")
-    dead = Shipper(store)
-    dead.id = "f0"
+    dead = Shipper(store, flush_id="f0")
     dead.ledger.claim(a.message.ref, "m0.json", "f0", "a.jpg")
     path = dead.ledger.path(a.message.ref)
     store.write(path, {**store.read(path).body, "at": 0})  # long stale: f0 died
     for i in (a, b):
-        shipper._claim_early(i, "m1.json", DEST.project)
+        shipper.claims.claim_early(i, "m1.json", DEST.project)
     store.fail_overwrites = True
     try:
-        kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+        kept = shipper.claims.claim_all(built([a, b]), "m1.json", DEST)
     except exceptions.GoogleAPICallError as exc:
         raise AssertionError(f"one failed take-over ended the flush: {exc!r}") from exc
     # THEN a.jpg waits for a later flush, and b.jpg is carried or given back
     assert a not in kept and a in shipper.deferred
 
 
-class Bucket(Flushing):
-    """The shipper with the deletion steps 1-2, over a bucket holding exactly `live` (name -> generation)."""
-
-    def __init__(self, store, live: dict):
-        super().__init__(store)
-        self.live = live
-
-    def _live(self, item):
-        return item.message.ref.name in self.live
-
-    def _live_now(self, ref):
-        return self.live.get(ref.name) == ref.generation
+def Bucket(store, live: dict):  # noqa: N802 - the same, over a bucket holding exactly `live` (name -> generation)
+    return Shipper(store, live=live)
 
 
 def one_pull_deletes(shipper, held, deletion_generation):
     """A pull that folds held.jpg's newer generation in and brings a deletion of it: what _drain does."""
     deletion = (DeletionMessage(item(held.message.ref.name, deletion_generation).message.ref, "deleted", "e1"),
                 "ack-del")
-    for m, _ in shipper._unclaim([deletion]):
-        return shipper._look(Gone(m, ["ack-del"]))
+    for m, _ in shipper.shipper.unclaim([deletion]):
+        return shipper.deleter._look(Gone(m, ["ack-del"]))
     return "deferred"
 
 
@@ -168,7 +153,7 @@ def test_a_deletion_of_the_newer_generation_folded_into_a_held_import_drops_it()
     a.message = item("a.jpg", 2).message
     a.ack_ids.append("ack-a.jpg-2")
     assert one_pull_deletes(shipper, a, 2) == "not_imported"
-    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    kept = shipper.claims.claim_all(built([a, b]), "m1.json", DEST)
     assert kept == [b] and set(a.ack_ids) <= set(shipper.acked)
     record = shipper.ledger.read(a.message.ref).body
     assert record["state"] == "deleted" and record.get("manifest") != "m1.json"
@@ -183,7 +168,7 @@ def test_a_deletion_of_an_older_generation_leaves_the_newer_held_import_to_ship(
     held_in(shipper, a, b)
     a.message = item("a.jpg", 2).message
     assert one_pull_deletes(shipper, a, 1) == "overwritten"
-    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    kept = shipper.claims.claim_all(built([a, b]), "m1.json", DEST)
     assert kept == [a, b]
     record = shipper.ledger.read(a.message.ref)
     assert (record.body["manifest"], record.body["generation"], record.generation) == \
@@ -202,7 +187,7 @@ def test_a_failed_give_back_ships_the_import_and_the_deletion_then_finds_it():
     store.fail_deletes = True
     assert one_pull_deletes(shipper, a, 1) == "deferred"
     store.fail_deletes = False
-    kept = shipper._claim_all(built([a, b]), "m1.json", DEST)
+    kept = shipper.claims.claim_all(built([a, b]), "m1.json", DEST)
     assert kept == [a, b]
     shipper.ledger.mark_sent("m1.json", 2)
-    assert shipper._look(Gone(DeletionMessage(a.message.ref, "deleted", "e1"), ["ack-del"])) == "in_hub"
+    assert shipper.deleter._look(Gone(DeletionMessage(a.message.ref, "deleted", "e1"), ["ack-del"])) == "in_hub"
