@@ -27,7 +27,6 @@ import logging
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 from hub_import.core.decisions import decide
 from hub_import.core.logs import log
@@ -74,7 +73,8 @@ class Flush:
         self.lease = Lease(state_store, f"{settings.ledger_prefix}leases/flush.json", self.id)
         self.batch_budget = BatchBudget(state_store, settings.ledger_prefix, settings.max_template_batches)
         # The parts.
-        live = partial(live_generation, client=state_store.bucket.client)  # what the landing bucket holds now
+        def live(ref):  # the generation of ref's name live in its bucket now (asked only when needed)
+            return live_generation(ref, state_store.bucket.client)
         self.queue = Subscription(subscriber, publisher, self.turn)
         self.settler = Settler(self.turn, hub, self.ledger, self.manifests, self.queue)
         self.resumer = Resumer(self.turn, hub, self.ledger, self.manifests, self.settler)
