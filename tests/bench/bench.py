@@ -245,7 +245,7 @@ def case_memory(env: dict, filled: set[str]) -> None:
     flush_code = ("import os, sys; sys.path.insert(0, '.'); from tests.bench.bench import run_flush;"
                   "run_flush(dict(os.environ), FLUSH_BUDGET_SECONDS=1200)")
     backfill_code = ("import os, sys; sys.path.insert(0, '.'); from tests.bench.bench import settings;"
-                     "from hub_import.backfill import backfill; backfill(settings(dict(os.environ)), 'gs://{bucket}/docs')")
+                     "from hub_import.ops.backfill import backfill; backfill(settings(dict(os.environ)), 'gs://{bucket}/docs')")
     figures = {"flush": [], "backfill": []}
     for n in (SMALL, N):
         publish_messages(env, f"bench/mem{n}/", n)
