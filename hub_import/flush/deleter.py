@@ -66,7 +66,7 @@ class Deleter:
         if not self.settings.delete_follows:
             self.soft.finish(items, "ignored")
             return
-        if time.monotonic() >= self.turn.deadline or self.summary.hub_unavailable:
+        if self.turn.out_of_time() or self.summary.hub_unavailable:
             self.queue.defer(items)
             return
         self.queue.extend(items)

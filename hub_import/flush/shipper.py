@@ -139,7 +139,7 @@ class Shipper:
         """Send `items` as manifest `path` (the one their early claims name)."""
         for item in items:  # no message folds into an item once its group is being shipped
             self.held.pop(self.ledger.key(item.message.ref), None)
-        if time.monotonic() >= self.turn.deadline or self.summary.hub_unavailable:
+        if self.turn.out_of_time() or self.summary.hub_unavailable:
             self.claims.give_back(items)
             self.queue.defer(items)  # out of time, or the Hub refuses us: a later flush takes them
             return
