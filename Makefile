@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv tools schema demo bench soak test test-unit test-integration up down status hub clean
+.PHONY: help venv tools schema artifact demo bench soak test test-unit test-integration up down status hub clean
 
 help:
 	@echo "make demo    the whole product on this machine: files in a bucket, assets in the Hub stand-in"
@@ -12,6 +12,7 @@ help:
 	@echo "make schema  fetch the Google provider schema the Terraform tests check against (once, into ~/.cache/gcs-to-hub)"
 	@echo "make soak    the long runs: 1,000 files through the stack under every Hub switch, a five-minute outage (.local/soak.log)"
 	@echo "make bench   speed, Hub calls, memory and cost against floors measured in the same run (.local/bench.json)"
+	@echo "make artifact build the functions' zip as Terraform does, install it as Google's buildpack does, check its imports"
 	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in);"
 	@echo "             settings from your environment reach both functions: MAX_OBJECT_BYTES=1000000 make up"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
@@ -63,6 +64,10 @@ test-unit: $(STAMP)
 test-integration: $(STAMP) $(SDK) tools
 	$(PY) -m pytest tests/integration
 
+# The functions' artifact (.local/artifact): what Terraform zips, unpacked, installed and checked.
+artifact: $(STAMP)
+	$(PY) -m deploy.artifact
+
 demo: $(STAMP) tools
 	$(PY) -m deploy.local.demo
 
@@ -75,7 +80,10 @@ soak: $(STAMP) $(SDK) tools
 		tests/integration/hub/test_redteam_learned.py tests/integration/flush/test_redteam_reconcile.py \
 		tests/integration/flush/test_redteam_sending.py \
 		tests/integration/flush/test_flush_stack.py::test_an_outage_of_minutes_while_files_keep_landing_loses_nothing_and_doubles_nothing \
+		tests/integration/flush/test_deletions.py::test_a_delete_whose_answer_is_lost_is_listed_again_and_finished_once \
 		2>&1 | tee .local/soak.log'
+	bash -o pipefail -c 'SIM_HISTORIES=20000 $(PY) -m pytest -s -p no:cacheprovider -n 2 -rxX \
+		tests/simulation/test_simulation.py 2>&1 | tee .local/soak-simulation.log'
 
 bench: $(STAMP) tools
 	$(PY) tests/bench/bench.py

@@ -24,7 +24,7 @@ module "hub_import" {
 
   hub_api_url    = "https://imeritapi.ango.ai" # EU; https://us-api.ango.ai (US), https://in-api.ango.ai (India)
   hub_project_id = "64f0c0ffee0123456789abcd"
-  hub_storage_id = "" # empty on the first apply, which leaves out the functions; set it once the Hub's storage integration exists, then apply again
+  hub_storage_id = "" # empty: the flush finds the Hub storage integration whose bucket is the landing bucket (an _id here overrides)
   hub_batches    = ["incoming"]
   hub_routes = [
     { prefix = "cameras/night/", batches = ["night"], priority = 10 },
@@ -39,4 +39,7 @@ module "hub_import" {
   hub_api_key_version = 1
 
   alert_emails = [] # e.g. ["labeling-ops@example.com"]; or notification_channels = [ids]
+
+  # The project-wide grant Eventarc needs, made once in project.tf; the functions wait for it.
+  gcs_agent_publisher_grant = google_project_iam_member.gcs_agent_publishes_events.id
 }

@@ -1,11 +1,27 @@
+# The outputs the README names; each is the module's (its outputs.tf says what each holds).
 output "check_command" {
-  description = "Check the deployment end to end: eval \"$(terraform output -raw check_command)\", with HUB_API_KEY exported in that shell."
+  description = "Check the deployment end to end: eval \"$(terraform output -raw check_command)\", with hub-import on the PATH (README, Operate) and HUB_API_KEY exported in that shell."
   value       = module.hub_import.check_command
 }
 
 output "backfill_command" {
-  description = "Queue the files that landed before the functions were deployed: eval \"$(terraform output -raw backfill_command)\"."
+  description = "Queue the files that landed before the functions were deployed: eval \"$(terraform output -raw backfill_command)\", with hub-import on the PATH (README, Operate)."
   value       = module.hub_import.backfill_command
+}
+
+output "ingest_function_uri" {
+  description = "The ingest function (internal only; Eventarc calls it); null until it is deployed."
+  value       = module.hub_import.ingest_function_uri
+}
+
+output "flush_function_uri" {
+  description = "The flush function (Cloud Scheduler calls it with an OIDC token); null until it is deployed."
+  value       = module.hub_import.flush_function_uri
+}
+
+output "results_topic" {
+  description = "The topic with one message per settled manifest (empty when publish_results is false); subscribe to it."
+  value       = module.hub_import.results_topic
 }
 
 output "hub_reader_key_command" {

@@ -3,8 +3,9 @@
 
 variable "hub_api_key" {
   type        = string
-  description = "The Hub API key: set TF_VAR_hub_api_key from the file that holds it (never on the command line), or paste it at the prompt."
+  description = "The Hub API key: set TF_VAR_hub_api_key from the file that holds it (never on the command line). Needed on every plan and apply; terraform destroy goes without it."
   sensitive   = true
   ephemeral   = true
-  nullable    = false
+  nullable    = true
+  default     = null
 }

@@ -1,6 +1,7 @@
 """Fixtures shared by every tier: the Hub stand-in, started for real on a free port."""
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 
@@ -11,6 +12,19 @@ from deploy.local.processes import start_hub_standin
 PROJECT = "demo-project"
 STORAGE = "demo-storage"
 BATCH = "incoming"
+
+
+@pytest.fixture(autouse=True)
+def _package_logger_as_it_was():
+    """The package's logger as each test found it: the CLI's main() and main.py set its level and
+    handlers (logs.setup) for the rest of the process, and a test that ran the CLI in-process then
+    hid INFO lines from a later test on the same worker (a flake that depended on xdist's order)."""
+    logger = logging.getLogger("hub_import")
+    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+    logger.propagate = propagate
 
 
 @pytest.fixture

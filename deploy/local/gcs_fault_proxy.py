@@ -14,7 +14,8 @@ to change; GET shows them all):
                   the ledger's create-if-absent and compare-and-swap writes, and guarded deletes)
     seed          for the random draws (null: unseeded)
 
-GET /_proxy/stats counts requests, forwarded, failed_before and failed_after (by kind);
+GET /_proxy/stats counts requests, forwarded, failed_before and failed_after (by kind), and
+delayed (requests held latency_ms); a test asserts from them that its fault fired;
 POST /_proxy/reset-stats clears them. Nothing under /_proxy is forwarded.
 """
 from __future__ import annotations
@@ -170,6 +171,8 @@ def make_handler(upstream: str, switches: Switches):
             fault = switches.draw(conditional)
             latency = switches.faults["latency_ms"]
             if latency:
+                with switches.lock:
+                    switches.stats["delayed"] += 1
                 time.sleep(latency / 1000)
             if fault == "before":
                 self._unavailable("not applied")

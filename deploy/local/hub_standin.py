@@ -41,9 +41,12 @@ open, is a switch:
 | `list_max_limit` | integer, 100 | the listing's page size cap (documented 100); guess: a larger `limit` is capped, not refused |
 | `external_id_filter` | `exact`, `substring`, `ignored` | guess `exact`: `filters={"externalId": v}` finds only v; `substring`: every externalId containing v; `ignored`: all rows |
 | `storages_default_limit` | integer, 10 | `GET /v2/storages` without `limit` answers one page this long (documented 10); 0: all |
+| `storages_max_limit` | integer, 100 | the most rows a `GET /v2/storages` page holds, whatever `limit` asks (documented 100); guess: a larger `limit` is capped without a word |
 | `storages_order` | `newest_first`, `oldest_first` | guess `newest_first`: the order of `GET /v2/storages` (by `createdAt`) |
 | `retry_after` | true, false | guess: 429 answers carry `Retry-After`; false: they carry none |
 | `delete_unknown_ids` | `ignored`, `400` | guess `ignored`: the soft-delete skips ids that name no live asset of the project (already deleted, another project's, unknown), as a MongoDB update by ids would; `400`: it refuses the call and deletes nothing |
+| `list_lag_s` | seconds, 0 | guess 0: the asset listing shows an asset as soon as its import answered; above 0 it is hidden from `GET /v2/project/{id}/assets` (rows, filters and `total`) until it is that old, as a search index behind the database would hide it |
+| `list_data` | true, false | guess: listing rows carry `data`; false: they have no such field |
 
 Fixed guesses, no switch: the soft-delete answers 200 `{"status": "success", "data":
 {"deletedCount": N}}` (the SDK reads nothing of it); the listing's `data.total` counts every
@@ -56,10 +59,12 @@ The front door, in this order, before a /v2 call does anything: `max_body_bytes`
 Set switches at start (--faults JSON) or at run time: POST /_admin/faults with a JSON object
 of the switches to change (400, changing nothing, when a name or value is not valid); GET
 /_admin/faults shows them all. GET /_admin/stats counts requests by route and status, the
-fault rows ("dropped after commit", "dropped after delete", "slow commit": scheduled/stored,
-"short created", "truncated body"), the ids soft-deletes named that were not live ("soft-delete
+fault rows ("dropped after commit", "dropped after delete", "slow commit": scheduled/stored/"timer after commit-held",
+"short created", "truncated body", "latency added"), the ids soft-deletes named that were not live ("soft-delete
 ids"), and per project the live assets, the deleted ones and how many externalIds
 more than one live asset carries; POST /_admin/reset-stats clears the request counts. POST
+/_admin/commit-held stores every slow commit still held, now, and answers {"stored": N} (a test
+says when a lost import lands, instead of sleeping its delay). POST
 /_admin/storages adds storage integrations (one {"_id", "bucket"} object, or a list of them),
 and POST /_admin/projects a project ({"_id"}), as a user does in the Hub UI. GET /_admin/assets?project=P lists every live asset of P,
 oldest first, past every switch (a judge's view). Nothing under /_admin needs the API key:
@@ -77,7 +82,6 @@ import os
 import secrets
 import sys
 import threading
-import time
 from collections import defaultdict, deque
 from pathlib import Path
 
@@ -95,12 +99,14 @@ from deploy.local.hub_standin_store import HubState, check_data_url, public_asse
 GEOFENCED = "Unavailable For Legal Reasons: organization is geofenced"
 
 
-def create_app(state: HubState, api_key: str, faults: dict | None = None, seed: int | None = None) -> Flask:
+def create_app(state: HubState, api_key: str, faults: dict | None = None, seed: int | None = None,
+               clock=None) -> Flask:
     """The stand-in as a Flask app over `state`, answering /v2 calls only with `api_key`, its
-    switches set from `faults` (ValueError when not valid) and their dice seeded with `seed`."""
+    switches set from `faults` (ValueError when not valid) and their dice seeded with `seed`;
+    `clock` (monotonic, sleep, later; default the real ones) is the simulation's seam."""
     app = Flask("hub_standin")
     app.json.sort_keys = False
-    switches = Switches(faults, seed)
+    switches = Switches(faults, seed, clock)
     window: dict[str, deque] = defaultdict(deque)
     lock = threading.Lock()
 
@@ -109,7 +115,7 @@ def create_app(state: HubState, api_key: str, faults: dict | None = None, seed: 
         limit, span = switches["rate_limit_per_minute"], float(switches["rate_limit_window_s"])
         if not limit:
             return None
-        now = time.monotonic()
+        now = switches.clock.monotonic()
         with lock:
             calls = window[key]
             while calls and calls[0] <= now - span:
@@ -145,7 +151,8 @@ def create_app(state: HubState, api_key: str, faults: dict | None = None, seed: 
                 body.headers["Retry-After"] = str(wait)
             return body, status
         if switches["latency_ms"]:
-            time.sleep(switches["latency_ms"] / 1000)
+            switches.count("latency added")
+            switches.clock.sleep(switches["latency_ms"] / 1000)
         if switches.roll("odd_status"):
             return fail(int(switches["odd_status_code"]), f"Request refused ({switches['odd_status_code']})")
         if switches.roll("error_rate"):
@@ -203,6 +210,11 @@ def create_app(state: HubState, api_key: str, faults: dict | None = None, seed: 
                 by_route[route][status] = n
             total = sum(n for (_, status), n in switches.stats.items() if status.isdigit())  # HTTP answers
         return jsonify({"requests": by_route, "total": total, **state.counts()})
+
+    @app.post("/_admin/commit-held")
+    def admin_commit_held():
+        """Store every slow commit still held, now (each once: its timer then stores nothing)."""
+        return jsonify({"stored": switches.commit_held()})
 
     @app.post("/_admin/reset-stats")
     def admin_reset_stats():

@@ -171,12 +171,14 @@ def add_v2_routes(app: Flask, state: HubState, switches: Switches) -> None:
         field = sort.lstrip("-")
         if field not in ("createdAt", "externalId", "_id"):
             return fail(400, f"sort: cannot sort by {field!r}")
-        rows = [a for a in state.live(project_id) if matches(a, filters, switches["external_id_filter"])]
+        rows = [a for a in state.indexed(project_id, float(switches["list_lag_s"]))
+                if matches(a, filters, switches["external_id_filter"])]
         key = (lambda a: a["_seq"]) if field == "createdAt" else (lambda a: (a[field], a["_seq"]))
         rows.sort(key=key, reverse=sort.startswith("-"))
         chunk = rows[(page - 1) * limit: page * limit] if limit else rows
         return jsonify({"status": "success", "data": {
-            "assets": [public_asset(a, switches["list_created_at"]) for a in chunk], "total": len(rows)}})
+            "assets": [public_asset(a, switches["list_created_at"], switches["list_data"]) for a in chunk],
+            "total": len(rows)}})
 
     @app.delete("/v2/project/<project_id>/assets")
     def delete_assets(project_id: str):
@@ -227,7 +229,7 @@ def add_v2_routes(app: Flask, state: HubState, switches: Switches) -> None:
     @app.get("/v2/storages")
     def get_storages():
         try:
-            page, limit = paging(int(switches["storages_default_limit"]), MAX_PAGE_LIMIT)
+            page, limit = paging(int(switches["storages_default_limit"]), int(switches["storages_max_limit"]))
         except ValueError:
             return fail(400, "page and limit must be integers")
         wanted = request.args.get("_id")

@@ -46,9 +46,12 @@ FAULT_DEFAULTS = {
     "list_max_limit": 100,
     "external_id_filter": "exact",
     "storages_default_limit": 10,
+    "storages_max_limit": 100,
     "storages_order": "newest_first",
     "retry_after": True,
     "delete_unknown_ids": "ignored",
+    "list_lag_s": 0.0,
+    "list_data": True,
 }
 CHOICES = {
     "slow_commit_as": ("504", "timeout", "reset"),
@@ -61,8 +64,8 @@ CHOICES = {
 FRACTIONS = {"error_rate", "rate_429", "drop_after_commit", "slow_commit", "short_created", "odd_status",
              "truncate_body", "drop_after_delete"}
 INTEGERS = {"rate_limit_per_minute", "max_assets_per_request", "max_body_bytes", "odd_status_code",
-            "list_max_limit", "storages_default_limit"}
-MINIMUM = {"list_max_limit": 1, "max_assets_per_request": 1, "odd_status_code": 400}
+            "list_max_limit", "storages_default_limit", "storages_max_limit"}
+MINIMUM = {"list_max_limit": 1, "storages_max_limit": 1, "max_assets_per_request": 1, "odd_status_code": 400}
 
 # What nginx answers when a body passes client_max_body_size: HTML, not the Hub's JSON.
 HTML_413 = ("<html>\r\n<head><title>413 Request Entity Too Large</title></head>\r\n<body>\r\n"
@@ -96,6 +99,31 @@ def check_switches(changes: object) -> str | None:
     return None
 
 
+class RealTime:
+    """The stand-in's clock as deployed: the machine's monotonic clock and sleep, and slow commits
+    stored later on a thread of their own. The deterministic simulation (tests/simulation) gives
+    `create_app` a virtual one instead, with the same three methods."""
+
+    monotonic = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+
+    @staticmethod
+    def later(delay_s: float, run: Callable[[], object]) -> None:
+        timer = threading.Timer(delay_s, run)
+        timer.daemon = True  # a stand-in that stops loses what it had not stored: a Hub that died
+        timer.start()
+
+
+class DroppedConnection(RuntimeError):
+    """Raised by `drop_connection` when the app runs in-process (no werkzeug socket to close): the
+    caller's transport turns it into what the client would have seen, a reset (or a read timeout
+    when `hang_s` outlasts the client)."""
+
+    def __init__(self, hang_s: float):
+        super().__init__(f"connection dropped after {hang_s} s")
+        self.hang_s = hang_s
+
+
 class Switches:
     """The live switch values, the dice the fractions roll, and the counters /_admin/stats shows.
 
@@ -103,7 +131,8 @@ class Switches:
     seed for the dice. A fraction of 0 rolls no die, so switching a new fault on leaves the
     sequence every other fault draws from as it was."""
 
-    def __init__(self, initial: dict | None = None, seed: int | None = None):
+    def __init__(self, initial: dict | None = None, seed: int | None = None, clock=None):
+        self.clock = clock or RealTime()
         problem = check_switches(initial or {})
         if problem:
             raise ValueError(problem)
@@ -111,6 +140,7 @@ class Switches:
         self.lock = threading.Lock()
         self.stats: Counter = Counter()
         self._rng = random.Random(seed)
+        self._held: list[Callable[[], None]] = []  # slow commits scheduled, not yet stored
 
     def __getitem__(self, key: str):
         return self.values[key]
@@ -134,24 +164,42 @@ class Switches:
             self.stats[(row, column)] += n
 
     def later(self, delay_s: float, store: Callable[[], object]) -> None:
-        """Run `store` (a slow commit) after `delay_s` seconds on a thread of its own, counted
-        in the stats row "slow commit" as scheduled, then stored."""
+        """Run `store` (a slow commit) after `delay_s` seconds (on a thread of its own, with the
+        real clock), counted in the stats row "slow commit" as scheduled, then stored; held until
+        then, unless `commit_held` stores it sooner (each is stored once, whichever comes first)."""
         self.count("slow commit", "scheduled")
+        done = threading.Event()
 
         def run() -> None:
+            with self.lock:
+                if done.is_set():  # stored already (commit_held); its timer stores nothing
+                    self.stats[("slow commit", "timer after commit-held")] += 1
+                    return
+                done.set()
+                self._held.remove(run)
             store()
             self.count("slow commit", "stored")
 
-        timer = threading.Timer(delay_s, run)
-        timer.daemon = True  # a stand-in that stops loses what it had not stored: a Hub that died
-        timer.start()
+        with self.lock:
+            self._held.append(run)
+        self.clock.later(delay_s, run)
+
+    def commit_held(self) -> int:
+        """Store every slow commit still held, now, in the order they were made (POST
+        /_admin/commit-held): a test says when the lost import lands instead of sleeping its delay
+        and hoping the machine kept pace. Returns how many it stored."""
+        with self.lock:
+            held = list(self._held)
+        for run in held:
+            run()
+        return len(held)
 
 
 def drop_connection(environ: dict, hang_s: float) -> None:
     """Close the client's connection without an answer, after holding it `hang_s` seconds."""
     sock = environ.get("werkzeug.socket")
     if sock is None:
-        raise RuntimeError("dropping a connection needs the werkzeug server")
+        raise DroppedConnection(hang_s)
     if hang_s:
         time.sleep(hang_s)
     try:

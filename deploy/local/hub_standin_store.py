@@ -58,10 +58,11 @@ def check_data_url(url: object) -> str | None:
     return None
 
 
-def public_asset(record: dict, created_at: bool = True) -> dict:
-    """An asset as a listing row shows it; without `createdAt` when `created_at` is false."""
+def public_asset(record: dict, created_at: bool = True, data: bool = True) -> dict:
+    """An asset as a listing row shows it; without `createdAt` when `created_at` is false, without
+    `data` when `data` is false."""
     return {k: v for k, v in record.items()
-            if k not in _PRIVATE and (created_at or k != "createdAt")}
+            if k not in _PRIVATE and (created_at or k != "createdAt") and (data or k != "data")}
 
 
 def matches(asset: dict, filters: dict, external_id: str = "exact") -> bool:
@@ -85,7 +86,9 @@ def matches(asset: dict, filters: dict, external_id: str = "exact") -> bool:
 class HubState:
     """Projects, batches, storages and assets, kept in memory and in the data directory."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, now=None, new_id=None):
+        # Seams for the simulation (tests/simulation): the time assets are stamped with, and their ids.
+        self.now_iso, self.new_id = now or now_iso, new_id or object_id
         self.lock = threading.RLock()
         self.data_dir = data_dir
         self.projects: dict[str, dict] = {}
@@ -149,7 +152,7 @@ class HubState:
         with self.lock:
             if storage_id not in self.storages:
                 self.storages[storage_id] = {"_id": storage_id, "name": storage_id, "type": "gcs",
-                                             "bucket": bucket, "public": False, "createdAt": now_iso()}
+                                             "bucket": bucket, "public": False, "createdAt": self.now_iso()}
                 self._save_meta()
             return self.storages[storage_id]
 
@@ -181,11 +184,11 @@ class HubState:
     def add_assets(self, project_id: str, assets: list[dict]) -> int:
         """Store `assets` (already validated) under new ids, created now; returns how many."""
         with self.lock:
-            created = now_iso()
+            created = self.now_iso()
             lines = []
             for asset in assets:
                 self._seq += 1
-                lines.append({"_id": object_id(), "project": project_id, "createdAt": created,
+                lines.append({"_id": self.new_id(), "project": project_id, "createdAt": created,
                               "_seq": self._seq, **asset})
             self._append(lines)
             for line in lines:
@@ -196,6 +199,16 @@ class HubState:
         """The project's assets that are not deleted, oldest first."""
         with self.lock:
             return [a for a in self.assets.get(project_id, []) if not a.get("deleted")]
+
+    def indexed(self, project_id: str, lag_s: float = 0.0) -> list[dict]:
+        """The live assets the listing shows, oldest first: those created at least `lag_s` seconds
+        ago (a search index behind the database), by the clock that stamps `createdAt` (`now`)."""
+        rows = self.live(project_id)
+        if lag_s <= 0:
+            return rows
+        cutoff = datetime.fromisoformat(self.now_iso().replace("Z", "+00:00")).timestamp() - lag_s
+        return [a for a in rows
+                if datetime.fromisoformat(a["createdAt"].replace("Z", "+00:00")).timestamp() <= cutoff]
 
     def unknown_ids(self, project_id: str, asset_ids: list[str]) -> list[str]:
         """Those of `asset_ids` that name no live asset of `project_id`."""
@@ -208,7 +221,7 @@ class HubState:
         Returns how many were deleted."""
         with self.lock:
             unknown = set(self.unknown_ids(project_id, asset_ids))
-            when = now_iso()
+            when = self.now_iso()
             lines = [{"tombstone": i, "project": project_id, "deletedAt": when}
                      for i in dict.fromkeys(asset_ids) if i not in unknown]
             self._append(lines)

@@ -147,6 +147,12 @@ class HubStandin:
     def reset_stats(self) -> None:
         requests.post(f"{self.url}/_admin/reset-stats", timeout=10).raise_for_status()
 
+    def commit_held(self) -> int:
+        """Store every slow commit the stand-in still holds, now; returns how many."""
+        answer = requests.post(f"{self.url}/_admin/commit-held", timeout=60)
+        answer.raise_for_status()
+        return answer.json()["stored"]
+
     def all_assets(self, project: str) -> list[dict]:
         """Every live asset the Hub holds in `project`, oldest first: the judge's view, past every
         switch the stand-in may have on (its listing order, filters, faults)."""

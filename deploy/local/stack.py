@@ -6,7 +6,9 @@
 
 `up` starts Google's Pub/Sub emulator (the topics and subscriptions Terraform creates, one on results),
 fake-gcs-server (landing and state buckets, publishing OBJECT_FINALIZE notifications), the
-Eventarc bridge, the ingest function under functions-framework, and the Hub stand-in. It writes
+Eventarc bridge, the ingest and flush functions under functions-framework, served from the
+artifact Terraform ships (deploy/artifact.py: unpacked in DIR/artifact/source, installed in a
+virtualenv of its own from its requirements.txt), and the Hub stand-in. It writes
 DIR/stack.env, `export` lines that any shell or test can source, and DIR/NAME.log per server.
 `python -m deploy.local.stack up` (so `make up`) gives both functions every product setting set in
 its environment (`ON_OVERWRITE=import EXTERNAL_ID_TEMPLATE='{name}#{generation}' make up`), checked first.
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import requests
 
+from .. import artifact as functions_artifact
 from . import gcs_fault_proxy
 from .processes import ROOT, StackError, free_port, http_ok, spawn, start_hub_standin, stop_all, wait_until
 
@@ -46,7 +49,13 @@ TOPIC, SUBSCRIPTION = "hub-import-assets", "hub-import-flush"
 DEAD_LETTER_TOPIC, DEAD_LETTER_SUBSCRIPTION = "hub-import-dead-letter", "hub-import-dead-letter-inspect"
 # Terraform makes no subscription on the results topic (its readers do): this one is to read it here.
 RESULTS_TOPIC, RESULTS_SUBSCRIPTION = "hub-import-results", "hub-import-results-inspect"
+# main.py's entry points, each served by a server of the stack (`up` refuses one it does not serve).
+SERVED = {"on_object_finalized": "ingest", "flush": "flush"}
 ACK_DEADLINE_S = 600
+# Pub/Sub's retry backoff, as Terraform sets it: a message that comes back (its lease ran out, or
+# the flush deferred it) waits longer at each delivery, from 10 s up to this (measured on the
+# emulator: gaps of 5, 20, 22, 27, 28, 42 s over seven deliveries of one message).
+MAX_BACKOFF_S = 600
 MAX_DELIVERY_ATTEMPTS = 100  # Pub/Sub's maximum: a long Hub outage must not dead-letter anything
 
 MISSING_HINTS = {
@@ -125,10 +134,13 @@ def function_env(env: dict, settings: dict | None = None) -> dict:
     keys = ("GOOGLE_CLOUD_PROJECT", "STORAGE_EMULATOR_HOST", "PUBSUB_EMULATOR_HOST", "HUB_API_URL",
             "HUB_PROJECT_ID", "HUB_STORAGE_ID", "LANDING_BUCKET", "STATE_BUCKET", "PUBSUB_TOPIC",
             "PUBSUB_SUBSCRIPTION", "DEAD_LETTER_TOPIC", "RESULTS_TOPIC")
-    return {**dict.fromkeys(ENV), **{k: env[k] for k in keys}, **(settings or {})}
+    # Nothing of this repository reaches them: they import only what the artifact carries.
+    isolated = dict.fromkeys(("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"))
+    return {**dict.fromkeys(ENV), **isolated, **{k: env[k] for k in keys}, **(settings or {})}
 
 
-def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) -> None:
+def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S,
+                            max_backoff_s: int = MAX_BACKOFF_S) -> None:
     """Topics and subscriptions as Terraform creates them (PUBSUB_EMULATOR_HOST must be set)."""
     from google.cloud import pubsub_v1
 
@@ -142,7 +154,7 @@ def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) 
         "message_retention_duration": {"seconds": 7 * 24 * 3600},
         "dead_letter_policy": {"dead_letter_topic": topic(DEAD_LETTER_TOPIC),
                                "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
-        "retry_policy": {"minimum_backoff": {"seconds": 10}, "maximum_backoff": {"seconds": 600}},
+        "retry_policy": {"minimum_backoff": {"seconds": 10}, "maximum_backoff": {"seconds": max_backoff_s}},
     })
     subscriber.create_subscription(name=subscription(DEAD_LETTER_SUBSCRIPTION), topic=topic(DEAD_LETTER_TOPIC))
     subscriber.create_subscription(name=subscription(RESULTS_SUBSCRIPTION), topic=topic(RESULTS_TOPIC))
@@ -159,7 +171,7 @@ def create_buckets(storage_url: str, project: str, names: tuple[str, ...]) -> No
 
 
 def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: float | None = 5.0,
-       settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S,
+       settings: dict | None = None, ack_deadline_s: int = ACK_DEADLINE_S, max_backoff_s: int = MAX_BACKOFF_S,
        hub_projects: tuple[str, ...] = (), hub_storages: tuple[str, ...] = (),
        gcs_faults: dict | None = None, bridge_concurrency: int = 1) -> dict[str, str]:
     """Start the whole stack; returns the environment it wrote to STATE_DIR/stack.env.
@@ -167,7 +179,8 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
     `scheduler_every`: seconds between the scheduler's flush calls (None: no scheduler, flushes
     only on demand). `settings`: extra environment for both functions (routes, batches, ...).
     `hub_projects`, `hub_storages`: more projects and storage integrations (on the landing bucket)
-    in the Hub stand-in than the stack's own.
+    in the Hub stand-in than the stack's own (none of its own when `settings` sets HUB_STORAGE_ID
+    empty: the flush then waits until one is made on the landing bucket).
     `gcs_faults`: when given (even empty), every GCS client reaches fake-gcs-server through the
     fault proxy with these switches; GCS_DIRECT_HOST is the emulator itself.
     `bridge_concurrency`: events the Eventarc bridge delivers at once (Eventarc pushes many).
@@ -177,12 +190,20 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
         raise StackError("the local stack needs:\n  - " + "\n  - ".join(missing))
     state_dir = Path(state_dir).resolve()
     stop_all(state_dir)
+    try:
+        # Both functions run from the artifact Terraform ships, installed as the buildpack does.
+        artifact = functions_artifact.prepare(state_dir / "artifact")
+    except functions_artifact.ArtifactError as exc:
+        raise StackError(str(exc)) from None
+    unserved = sorted(set(functions_artifact.entry_points(artifact.source)) - set(SERVED))
+    if unserved:
+        raise StackError(f"main.py has entry points the local stack does not serve: {', '.join(unserved)} "
+                         "(deploy/local/stack.py SERVED)")
     # A fresh start: the emulators' data does not outlive the stack. (fake-gcs-server's
     # filesystem backend, unlike its memory one, writes in constant time as a bucket grows.)
     for data in ("gcs-data", "pubsub-data", "hub-data"):
         shutil.rmtree(state_dir / data, ignore_errors=True)
     state_dir.mkdir(parents=True, exist_ok=True)
-    bin_dir = Path(sys.executable).parent
     env: dict[str, str] = {"GOOGLE_CLOUD_PROJECT": GCP_PROJECT, "LANDING_BUCKET": LANDING_BUCKET,
                            "STATE_BUCKET": STATE_BUCKET, "HUB_PROJECT_ID": HUB_PROJECT,
                            "HUB_STORAGE_ID": HUB_STORAGE, "PUBSUB_TOPIC": TOPIC,
@@ -198,7 +219,7 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
         env["PUBSUB_EMULATOR_HOST"] = f"127.0.0.1:{port}"
         wait_until(http_ok(f"http://127.0.0.1:{port}/"), "pubsub", pubsub, state_dir, timeout=90)
         os.environ["PUBSUB_EMULATOR_HOST"] = env["PUBSUB_EMULATOR_HOST"]
-        create_pubsub_resources(GCP_PROJECT, ack_deadline_s)
+        create_pubsub_resources(GCP_PROJECT, ack_deadline_s, max_backoff_s)
 
         port = free_port()
         # Deletions reach the ingest function only with ON_DELETE=delete, as Terraform makes their triggers.
@@ -218,18 +239,19 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
             proxy = gcs_fault_proxy.start(env["GCS_DIRECT_HOST"], state_dir=state_dir, faults=gcs_faults)
             env["STORAGE_EMULATOR_HOST"] = env["GCS_FAULTS_URL"] = proxy.url
 
+        # With HUB_STORAGE_ID set empty the flush finds the integration in the Hub: the stand-in starts
+        # without one, as a new deployment's Hub does, until one is added (POST /_admin/storages).
+        own_storage = () if (settings or {}).get("HUB_STORAGE_ID", HUB_STORAGE) == "" else (HUB_STORAGE,)
         hub = start_hub_standin(state_dir / "hub-data", env["HUB_API_KEY"], state_dir=state_dir,
                                 projects=(HUB_PROJECT, *hub_projects),
-                                storages=tuple(f"{s}:{LANDING_BUCKET}" for s in (HUB_STORAGE, *hub_storages)),
+                                storages=tuple(f"{s}:{LANDING_BUCKET}" for s in (*own_storage, *hub_storages)),
                                 batches=(f"{HUB_PROJECT}:{HUB_BATCH}",), faults=hub_faults)
         env["HUB_API_URL"] = hub.url
 
         port = free_port()
         env.update(settings or {})
-        ingest = spawn("ingest", [str(bin_dir / "functions-framework"), "--target", "on_object_finalized",
-                                  "--signature-type", "cloudevent", "--source", str(ROOT / "main.py"),
-                                  "--host", "127.0.0.1", "--port", str(port)], state_dir,
-                       env=function_env(env, settings))
+        ingest = spawn("ingest", artifact.serve("on_object_finalized", port), state_dir,
+                       env=function_env(env, settings), cwd=artifact.source)
         env["INGEST_URL"] = f"http://127.0.0.1:{port}/"
         wait_until(_port_open(port), "ingest", ingest, state_dir)
 
@@ -242,9 +264,8 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
 
         port = free_port()
         # Only the flush function gets the Hub API key, as in the Terraform deployment.
-        flush = spawn("flush", [str(bin_dir / "functions-framework"), "--target", "flush", "--signature-type", "http",
-                                "--source", str(ROOT / "main.py"), "--host", "127.0.0.1", "--port", str(port)],
-                      state_dir, env={**function_env(env, settings), "HUB_API_KEY": env["HUB_API_KEY"]})
+        flush = spawn("flush", artifact.serve("flush", port), state_dir, cwd=artifact.source,
+                      env={**function_env(env, settings), "HUB_API_KEY": env["HUB_API_KEY"]})
         env["FLUSH_URL"] = f"http://127.0.0.1:{port}/"
         wait_until(_port_open(port), "flush", flush, state_dir)
         if scheduler_every:

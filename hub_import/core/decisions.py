@@ -20,8 +20,12 @@ class Decision:
     reason: str = ""
 
 
-def decide(ref: ObjectRef, settings: Settings, *, resolve: bool = True) -> Decision:
+def decide(ref: ObjectRef, settings: Settings, *, resolve: bool = True, content: bool = True) -> Decision:
     """Apply the filters, then the routes, to one object. First failing filter wins.
+
+    `content=False` asks only the rules on the name (folders, state, globs, extensions, routes):
+    what a generation holds (empty, its size, its content type) judges what goes into the Hub,
+    never whether an asset already made for the name leaves it (a deletion, deleter.py).
 
     `resolve=False` stops at the route: no metadata overrides, no batch templates filled in. The
     flush asks that way of a queued message, whose destination ingest already resolved (a message
@@ -37,11 +41,11 @@ def decide(ref: ObjectRef, settings: Settings, *, resolve: bool = True) -> Decis
             return Decision(None, f"excluded by EXCLUDE_GLOBS {glob!r}")
     if settings.include_globs and not any(glob_matches(g, name) for g in settings.include_globs):
         return Decision(None, "not matched by INCLUDE_GLOBS")
-    if ref.size == 0 and settings.skip_empty:
+    if content and ref.size == 0 and settings.skip_empty:
         return Decision(None, "empty object")
-    if settings.max_object_bytes and ref.size > settings.max_object_bytes:
+    if content and settings.max_object_bytes and ref.size > settings.max_object_bytes:
         return Decision(None, f"larger than MAX_OBJECT_BYTES ({ref.size} > {settings.max_object_bytes})")
-    if not type_allowed(name, ref.content_type, settings):
+    if not type_allowed(name, ref.content_type if content else None, settings):
         return Decision(None, f"type not allowed (extension {extension(name)!r}, "
                               f"content type {ref.content_type!r})")
     for route in settings.routes:
@@ -70,13 +74,16 @@ def extension(name: str) -> str:
     return base.rsplit(".", 1)[-1].lower() if "." in base else ""
 
 
-def type_allowed(name: str, content_type: str, settings: Settings) -> bool:
+def type_allowed(name: str, content_type: str | None, settings: Settings) -> bool:
     """A name with an extension is judged by it (when ALLOWED_EXTENSIONS is set): uploaders set
     content types carelessly (text/plain, application/octet-stream). A name without one is
-    judged by its content type. Both lists empty: anything goes."""
+    judged by its content type (None: by its name alone, any content type goes). Both lists
+    empty: anything goes."""
     ext = extension(name)
     if ext and settings.allowed_extensions:
         return ext in settings.allowed_extensions
+    if content_type is None and settings.allowed_content_types:
+        return True
     if not settings.allowed_content_types:
         return not settings.allowed_extensions
     kind = (content_type or "").split(";", 1)[0].strip().lower()

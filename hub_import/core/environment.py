@@ -6,7 +6,8 @@ raises `ConfigError` naming the variable and saying what is expected.
 """
 from __future__ import annotations
 
-from typing import Mapping
+import math
+from typing import Mapping, NamedTuple
 
 
 class ConfigError(ValueError):
@@ -16,8 +17,9 @@ class ConfigError(ValueError):
 class Reader:
     """Typed reads of the environment, each error naming its variable."""
 
-    def __init__(self, environ: Mapping[str, str], known: Mapping[str, tuple[str | None, str]]):
-        self.environ, self.known = environ, known
+    def __init__(self, environ: Mapping[str, str], known: Mapping[str, tuple[str | None, str]],
+                 bounds: Mapping[str, NamedTuple] | None = None):
+        self.environ, self.known, self.bounds = environ, known, bounds or {}
 
     def raw(self, name: str) -> str:
         default, _ = self.known[name]
@@ -62,15 +64,25 @@ class Reader:
             raise ConfigError(f"{name}: expected a number {span}, got {number}")
         return number
 
-    def number(self, name: str, low: float) -> float:
+    def number(self, name: str, low: float, high: float | None = None) -> float:
         value = self.text(name)
         try:
             number = float(value)
         except ValueError:
             raise ConfigError(f"{name}: expected a number, got {value!r}") from None
-        if not number >= low:
-            raise ConfigError(f"{name}: expected a number of at least {low:g}, got {value}")
+        if not math.isfinite(number):
+            raise ConfigError(f"{name}: expected a finite number, got {value!r}")
+        if number < low or (high is not None and number > high):
+            span = f"from {low:g} to {high:g}" if high is not None else f"of at least {low:g}"
+            raise ConfigError(f"{name}: expected a number {span}, got {value}")
         return number
+
+    def bounded(self, name: str) -> int | float:
+        """A numeric setting read within its bounds from the table (`whole`, `low`, `high`)."""
+        bound = self.bounds[name]
+        if bound.whole:
+            return self.integer(name, int(bound.low), int(bound.high))
+        return self.number(name, bound.low, bound.high)
 
     def bucket(self, name: str) -> str:
         value = self.text(name).removeprefix("gs://").rstrip("/")

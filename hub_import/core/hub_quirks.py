@@ -45,12 +45,54 @@ CLOCK_MARGIN_S = 2.0
 # GUESS: how long after an unknown outcome the Hub may still store the request's assets (a gateway
 # that timed out while the application went on). Nothing of it is re-sent before this has passed.
 # The default for HUB_SETTLE_SECONDS (config.py); self-healing (heal.py) catches what is later still.
+# GUESS too: the asset listing shows an asset within this time of its import's answer (a search
+# index may lag the database: stand-in switch `list_lag_s`). So an asset sent less than a settle time
+# ago and not listed is not yet absent: a deletion looks for it again later (soft_delete.py), audit
+# does not call it missing, a reconcile waits a settle time anyway (after a late store, the lag runs
+# on top of the store's delay) and heal HEAL_AFTER_SETTLES of them. A Hub whose listing lags longer
+# needs HUB_SETTLE_SECONDS set above its lag (README, Configure).
 DEFAULT_SETTLE_S = 300
 
 
 # GUESS: a lost import that was not stored within HEAL_AFTER_SETTLES settle times never will be.
 # Assets sent again after a reconcile are checked for a second copy once that much time has passed.
 HEAL_AFTER_SETTLES = 5
+
+
+# GUESS: GET /v2/storages may answer fewer rows than the `limit` asked (documented max 100) without
+# saying so, as some APIs cap a page silently. So the storages are read on, page after page, until a
+# page brings nothing new or is shorter than the longest page seen: one call more than needed when
+# the account has fewer integrations than a page holds, and no integration missed under any cap.
+STORAGES_READ_ON = True
+
+# GUESS: how an integration of GET /v2/storages names the bucket it reads: its `bucket` field holds
+# the bare bucket name (the API reference lists `bucket`; the SDK's create_storage model has none).
+# A `gs://` prefix and a trailing `/` are tolerated. The `type` field (the reference's aws|gcs|azure;
+# the SDK's provider names AWS|GCP|AZURE) rules out only what surely is not GCS: a row of another
+# cloud's type never matches, a row without a type does.
+NOT_GCS_TYPES = frozenset({"aws", "s3", "azure"})
+
+
+def storage_bucket(row: dict) -> str | None:
+    """The GCS bucket a storage integration row of GET /v2/storages reads, or None (another cloud's,
+    or no bucket named)."""
+    if str(row.get("type") or row.get("provider") or "").strip().lower() in NOT_GCS_TYPES:
+        return None
+    bucket = str(row.get("bucket") or "").strip().removeprefix("gs://").strip("/").lower()
+    return bucket or None
+
+
+# GUESS: every asset listing row carries the `data` URL its asset was imported with (the 2023 docs read
+# `data.assets[i].data`). It is the one proof that an asset under an externalId is ours, not one made
+# by hand under the same externalId: a row without it is never deleted (deletions, heal, audit --fix),
+# only left, logged and counted (stand-in switch `list_data`). A reconcile, which deletes nothing,
+# counts such a row as found, so that an asset is never sent twice.
+def proven_ours(row: dict, data_url: str | None) -> bool | None:
+    """Whether a listing row is the asset we sent with `data_url`: True (the same URL), False (another
+    URL), None (the row shows no URL: it cannot be told)."""
+    if "data" not in row or row["data"] is None:
+        return None
+    return row["data"] == data_url
 
 
 def bad_asset_indexes(message: str, n_assets: int) -> list[int]:

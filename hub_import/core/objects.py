@@ -120,10 +120,16 @@ def _shown(value, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def live_generation(ref: ObjectRef, client=None) -> int | None:
-    """The generation of `ref`'s name live in its bucket now, or None when there is none. Raises
+def live_object(ref: ObjectRef, client=None) -> ObjectRef | None:
+    """The version of `ref`'s name live in its bucket now, or None when there is none. Raises
     the storage client's error when GCS cannot say (the caller retries)."""
     from hub_import.core.clients import GCS_RETRY, storage_client
 
     blob = (client or storage_client()).bucket(ref.bucket).get_blob(ref.name, retry=GCS_RETRY)
-    return int(blob.generation) if blob is not None else None
+    return ObjectRef.from_blob(blob) if blob is not None else None
+
+
+def live_generation(ref: ObjectRef, client=None) -> int | None:
+    """The generation of `ref`'s name live in its bucket now, or None (as `live_object`)."""
+    live = live_object(ref, client)
+    return live.generation if live is not None else None

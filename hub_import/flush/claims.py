@@ -14,7 +14,7 @@ group is given back and deferred instead of sent.
 from __future__ import annotations
 
 import logging
-import time
+from hub_import.core import clock
 from collections import deque
 from concurrent.futures import Future, wait
 from typing import Callable
@@ -30,6 +30,7 @@ from hub_import.state.manifests import FAILED as MANIFEST_FAILED
 from hub_import.state.manifests import SENT as MANIFEST_SENT
 from hub_import.state.manifests import ManifestStore
 
+from .dead_letters import owes, settle_owed
 from .items import Item
 from .subscription import Subscription
 from .turn import Turn
@@ -64,7 +65,7 @@ class Claims:
         item.claim = self.turn.pool.submit(self.ledger.claim, ref, path, self.id,
                                            external_id(ref, self.settings.external_id_template), project=project,
                                            data=object_url(ref, self.settings.url_template))
-        item.claimed_for, item.claimed_at = ref.generation, time.time()
+        item.claimed_for, item.claimed_at = ref.generation, clock.now()
         self.begun.append(item.claim)
 
     def too_far_ahead(self) -> bool:
@@ -128,7 +129,7 @@ class Claims:
                     self.give_back(items)
                     self.queue.defer(items)
                     return []
-        kept, duplicates, deferred, carried, gone = [], [], [], [], []
+        kept, duplicates, deferred, carried, gone, rejected = [], [], [], [], [], []
         try:
             for item in items:
                 claim = item.claim.result()
@@ -138,6 +139,9 @@ class Claims:
                     continue
                 record = claim.existing.body if claim.existing else {}
                 verdict = self._judge(item, record, claim.generation, path, dest)
+                if verdict == "rejected":
+                    rejected.append((item, record.get("manifest")))
+                    continue
                 {"keep": kept, "duplicate": duplicates, "defer": deferred, "carried": carried,
                  "gone": gone}[verdict].append(item)
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
@@ -149,7 +153,10 @@ class Claims:
             return []
         self.summary.duplicates += sum(len(i.ack_ids) for i in duplicates)
         self.summary.deleted_before_import += len(gone)
-        self.queue.ack([a for i in duplicates + carried + gone for a in i.ack_ids])
+        confirmed = settle_owed(self.queue, self.manifests, rejected, self.id)
+        dead_lettered = [i for (i, _), ok in zip(rejected, confirmed) if ok]
+        deferred += [i for (i, _), ok in zip(rejected, confirmed) if not ok]
+        self.queue.ack([a for i in duplicates + carried + gone + dead_lettered for a in i.ack_ids])
         self.queue.defer(deferred)
         return kept
 
@@ -173,10 +180,14 @@ class Claims:
         """An object whose ledger record exists: a duplicate, someone else's, ours to take over, or
         gone (deleted from the bucket before this generation was imported)."""
         state, manifest = record.get("state"), record.get("manifest", "")
+        if state == DELETED and manifest and self._owed_before_deletion(item, record, manifest):
+            return "rejected"  # rejected, then deleted before its dead letter was confirmed: owed still
         if state == DELETED:
             return self._after_deletion(item, record, generation, path)
         if state == DELETING:
             return "defer"  # its deletion is under way: judged again once it is done
+        if state == FAILED and manifest and owes(self.manifests.state_of(manifest), item.asset.external_id):
+            return "rejected"  # rejected by the Hub, its dead letter never confirmed: dead-lettered now
         if state in (SENT, FAILED) or self.ledger.is_sent(manifest):
             return "duplicate"
         manifest_state = self.manifests.state_of(manifest) if manifest else None
@@ -185,18 +196,25 @@ class Claims:
                 return "duplicate"
             return "carried"  # a pending manifest carries it; a flush or a resume finishes it
         mine = record.get("flush") == self.id and manifest == path and state not in (SENT, FAILED)
-        if not mine and time.time() - float(record.get("at", 0)) < self.turn.lease_s:
+        if not mine and clock.now() - float(record.get("at", 0)) < self.turn.lease_s:
             return "defer"  # claimed moments ago by a flush that has not written its manifest yet
         # Stale, or this flush's own claim for this very manifest (an early claim whose answer was
         # lost, or not given back): taken over, so that the manifest the record names carries it.
         claim = self.ledger.take_over(item.message.ref, generation, path, self.id, item.asset.external_id,
                                       project=dest.project, data=item.asset.data)
         if claim.won:
-            item.record_generation, item.claimed_at = claim.generation, time.time()
+            item.record_generation, item.claimed_at = claim.generation, clock.now()
             log(logger, logging.WARNING, "took over a stale claim", flush_id=self.id,
                 object=item.message.ref.uri, previous_flush=record.get("flush"))
             return "keep"
         return "defer"
+
+    def _owed_before_deletion(self, item, record: dict, manifest: str) -> bool:
+        """Whether this message is of a generation the Hub rejected, whose dead letter its failed
+        manifest still owes, and that left the bucket since (a deletion keeps the record's manifest)."""
+        deleted = int(record.get("deleted_generation") or record.get("generation") or 0)
+        return item.message.ref.generation <= deleted and \
+            owes(self.manifests.state_of(manifest), item.asset.external_id)
 
     def _after_deletion(self, item, record: dict, generation: int, path: str) -> str:
         """An import meeting a ledger record marked deleted (at `generation`): "gone" when its

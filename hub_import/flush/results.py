@@ -32,8 +32,8 @@ of more than MAX_BODY_BYTES of assets comes in `parts` messages, each with every
 share of the assets (`result_id` then ends in `#<part>/<parts>`). An import's rows have no asset
 ids: the Hub's import answer gives none.
 
-A deletion (ON_DELETE=delete) is told by `tell_deletions`, one result per object, before its
-messages are acked (see DELETION_RESULTS below). Other kinds publish through the same two functions:
+A deletion (ON_DELETE=delete) is told by deletion_results.py, one result per object, before its
+messages are acked. Other kinds publish through the same two functions:
 
     messages(kind="delete", project=P, manifest=<its own record's path>, state="deleted",
              rows=[{"object": "gs://b/n", "generation": "123", "externalId": "n",
@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import json
 import logging
-import time
+from hub_import.core import clock
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Iterable
@@ -84,7 +84,7 @@ def messages(*, kind: str, project: str, manifest: str, state: str, rows: Iterab
         if not r.get("object") or "externalId" not in r:
             raise ResultError(f"a result row needs object and externalId, got {sorted(r)}")
     counts = {"assets": len(rows), **Counter(str(r.get("outcome") or state) for r in rows)}
-    when = datetime.fromtimestamp(at if at is not None else time.time(), timezone.utc)
+    when = datetime.fromtimestamp(at if at is not None else clock.now(), timezone.utc)
     head = {"v": VERSION, "kind": kind, "result_id": "", "project": project, "batches": list(batches),
             "manifest": manifest, "state": state, "error": error, "at": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "counts": counts}
@@ -110,7 +110,7 @@ def publish(publisher, topic_path: str, timeout: float = WAIT_S, **result) -> bo
     """Publish one result (the arguments of `messages`); True when Pub/Sub confirmed every part
     within `timeout` seconds. Never raises for Pub/Sub's failures (logged); ResultError as `messages`."""
     futures = _send(publisher, topic_path, messages(**result))
-    return _confirmed(futures, time.monotonic() + timeout, result.get("manifest", "?"))
+    return _confirmed(futures, clock.monotonic() + timeout, result.get("manifest", "?"))
 
 
 def import_rows(manifest) -> list[dict]:
@@ -156,11 +156,11 @@ class Results:
         """Confirm this run's publishes, unmark the confirmed, then publish again what earlier runs
         left marked (at most REPUBLISH_MAX), all within `wait_s`. Returns how many results this
         run got confirmed."""
-        deadline = time.monotonic() + wait_s
+        deadline = clock.monotonic() + wait_s
         self._confirm(manifests, self.in_flight, deadline)
         again: dict[str, list] = {}
         for path, marked_at in manifests.marked_results():
-            if len(again) >= REPUBLISH_MAX or time.monotonic() >= deadline:
+            if len(again) >= REPUBLISH_MAX or clock.monotonic() >= deadline:
                 log(logger, logging.WARNING, "more results left marked than one run publishes; the next goes on",
                     flush_id=self.flush_id)
                 break
@@ -168,7 +168,7 @@ class Results:
                 continue  # its publish failed or is slow this run: the next run tries again
             manifest = manifests.load(path)
             if manifest is None or manifest.state.get("state") not in FINAL:
-                if time.time() - marked_at > self.stale_after_s:
+                if clock.now() - marked_at > self.stale_after_s:
                     manifests.unmark_result(path)  # it never became final; if it does, it is marked again
                 continue
             try:
@@ -213,7 +213,7 @@ def _confirmed(futures: list, deadline: float, manifest: str, flush_id: str | No
         try:
             if isinstance(future, Exception):
                 raise future
-            future.result(timeout=max(0.0, deadline - time.monotonic()))
+            future.result(timeout=max(0.0, deadline - clock.monotonic()))
         except Exception as exc:  # noqa: BLE001 - as above
             log(logger, logging.WARNING, f"publishing a result failed; a later flush publishes it again: "
                 f"{type(exc).__name__}: {exc}", manifest=manifest, flush_id=flush_id)
@@ -232,41 +232,3 @@ def finish(manifests, lease, summary, flush_id: str) -> None:
     except Exception as exc:  # noqa: BLE001 - what is not published stays marked for the next run
         log(logger, logging.ERROR, f"publishing results failed; the next flush tries again: {exc}",
             flush_id=flush_id)
-
-
-# A deletion's result (ON_DELETE=delete): one per object that left the bucket, published before its
-# messages are acked, so that one not confirmed comes back, meets its ledger record marked deleted
-# ("already_deleted") and is published again from that record, with the same result_id and bytes.
-DELETION_RESULTS = {"deleted", "not_in_hub", "not_imported"}
-
-
-def tell_deletions(hooks: Results | None, ledger, items, state: str, flush_id: str) -> list[bool]:
-    """Publish the result of each deletion in `items` (soft_delete.Gone) whose outcome is `state`;
-    per item, whether its messages may be acked (True for what has no result: results off, an
-    overwrite, an ignored deletion). Never raises."""
-    if hooks is None or state not in DELETION_RESULTS | {"already_deleted"}:
-        return [True] * len(items)
-    futures = []
-    for item in items:
-        try:
-            futures.append(_send(hooks.publisher, hooks.topic, messages(**deletion_result(ledger, item, state))))
-        except Exception as exc:  # noqa: BLE001 - as in Results.settled: it comes back instead
-            futures.append([exc])
-    deadline = time.monotonic() + WAIT_S
-    return [_confirmed(f, deadline, ledger.path(i.message.ref), flush_id) for i, f in zip(items, futures)]
-
-
-def deletion_result(ledger, item, state: str) -> dict:
-    """The arguments of `messages` for one deletion: `manifest` is its ledger record's path and
-    the generation that left (`<path>@<generation>`), so that `result_id` names that deletion."""
-    body = item.record.body if item.record is not None and state == "already_deleted" else {}
-    asset_ids = list(body.get("asset_ids") or item.asset_ids)
-    if state == "already_deleted":  # told again from what the ledger recorded the first time
-        state = "deleted" if asset_ids else "not_imported" if body.get("note") else "not_in_hub"
-    ref = item.message.ref
-    generation = int(body.get("deleted_generation") or ref.generation)
-    row = {"object": ref.uri, "generation": str(generation), "externalId": item.external_id or "",
-           "assetIds": asset_ids, "outcome": state}
-    return {"kind": "delete", "project": item.project or body.get("project") or "", "rows": [row],
-            "manifest": f"{ledger.path(ref)}@{generation}", "state": state,
-            "at": float(body.get("at") or item.at)}

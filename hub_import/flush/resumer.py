@@ -1,10 +1,13 @@
 """The resumer: pending manifests from earlier runs. Each is finished by a later
 flush once nobody holds it, and, when an import of it may have been stored, only after its settle
-time and within the flush's share of Hub calls for settling."""
+time and within the flush's share of Hub calls for settling. One whose sent marker exists (the Hub
+took it; its flush died, or its state write failed, before the state said so) is recorded sent
+without a Hub call: the marker is final, and an asset of it the deleter removed since (it saw the
+marker) must not be sent again."""
 from __future__ import annotations
 
 import logging
-import time
+from hub_import.core import clock
 
 from hub_import.core.logs import log
 from hub_import.hub import HubClient
@@ -26,17 +29,23 @@ class Resumer:
 
     def resume_pending(self) -> None:
         for path in self.manifests.pending_paths():
-            if time.monotonic() >= self.turn.pull_until or self.summary.hub_unavailable:
+            if clock.monotonic() >= self.turn.pull_until or self.summary.hub_unavailable:
                 return
             manifest = self.manifests.load(path)
-            if manifest is None or manifest.state.get("state") != PENDING:
+            if manifest is None:
+                # Its state not written (yet): its flush died, or is alive and about to write it (its
+                # flush lease ran out meanwhile). Only a marker older than a claim can live is dropped.
+                self.manifests.drop_marker_if_before(path, clock.now() - self.turn.lease_s)
+                continue
+            if manifest.state.get("state") != PENDING:
                 self.manifests.drop_marker(path)
                 continue
-            state, now = manifest.state, time.time()
+            state, now = manifest.state, clock.now()
             if float(state.get("lease_until") or 0) > now:
                 continue  # its flush is still at work on it
+            marked_sent = self.ledger.is_sent(path)
             since, not_before = settle_window(state, self.settings.settle_s, self.hub.transport.clock_offset)
-            if since is not None and (now < not_before or self.turn.reconcile_calls_left() <= 0):
+            if not marked_sent and since is not None and (now < not_before or self.turn.reconcile_calls_left() <= 0):
                 continue  # settled later: an unknown outcome is never raced
             if not self.manifests.update(manifest, owner=self.id, lease_until=now + self.turn.lease_s,
                                          uncertain_since=since, not_before=not_before):
@@ -44,9 +53,13 @@ class Resumer:
             if not self._keep_own_assets(manifest):
                 continue
             log(logger, logging.INFO, "resuming a pending manifest", flush_id=self.id, manifest=path,
-                assets=len(manifest.assets), attempts=state.get("attempts", 0), uncertain_since=since)
+                assets=len(manifest.assets), attempts=state.get("attempts", 0), uncertain_since=since,
+                marked_sent=marked_sent)
             self.summary.resumed_manifests += 1
-            self.settler.send(manifest, {})
+            if marked_sent:
+                self.settler.settle_sent(manifest)
+            else:
+                self.settler.send(manifest, {})
 
     def _keep_own_assets(self, manifest: Manifest) -> bool:
         """Drop from `manifest` (in memory) the objects whose ledger record names another manifest:

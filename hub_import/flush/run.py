@@ -1,8 +1,10 @@
 """The flush: drain the queue into manifests and into the Hub, each object exactly once.
 
-One run, within FLUSH_BUDGET_SECONDS:
-1. Check that the Hub answers; if it does not, stop before pulling anything (so that an outage
-   does not spend the messages' delivery attempts).
+One run, within FLUSH_BUDGET_SECONDS (and only while it holds the one-sender lease):
+0. Send the dead letters failed manifests still owe (dead_letters.py `sweep_owed`; Pub/Sub only).
+1. Check that the Hub answers, and (HUB_STORAGE_ID empty) find the landing bucket's storage
+   integration in it (bucket_storage.py); if either fails, stop before pulling anything (so that
+   an outage, or a deployment still waiting for its integration, spends no delivery attempt).
 2. Finish pending manifests left by earlier runs whose lease ran out: ask the Hub which of
    their assets it already has, send the rest.
 3. Pull up to 1000 messages at a time until the queue is empty or the budget is spent.
@@ -23,23 +25,27 @@ the message need not come back every minute and spend its delivery attempts).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
-import time
 from concurrent.futures import ThreadPoolExecutor
+
+from google.api_core import exceptions
 
 from hub_import.core.decisions import decide
 from hub_import.core.logs import log
 from hub_import.core.messages import DeletionMessage, MessageError, decode_message
-from hub_import.core.objects import live_generation
+from hub_import.core.objects import live_generation, live_object
 from hub_import.core.settings import Settings
 from hub_import.hub import HubClient, HubError
 from hub_import.state.batch_budget import BatchBudget
 from hub_import.state.lease import Lease
 from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import ManifestStore
+from hub_import.state.storage_record import StorageRecord
 
-from . import heal, results
+from . import dead_letters, heal, results
+from .bucket_storage import BucketStorage
 from .claims import Claims
 from .deleter import Deleter
 from .resumer import Resumer
@@ -48,7 +54,8 @@ from .shipper import Shipper
 from .soft_delete import SoftDeleter
 from .subscription import Subscription
 from .summary import Summary
-from .turn import Turn
+from .turn import Turn, sender_lease_s
+from hub_import.core import clock
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +69,7 @@ class Flush:
     def __init__(self, settings: Settings, hub: HubClient, state_store, subscriber, publisher,
                  flush_id: str | None = None):
         self.settings, self.hub = settings, hub
-        self.id = flush_id or time.strftime("%H%M%S") + secrets.token_hex(3)
+        self.id = flush_id or clock.utcnow().strftime("%H%M%S") + secrets.token_hex(3)
         self.pool = ThreadPoolExecutor(IO_THREADS)
         self.turn = Turn.of(settings, self.id, self.pool)
         self.summary, self.lease_s = self.turn.summary, self.turn.lease_s
@@ -75,7 +82,12 @@ class Flush:
         # The parts.
         def live(ref):  # the generation of ref's name live in its bucket now (asked only when needed)
             return live_generation(ref, state_store.bucket.client)
+
+        def current(ref):  # the version of ref's name live in its bucket now (replay)
+            return live_object(ref, state_store.bucket.client)
+        self.live_object = current
         self.queue = Subscription(subscriber, publisher, self.turn)
+        self.bucket_storage = BucketStorage(self.turn, hub, StorageRecord(state_store, settings.ledger_prefix))
         self.settler = Settler(self.turn, hub, self.ledger, self.manifests, self.queue)
         self.resumer = Resumer(self.turn, hub, self.ledger, self.manifests, self.settler)
         self.claims = Claims(self.turn, self.ledger, self.manifests, self.queue, live)
@@ -88,28 +100,43 @@ class Flush:
         started = self.turn.start()
         calls_before = self.hub.calls
         try:
-            holder = self.lease.acquire(self.settings.flush_budget_s + self.settings.hub_timeout_s + 10)
+            holder = self.lease.acquire(sender_lease_s(self.settings))
+            if holder is None:
+                self.turn.hold_lease(self.lease.until)  # no Hub call starts that could outlast it
             if holder is not None:
                 self.summary.lease_held_by = str(holder.get("owner", "?"))
                 log(logger, logging.INFO, "another flush is sending; this one does nothing", flush_id=self.id,
                     holder=self.summary.lease_held_by, until=holder.get("until"))
-            elif self._hub_answers():
-                self.resumer.resume_pending()
-                heal.run_due(self.turn, self.hub, self.manifests.store)
-                self._drain()
+            else:
+                self._sweep_owed()
+                if self._hub_answers() and self._storage_ready():
+                    self.resumer.resume_pending()
+                    heal.run_due(self.turn, self.hub, self.manifests, self.ledger)
+                    self._drain()
         finally:
             results.finish(self.manifests, self.lease, self.summary, self.id)
             self.lease.release()
             self.summary.hub_calls = self.hub.calls - calls_before
-            self.summary.seconds = round(time.monotonic() - started, 3)
+            self.summary.seconds = round(clock.monotonic() - started, 3)
             self.pool.shutdown(wait=True)
         fields = {k: v for k, v in self.summary.to_json().items() if k != "manifests"}
         log(logger, logging.INFO, "flush done", manifests_written=len(self.summary.manifests), **fields)
         return self.summary
 
+    def _sweep_owed(self) -> None:
+        """Send the dead letters failed manifests still owe (dead_letters.py): Pub/Sub only, so
+        whether or not the Hub answers; a state bucket that fails is tried again next time."""
+        try:
+            until = clock.monotonic() + min(60.0, self.settings.flush_budget_s / 4)  # a share of the budget at most
+            dead_letters.sweep_owed(self.queue, self.manifests, self.id, self.lease_s,
+                                    until=min(until, self.turn.deadline))
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            log(logger, logging.WARNING, f"sending owed dead letters failed; the next flush tries again: {exc}",
+                flush_id=self.id)
+
     def _hub_answers(self) -> bool:
         try:
-            self.hub.ping(deadline=min(self.turn.deadline, time.monotonic() + 30))
+            self.hub.ping(deadline=min(self.turn.deadline, clock.monotonic() + 30))
             return True
         except HubError as exc:
             self.summary.hub_unavailable = str(exc)
@@ -117,11 +144,22 @@ class Flush:
                 "the Hub does not answer; nothing pulled this time", flush_id=self.id, reason=str(exc))
             return False
 
+    def _storage_ready(self) -> bool:
+        """Whether the landing bucket's storage integration is known (bucket_storage.py); while it is
+        not, nothing is pulled, so the messages wait in the subscription without spending attempts."""
+        try:
+            return self.bucket_storage.ready(deadline=min(self.turn.deadline, clock.monotonic() + 30))
+        except HubError as exc:
+            self.summary.hub_unavailable = str(exc)
+            log(logger, logging.WARNING, "the Hub does not answer; nothing pulled this time", flush_id=self.id,
+                reason=str(exc))
+            return False
+
     def _drain(self) -> None:
         """Pull until the queue is empty, the pulling time is over or the Hub stops us; ship as it goes."""
         try:
             while not self.summary.hub_unavailable:
-                if time.monotonic() >= self.turn.pull_until:
+                if clock.monotonic() >= self.turn.pull_until:
                     self.summary.budget_exhausted = True
                     break
                 self.shipper.close_waiting()
@@ -159,6 +197,8 @@ class Flush:
             if isinstance(message, DeletionMessage):
                 deletions.append((message, r.ack_id))
                 continue
+            if message.destination.storage is None:  # queued before the integration was known
+                message = dataclasses.replace(message, destination=self.bucket_storage.fill(message.destination))
             if decide(message.ref, self.settings, resolve=False).destination is None:
                 self.summary.skipped_by_rule += 1
                 done_ack_ids.append(r.ack_id)

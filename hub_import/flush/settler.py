@@ -9,7 +9,7 @@ only then the acks.
 from __future__ import annotations
 
 import logging
-import time
+from hub_import.core import clock
 
 from hub_import.core.assets import Asset
 from hub_import.core.logs import log
@@ -23,6 +23,7 @@ from hub_import.state.manifests import SENT as MANIFEST_SENT
 
 from . import heal
 from .crash_points import crash_point
+from .dead_letters import UNCONFIRMED, owed_dead_letters
 from .import_call import Outcome, send_assets
 from .items import Item
 from .subscription import Subscription
@@ -97,23 +98,34 @@ class Settler:
         crash_point("after-hub")
         self._settle(manifest, objects, outcome, items)
 
+    def settle_sent(self, manifest: Manifest) -> None:
+        """Record `manifest` sent, as its sent marker says (the Hub took every asset whose record
+        names it), without a Hub call: nothing of it is reconciled or sent again."""
+        objects = dict(zip((a.external_id for a in manifest.assets), manifest.objects))
+        self._settle(manifest, objects, Outcome(sent=list(manifest.assets),
+                                                heal_since=manifest.state.get("heal_since")), {})
+
     def _settle(self, manifest: Manifest, objects: dict[str, ObjectRef], outcome: Outcome,
                 items: dict[str, Item]) -> None:
         dest = manifest.destination
         sent, failed, uncertain, unsent, error = (outcome.sent, outcome.failed, outcome.uncertain, outcome.unsent,
                                                   outcome.error)
         refs = lambda assets: [objects[a.external_id] for a in assets]  # noqa: E731
-        not_before = time.time() + self.settings.settle_s
+        not_before = clock.now() + self.settings.settle_s
         # Where the manifest's own file stays: with what was sent, or with the one kind of unsent.
         keep = "sent" if sent else "uncertain" if uncertain and not unsent and not failed \
             else "unsent" if unsent and not uncertain and not failed else None
         # 1. The ledger first. Assets that leave this manifest (rejected by the Hub, or moved to a new
         # pending manifest) have their records point where they went before the marker settles the rest.
+        unconfirmed: set[str] = set()  # rejected assets whose dead letter Pub/Sub did not confirm
         if failed:
             bad = [a for a, _ in failed]
             failed_path = self.manifests.new_path(self.id, failed=True)
-            self.manifests.create(failed_path, dest, bad, refs(bad), self.id, 0, state=MANIFEST_FAILED,
-                                  error="; ".join(sorted({m for _, m in failed})))
+            # Their dead letters are owed until confirmed (UNCONFIRMED): a crash or a failed publish
+            # leaves them named here, and their messages, not acked, are dead-lettered when they come back.
+            failed_manifest = self.manifests.create(
+                failed_path, dest, bad, refs(bad), self.id, 0, state=MANIFEST_FAILED,
+                error="; ".join(sorted({m for _, m in failed})), **{UNCONFIRMED: [a.external_id for a in bad]})
             self.summary.manifests.append(failed_path)
             crash_point("after-failed-manifest")
             self.settle_records([(objects[a.external_id], a, FAILED, failed_path) for a in bad], dest.project)
@@ -122,7 +134,9 @@ class Settler:
                     external_id=asset.external_id, reason=reason)
                 item = items.get(asset.external_id)
                 message = item.message if item else ObjectMessage(objects[asset.external_id], dest)
-                self.queue.dead_letter_one(*message.encode(), f"Hub rejected: {reason}")
+                if not self.queue.dead_letter_one(*message.encode(), f"Hub rejected: {reason}"):
+                    unconfirmed.add(asset.external_id)
+            owed_dead_letters(self.manifests, failed_manifest, unconfirmed, self.id)
             self.summary.failed += len(failed)
             crash_point("after-dead-letters")
         for kind, assets, since in (("uncertain", uncertain, outcome.uncertain_since), ("unsent", unsent, None)):
@@ -163,9 +177,11 @@ class Settler:
             "manifest sent" if not left else "manifest left pending", flush_id=self.id, manifest=manifest.path,
             project=dest.project, sent=len(sent), failed=len(failed), uncertain=len(uncertain), pending=len(unsent),
             reason=str(error) if error else None)
-        # 3. Ack what is done: sent, dead-lettered, or carried on by a pending manifest just written.
+        # 3. Ack what is done: sent, dead-lettered (confirmed), or carried on by a pending manifest just
+        # written. A rejected asset whose dead letter was not confirmed is not acked: it comes back.
         done = [items[e] for e in [a.external_id for a in sent + uncertain + unsent]
-                + [a.external_id for a, _ in failed] if e in items]
+                + [a.external_id for a, _ in failed if a.external_id not in unconfirmed] if e in items]
+        self.queue.defer([items[e] for e in sorted(unconfirmed) if e in items])
         ack_ids = [ack for item in done for ack in item.ack_ids]
         half = len(ack_ids) // 2
         self.queue.ack(ack_ids[:half])

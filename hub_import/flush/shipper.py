@@ -9,7 +9,7 @@ claims back and is deferred.
 from __future__ import annotations
 
 import logging
-import time
+from hub_import.core import clock
 from collections import defaultdict, deque
 
 from hub_import.core.logs import log
@@ -106,7 +106,7 @@ class Shipper:
     def close_waiting(self) -> None:
         """Close the groups that have waited HOLD_S (at most a quarter of the claim timeout)."""
         hold_s = min(HOLD_S, self.turn.lease_s / 4)
-        for dest in [d for d, g in self.groups.items() if time.time() - next(iter(g.values())).claimed_at >= hold_s]:
+        for dest in [d for d, g in self.groups.items() if clock.now() - next(iter(g.values())).claimed_at >= hold_s]:
             self._close(dest)
 
     # -- shipping ------------------------------------------------------------------------------
@@ -164,11 +164,11 @@ class Shipper:
         if not kept:
             return
         claimed_at = min(i.claimed_at for i in kept)
-        if time.time() - claimed_at > self.turn.lease_s / 2:
+        if clock.now() - claimed_at > self.turn.lease_s / 2:
             # So slow that another flush could soon take these claims over as stale: give them back.
             self.claims.give_back(kept)  # (each kept item's record_generation is the claim it holds)
             log(logger, logging.WARNING, "claiming took too long; gave the claims back", flush_id=self.id,
-                seconds=round(time.time() - claimed_at, 1), objects=len(kept))
+                seconds=round(clock.now() - claimed_at, 1), objects=len(kept))
             self.queue.defer(kept)
             return
         self.queue.extend(kept)

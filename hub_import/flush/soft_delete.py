@@ -1,17 +1,25 @@
 """Soft deletes in the Hub, for objects that left the bucket (deleter.py decides which): their
 assets found, the intent written (ledger state `deleting`, with the asset ids) before the DELETE
 so that one whose answer is lost is finished later, the DELETE in batches at the Hub's pace, the
-deletion recorded, and each outcome logged, counted and told on the results topic, then acked."""
+deletion recorded, and each outcome logged, counted and told on the results topic, then acked.
+
+Two things the listing shows are not taken at their word (hub_quirks.py):
+- an asset sent less than HUB_SETTLE_SECONDS ago and not listed may be behind a lagging listing:
+  its deletion comes back and looks again; only once the settle time has passed since the send
+  is "not listed" final (`not_in_hub`);
+- a row under the externalId that does not show our data URL (a listing without `data`) cannot be
+  proven ours, and may be an asset made by hand: it is never deleted, but left, logged with its id
+  and counted (`assets_left_unproven`); with none of ours proven, the outcome is `left_unproven`."""
 from __future__ import annotations
 
 import logging
-import time
+from hub_import.core import clock
 from dataclasses import dataclass, field
 from typing import Callable
 
 from google.api_core import exceptions
 
-from hub_import.core.hub_quirks import DELETE_BATCH
+from hub_import.core.hub_quirks import DELETE_BATCH, proven_ours
 from hub_import.core.logs import log
 from hub_import.core.messages import DeletionMessage
 from hub_import.core.objects import ObjectRef
@@ -20,7 +28,8 @@ from hub_import.state.ledger import DELETING, Ledger
 from hub_import.state.manifests import ManifestStore
 from hub_import.state.store import Doc
 
-from . import heal, results
+from . import heal
+from .deletion_results import RETOLD, deletion_result, tell_deletions
 from .subscription import Subscription
 from .turn import Turn
 
@@ -33,10 +42,13 @@ LOOKUP_SHARE = 0.5
 OUTCOMES = {
     "deleted": "deleted from the Hub: the object left the bucket",
     "not_in_hub": "the object left the bucket; the Hub holds no asset of ours for it (removed there already?)",
+    "left_unproven": "the object left the bucket; the Hub lists an asset under its externalId that cannot be proven "
+                     "ours (the row shows no data URL): left in the Hub",
     "not_imported": "the object left the bucket before it was imported; recorded, so it is not imported now",
     "already_deleted": "a deletion already done",
     "overwritten": "not a deletion: a generation of the object is live again (an overwrite or a new upload)",
     "ignored": "a deletion ignored: ON_DELETE=ignore keeps the asset",
+    RETOLD: "a deletion told again: its result was not confirmed when first told",
 }
 
 
@@ -52,7 +64,10 @@ class Gone:
     data: str = ""
     asset_ids: list[str] = field(default_factory=list)
     intent_ids: list[str] | None = None  # the asset ids a DELETE was sent for, its answer lost
-    at: float = field(default_factory=time.time)  # when recorded deleted (the ledger's `at`, the result's)
+    sent_at: float | None = None  # when its import was recorded sent (wall time), None if unknown
+    left_ids: list[str] = field(default_factory=list)  # listed under its externalId, not proven ours: left
+    untold: list[tuple[str, dict]] = field(default_factory=list)  # (marker, result) not confirmed yet
+    at: float = field(default_factory=clock.now)  # when recorded deleted (the ledger's `at`, the result's)
 
 
 def lookup_allowance(turn: Turn) -> int:
@@ -60,7 +75,7 @@ def lookup_allowance(turn: Turn) -> int:
     rpm = turn.settings.requests_per_minute
     if not rpm:
         return 1 << 30
-    return max(1, int(LOOKUP_SHARE * (turn.deadline - time.monotonic()) * rpm / 60) - 2)
+    return max(1, int(LOOKUP_SHARE * (turn.deadline - clock.monotonic()) * rpm / 60) - 2)
 
 
 def still_live(live: Callable[[ObjectRef], int | None], ref: ObjectRef, flush_id: str) -> bool | None:
@@ -93,7 +108,10 @@ class SoftDeleter:
         except HubNotFoundError as exc:  # the project is gone, and every asset in it
             log(logger, logging.WARNING, f"the project of deleted objects is gone: {exc}", flush_id=self.id,
                 project=project)
-            self._record(items, "not_in_hub")
+            for item in items:  # a DELETE sent before, its answer lost, did delete them: told as such
+                item.asset_ids = list(item.intent_ids or [])
+            self._record([i for i in items if i.asset_ids], "deleted")
+            self._record([i for i in items if not i.asset_ids], "not_in_hub")
             return
         except HubError as exc:
             self._hub_trouble(exc, items, project, "finding the assets of deleted objects")
@@ -110,10 +128,13 @@ class SoftDeleter:
         items = [i for i, v in zip(items, live) if v is False]
         gone_already: set[str] = set()  # named by a DELETE whose answer was lost, and no longer listed
         for item in items:
-            item.asset_ids = list(dict.fromkeys(str(r["_id"]) for r in found.get(item.external_id, []) if "_id" in r))
+            rows = [r for r in found.get(item.external_id, []) if "_id" in r]
+            item.asset_ids = list(dict.fromkeys(str(r["_id"]) for r in rows if proven_ours(r, item.data)))
+            item.left_ids = list(dict.fromkeys(str(r["_id"]) for r in rows if proven_ours(r, item.data) is None))
             if item.intent_ids:
                 gone_already.update(set(item.intent_ids) - set(item.asset_ids))
                 item.asset_ids = list(dict.fromkeys(item.asset_ids + item.intent_ids))
+        items = self._not_listed_yet(items)
         items = self._intend(items)
         ids = list(dict.fromkeys(a for i in items for a in i.asset_ids if a not in gone_already))
         deleted: set[str] = set(gone_already)
@@ -128,7 +149,21 @@ class SoftDeleter:
                 break
             deleted.update(batch)
         self._record([i for i in items if i.asset_ids], "deleted")
-        self._record([i for i in items if not i.asset_ids], "not_in_hub")
+        self._record([i for i in items if not i.asset_ids and i.left_ids], "left_unproven")
+        self._record([i for i in items if not i.asset_ids and not i.left_ids], "not_in_hub")
+
+    def _not_listed_yet(self, items: list[Gone]) -> list[Gone]:
+        """Defer the items none of whose assets is listed (or proven ours) while their import was
+        sent less than a settle time ago: the listing may not show it yet. Returns the rest."""
+        settled = clock.now() - self.settings.settle_s
+        early = [i for i in items if not i.asset_ids and not i.left_ids and i.intent_ids is None
+                 and (i.sent_at or 0) > settled]  # a row listed but not proven ours is listed: not early
+        if early:
+            log(logger, logging.INFO, "deleted objects whose assets are not listed yet (sent less than "
+                "HUB_SETTLE_SECONDS ago; the listing may lag): looked for again later", flush_id=self.id,
+                objects=len(early))
+            self.queue.defer(early)
+        return [i for i in items if all(i is not e for e in early)]
 
     def _hub_trouble(self, exc: HubError | None, items: list[Gone], project: str, what: str) -> None:
         """A Hub call for deletions failed: nothing is recorded, the messages come back later."""
@@ -144,8 +179,8 @@ class SoftDeleter:
         """Write the deletion intent (DELETING, with the asset ids) of each item about to be deleted
         in the Hub; those whose record changed meanwhile come back later. Returns the rest."""
         fresh = [i for i in items if i.asset_ids and i.intent_ids is None]
-        written = list(self.turn.pool.map(lambda i: self.ledger.mark_deleted(
-            i.message.ref, i.record.generation, i.record.body, self.id, asset_ids=i.asset_ids, project=i.project,
+        written = list(self.turn.pool.map(lambda i: self._mark_deleted(
+            i.message.ref, i.record.generation, i.record.body, asset_ids=i.asset_ids, project=i.project,
             at=i.at, state=DELETING), fresh))
         for item, generation in zip(fresh, written):
             if generation:
@@ -157,17 +192,65 @@ class SoftDeleter:
     def _record(self, items: list[Gone], state: str) -> None:
         """Mark `items` deleted in the ledger, then finish them; an item whose record changed meanwhile comes back."""
         heal.after_deletion(self.manifests, self.settings, items)  # first: a crash after it only checks twice
-        won = list(self.turn.pool.map(lambda i: self.ledger.mark_deleted(
-            i.message.ref, i.record.generation, i.record.body, self.id, asset_ids=i.asset_ids,
-            project=i.project, at=i.at), items))
+        items = self._marked_untold(items, state)
+        won = list(self.turn.pool.map(lambda i: self._mark_deleted(
+            i.message.ref, i.record.generation, i.record.body, asset_ids=i.asset_ids,
+            project=i.project, at=i.at, left_ids=i.left_ids), items))
+        # Lost to another flush (0): its marker goes, that flush tells it. Unknown (None: the write
+        # failed, or landed with its answer lost): the marker stays, so that it is told whatever
+        # becomes of the name before the message comes back.
+        self._unmark_lost([i for i, ok in zip(items, won) if ok == 0])
         self.finish([i for i, ok in zip(items, won) if ok], state)
         self.queue.defer([i for i, ok in zip(items, won) if not ok])
+
+    def _mark_deleted(self, ref: ObjectRef, generation: int, prior: dict, **fields) -> int | None:
+        """`Ledger.mark_deleted` (0: the record changed meanwhile); None (logged) when the ledger or its
+        name index failed, the write's outcome unknown: the item comes back and is judged again
+        from what is there; the flush goes on."""
+        try:
+            return self.ledger.mark_deleted(ref, generation, prior, self.id, **fields)
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            log(logger, logging.WARNING, f"recording a deletion failed; it comes back: {exc}", flush_id=self.id,
+                object=ref.uri)
+            return None
+
+    def _marked_untold(self, items: list[Gone], state: str) -> list[Gone]:
+        """With results on, each item's result marked in the ledger (untold) before its record says
+        deleted: once the name is imported anew over that record, the marker is all that tells it.
+        An item whose marker cannot be written comes back (its record still says what it did)."""
+        if self.manifests.results is None:
+            return items
+        marked = []
+        for item in items:
+            try:
+                result = deletion_result(self.ledger, item, state)
+                marker = self.ledger.mark_untold(item.message.ref, result["manifest"], result)
+            except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+                log(logger, logging.WARNING, f"marking a deletion's result failed; it comes back: {exc}",
+                    flush_id=self.id, object=item.message.ref.uri)
+                self.queue.defer([item])
+                continue
+            item.untold = [(marker, result)] + [(m, r) for m, r in item.untold if r.get("manifest") != result["manifest"]]
+            marked.append(item)
+        return marked
+
+    def _unmark_lost(self, items: list[Gone]) -> None:
+        """Remove the markers of deletions whose record another flush changed first: that flush
+        records and tells the deletion; a marker of ours left behind would tell it again with our
+        bytes under its result_id. (Each marker removed is the first of `item.untold`.)"""
+        for item in items:
+            if self.manifests.results is not None and item.untold:
+                try:
+                    self.ledger.told(item.untold.pop(0)[0])
+                except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+                    log(logger, logging.WARNING, f"removing a deletion's marker failed: {exc}", flush_id=self.id,
+                        object=item.message.ref.uri)
 
     def finish(self, items: list[Gone], state: str) -> None:
         """Log and count each outcome, publish its result (RESULTS_TOPIC), ack what was told."""
         for item in items:
             self._deletion_outcome(item, state)
-        told = results.tell_deletions(self.manifests.results, self.ledger, items, state, self.id)
+        told = tell_deletions(self.manifests.results, self.ledger, items, state, self.id)
         self.queue.ack([a for i, ok in zip(items, told) if ok for a in i.ack_ids])
         self.queue.defer([i for i, ok in zip(items, told) if not ok])
 
@@ -182,5 +265,9 @@ class SoftDeleter:
         self.summary.deletions += 1
         if state == "deleted":
             self.summary.deleted_assets += len(item.asset_ids)
-        log(logger, logging.INFO, OUTCOMES[state], flush_id=self.id, **outcome)
+        if item.left_ids and state in ("deleted", "left_unproven"):
+            outcome["left_ids"] = list(item.left_ids)
+            self.summary.assets_left_unproven += len(item.left_ids)
+        log(logger, logging.WARNING if "left_ids" in outcome else logging.INFO, OUTCOMES[state], flush_id=self.id,
+            **outcome)
         return outcome

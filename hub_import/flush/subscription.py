@@ -13,6 +13,7 @@ import logging
 
 from google.api_core import exceptions
 
+from hub_import.core import clock
 from hub_import.core.logs import log
 
 from . import dead_letters as deadletters
@@ -23,7 +24,9 @@ CHUNK = 2500  # ack ids per request (Pub/Sub's limit is 512 KB of them)
 PUBLISH_TIMEOUT_S = 30
 PULL_MAX = 1000
 PULL_WAIT_S = 2.0  # an empty queue answers a pull by letting it time out
-DEFER_S = 60  # a deferred message comes back after this long (or half the claim timeout, if shorter)
+# A deferred message comes back after this long (or half the claim timeout, if shorter), plus
+# Pub/Sub's retry backoff, which grows at each delivery of the same message (Terraform: 10 s up to 600 s).
+DEFER_S = 60
 MAX_ACK_DEADLINE_S = 600  # Pub/Sub's maximum
 
 
@@ -51,7 +54,8 @@ class Subscription:
 
     def defer(self, items: list) -> None:
         """Hand `items` back for a later flush: their messages come back after DEFER_S (or half the
-        claim timeout, if shorter)."""
+        claim timeout, if shorter), and the subscription's retry backoff: a message deferred again
+        and again comes back later each time, up to its maximum (600 s as Terraform sets it)."""
         self.turn.summary.deferred += len(items)
         self.lease([a for item in items for a in item.ack_ids], int(min(DEFER_S, self.turn.lease_s / 2)),
                    "deferring")
@@ -103,12 +107,13 @@ class Subscription:
             except Exception as exc:  # noqa: BLE001 - the client's errors vary; none may end a flush
                 futures.append(exc)
         confirmed = []
+        deadline = clock.monotonic() + PUBLISH_TIMEOUT_S  # one wait for them all: they were published at once
         for (data, attributes, reason), future in zip(rows, futures):
             where = f"gs://{attributes.get('bucket', '?')}/{attributes.get('name', '?')}"
             try:
                 if isinstance(future, Exception):
                     raise future
-                future.result(timeout=PUBLISH_TIMEOUT_S)
+                future.result(timeout=max(0.0, deadline - clock.monotonic()))
             except Exception as exc:  # noqa: BLE001 - as above
                 log(logger, logging.ERROR, f"dead-lettering failed; the message comes back: {type(exc).__name__}: "
                     f"{exc}", flush_id=self.flush_id, object=where, reason=reason)

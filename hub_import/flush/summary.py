@@ -23,6 +23,7 @@ class Summary:
     deletions: int = 0  # objects deleted from the bucket done with (ON_DELETE=delete), whatever became of them
     deleted_assets: int = 0  # assets soft-deleted in the Hub because their object left the bucket
     deleted_before_import: int = 0  # imports dropped: their object had left the bucket first
+    assets_left_unproven: int = 0  # listed under a deleted object's externalId, not proven ours (no data URL): kept
     uncertain: int = 0
     reconciled_manifests: int = 0
     reconcile_calls: int = 0
@@ -32,6 +33,7 @@ class Summary:
     queue_empty: bool = False
     budget_exhausted: bool = False
     hub_unavailable: str = ""
+    storage_waiting: str = ""  # why nothing was pulled: no (or no single) Hub storage integration for the bucket
     lease_held_by: str = ""
 
     def to_json(self) -> dict:

@@ -3,7 +3,7 @@ is given the turn; it reads the clock from it and adds its counts to its summary
 from __future__ import annotations
 
 import math
-import time
+from hub_import.core import clock
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -21,6 +21,17 @@ def claim_timeout_s(settings: Settings) -> float:
     longer than any flush lives (it starts no Hub call after its budget, and waits at most
     HUB_TIMEOUT_SECONDS for one; Terraform gives the function a timeout of budget + 60 s)."""
     return 2 * settings.flush_budget_s + 10 + settings.hub_timeout_s
+
+
+# The longest one Hub request can take once it has started (connecting, then waiting for the answer
+# beyond HUB_TIMEOUT_SECONDS), and some margin for clocks: no request starts later than this before
+# the end of the flush lease, so that a flush never sends while another holds it.
+CALL_MARGIN_S = 10
+
+
+def sender_lease_s(settings: Settings) -> float:
+    """How long a flush (or replay) takes the flush lease for: its budget, then one last request."""
+    return settings.flush_budget_s + settings.hub_timeout_s + CALL_MARGIN_S
 
 
 @dataclass
@@ -47,14 +58,21 @@ class Turn:
     def start(self, pull_share: bool = True) -> float:
         """Start the clock: FLUSH_BUDGET_SECONDS from now. With `pull_share`, pulling stops while a
         quarter of the budget (at most a minute) is left to send with. Returns the start."""
-        started = time.monotonic()
+        started = clock.monotonic()
         budget = self.settings.flush_budget_s
         self.deadline = started + budget
         self.pull_until = self.deadline - min(60.0, budget / 4) if pull_share else self.deadline
         return started
 
+    def hold_lease(self, until: float) -> None:
+        """The flush lease is ours until `until` (wall time): no Hub call may start so late that it
+        could still be under way when the lease ends (then another flush may be sending)."""
+        last_start = clock.monotonic() + (until - clock.now()) - self.settings.hub_timeout_s - CALL_MARGIN_S
+        self.deadline = min(self.deadline, last_start)
+        self.pull_until = min(self.pull_until, self.deadline)
+
     def out_of_time(self) -> bool:
-        return time.monotonic() >= self.deadline
+        return clock.monotonic() >= self.deadline
 
     def reconcile_calls_left(self) -> int:
         return self.reconcile_budget - self.summary.reconcile_calls

@@ -18,12 +18,12 @@ import json
 import logging
 import random
 import threading
-import time
+from hub_import.core import clock
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from hub_import.core.assets import Asset
-from hub_import.core.hub_quirks import LIST_SORT, SUCCESS_STATUS, Behaviour
+from hub_import.core.hub_quirks import LIST_SORT, STORAGES_READ_ON, SUCCESS_STATUS, Behaviour
 from hub_import.core.logs import log
 
 from .errors import HubNotFoundError, HubOutcomeUnknownError, HubRejectedError, HubUnavailableError
@@ -99,7 +99,7 @@ class HubClient:
             answer, sent_at = self._once("POST", IMPORT_PATH.format(project=project), body, deadline, "import", assets)
         except HubRejectedError as exc:
             raise HubRejectedError(exc.message, assets) from None
-        problem = _import_answer_problem(answer, len(assets))
+        problem = _import_answer_problem(answer, len(assets), t.said)
         if problem:
             raise HubOutcomeUnknownError(f"import outcome unknown: {problem}", assets, sent_at)
         return ImportResult(list(assets), t.thread_calls() - calls_before)
@@ -124,7 +124,7 @@ class HubClient:
 
     def hub_time(self) -> float:
         """Now on the Hub's clock (ours corrected by its Date header): how `since` is always kept."""
-        return time.time() + self.transport.clock_offset
+        return clock.now() + self.transport.clock_offset
 
     def reconcile(self, project: str, wanted: dict[str, str | None] | set[str], *, since: float | None,
                   progress: Progress, max_calls: int, deadline: float | None = None) -> bool:
@@ -168,16 +168,18 @@ class HubClient:
         return next((s for s in rows if isinstance(s, dict) and s.get("_id") == storage_id), None)
 
     def storages(self, deadline: float | None = None) -> list[dict]:
-        """Every storage integration of the account, page by page (the default page is 10)."""
+        """Every storage integration of the account, page by page (the default page is 10). Reads
+        on until a page brings nothing new or is shorter than the longest seen (STORAGES_READ_ON)."""
         found: dict[str, dict] = {}
-        page = 1
+        page, longest = 1, 0
         while True:
             answer = self.transport.call("GET", STORAGES_PATH, params={"page": page, "limit": LIST_LIMIT},
                                          deadline=deadline)
             rows = [s for s in data_of(answer, "storages", kind=list, what="storage listing") if isinstance(s, dict)]
             new = {s.get("_id"): s for s in rows if s.get("_id") not in found}
             found.update(new)
-            if len(rows) < LIST_LIMIT or not new:
+            longest = max(longest, len(rows))
+            if not new or len(rows) < (longest if STORAGES_READ_ON else LIST_LIMIT):
                 return list(found.values())
             page += 1
 
@@ -203,7 +205,7 @@ class HubClient:
         answer, sent_at = self._once("DELETE", ASSETS_PATH.format(project=project), body, deadline, "delete", asset_ids)
         status = answer.get("status")
         if status is not None and status != SUCCESS_STATUS:
-            raise HubOutcomeUnknownError(f"delete outcome unknown: a 2xx answer with status {str(status)[:20]!r}",
+            raise HubOutcomeUnknownError(f"delete outcome unknown: a 2xx answer with status {t.said(status, 20)!r}",
                                          asset_ids, sent_at)
 
     def batch_ids(self, project: str, names: Sequence[str], *, create: bool = False,
@@ -251,11 +253,12 @@ def _as_map(wanted) -> dict[str, str | None]:
     return dict(wanted) if isinstance(wanted, dict) else {e: None for e in wanted}
 
 
-def _import_answer_problem(answer: dict, sent: int) -> str | None:
-    """Why a 2xx import answer does not prove that all `sent` assets were stored (None if it does)."""
+def _import_answer_problem(answer: dict, sent: int, said: Callable[..., str]) -> str | None:
+    """Why a 2xx import answer does not prove that all `sent` assets were stored (None if it does);
+    what the Hub said in it only through `said` (Transport.said: the key taken out, then cut)."""
     status = answer.get("status")
     if status is not None and status != SUCCESS_STATUS:
-        return f"a 2xx answer with status {str(status)[:20]!r}: {str(answer.get('message', ''))[:200]}"
+        return f"a 2xx answer with status {said(status, 20)!r}: {said(answer.get('message', ''), 200)}"
     counts = answer.get("data", {}).get("assets") if isinstance(answer.get("data"), dict) else None
     created = counts.get("assetsCreated") if isinstance(counts, dict) else None
     if isinstance(created, int) and not isinstance(created, bool) and created < sent:

@@ -62,7 +62,7 @@ class HubUnavailableError(HubError):
 
 
 class HubOutcomeUnknownError(HubUnavailableError):
-    """The Hub may or may not hold `assets`, sent at `sent_at` (wall time, time.time()).
+    """The Hub may or may not hold `assets`, sent at `sent_at` (wall time, clock.now()).
 
     Raised at once on an import's timeout, reset, 5xx, unexpected status or unexpected body:
     nothing of that request may be sent again until it has been settled (reconcile.py).

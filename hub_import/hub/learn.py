@@ -6,7 +6,7 @@ The client records what it sees in its `Behaviour`, which reconciles use from th
 """
 from __future__ import annotations
 
-import time
+from hub_import.core import clock
 
 from hub_import.core.hub_quirks import filter_kind, order_of
 
@@ -17,7 +17,7 @@ from .transport import data_of
 
 def observe(hub: HubClient, project: str, deadline: float | None = None) -> list[tuple[str, str]]:
     """(behaviour, what was seen) pairs for the asset listing of `project` and the storages list."""
-    deadline = deadline or time.monotonic() + 60
+    deadline = deadline or clock.monotonic() + 60
     seen: list[tuple[str, str]] = []
     rows, total = hub.list_assets(project, page=1, limit=LIST_LIMIT, deadline=deadline)
     if not rows:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-import time
+from hub_import.core import clock
 from typing import Callable
 
 
@@ -14,7 +14,7 @@ class Pacer:
     """
 
     def __init__(self, per_minute: float, margin: float = 0.02,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], float] = clock.monotonic, sleep: Callable[[float], None] = clock.sleep):
         self.interval = 60.0 / per_minute * (1 + margin) if per_minute else 0.0
         self._clock, self._sleep = clock, sleep
         self._next = 0.0

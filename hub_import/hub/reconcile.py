@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from hub_import.core.hub_quirks import CLOCK_MARGIN_S, filter_kind, order_of
+from hub_import.core.hub_quirks import CLOCK_MARGIN_S, filter_kind, order_of, proven_ours
 from hub_import.core.logs import log
 
 logger = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ class Reconcile:
 
     def _ours(self, external_id: str, row: dict) -> bool:
         url = self.urls.get(external_id)
-        return url is None or "data" not in row or row["data"] == url
+        return url is None or proven_ours(row, url) is not False
 
     def _run(self) -> None:
         first = self._list(1)

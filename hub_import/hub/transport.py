@@ -5,7 +5,8 @@ a typed HubError for a final answer, `NotStored` for a retryable failure that su
 nothing, `Unknown` for one that may have (quirks.py says which is which). `Transport.call`
 retries a read (safe to repeat) until it succeeds, fails for good, or the deadline comes.
 The API key lives in one session header; redirects are never followed, so it cannot reach
-another host, and it never appears in a URL, an exception text or a log line.
+another host, and it never appears in a URL, an exception text or a log line: whatever the Hub
+answered becomes text only through `Transport.said` (redact.py), here and in client.py.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import json
 import logging
 import random
 import threading
-import time
+from hub_import.core import clock
 from email.utils import parsedate_to_datetime
 
 import requests
@@ -25,6 +26,7 @@ from hub_import.core.logs import log
 from .errors import (HubAuthError, HubError, HubGeofencedError, HubNotFoundError, HubRedirectError, HubRejectedError,
                      HubTooLargeError, HubUnavailableError)
 from .pacer import Pacer
+from .redact import Redactor
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +63,8 @@ class Transport:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._session = requests.Session()
-        self._redact = lambda text: redact(text, api_key)  # the key, kept out of every error message
+        # The one door from a Hub answer to text (redact.py): errors, logs and manifests never see the key.
+        self.said = Redactor(api_key).said
         self._session.headers.update({"apikey": api_key, "Content-Type": "application/json",
                                       "Accept": "application/json"})
 
@@ -73,12 +76,12 @@ class Transport:
         return getattr(self._thread, "calls", 0)
 
     def deadline(self, deadline: float | None) -> float:
-        return time.monotonic() + self.default_budget if deadline is None else deadline
+        return clock.monotonic() + self.default_budget if deadline is None else deadline
 
     def attempt(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
                 deadline: float) -> dict:
         """One paced request; the JSON object of a 2xx answer (see the module docstring)."""
-        if not self.pacer.wait(deadline):
+        if not self.pacer.wait(deadline) or clock.monotonic() > deadline:  # (the wait may oversleep)
             raise NotStored("no request slot left before the deadline")
         with self._lock:
             self.calls += 1
@@ -110,10 +113,10 @@ class Transport:
             if not isinstance(answer, dict):
                 raise Unknown(f"{status} with a body that is not a JSON object on {what}", status=status)
             return answer
-        message = self._redact(_message(response))
+        message = self.said(_message(response))
         if 300 <= status < 400:
             raise HubRedirectError(f"{status} on {what}: the Hub redirects to "
-                                   f"{_host(response.headers.get('Location', ''))}; check HUB_API_URL "
+                                   f"{self.said(_host(response.headers.get('Location', '')), 200)}; check HUB_API_URL "
                                    f"(redirects are not followed, so the API key stays with its host)", status)
         if status == 429:
             raise NotStored(f"429 on {what}: {message}", retry_after=_retry_after(response), status=429)
@@ -141,11 +144,11 @@ class Transport:
             # A 429 without Retry-After: hold every caller for the backoff, not only this one.
             delay = max(delay, self.backoff_base * 2 ** min(attempt, 6))
             self.pacer.hold(delay)
-        if time.monotonic() + delay >= deadline:
+        if clock.monotonic() + delay >= deadline:
             return False
         log(logger, logging.WARNING, "Hub call failed; retrying", reason=str(failure),
             attempt=attempt + 1, retry_in_s=round(delay, 2))
-        time.sleep(delay)
+        clock.sleep(delay)
         return True
 
     def call(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
@@ -167,7 +170,7 @@ class Transport:
             hub_now = parsedate_to_datetime(response.headers["Date"]).timestamp()
         except (KeyError, TypeError, ValueError):
             return
-        self.clock_offset = hub_now - time.time()
+        self.clock_offset = hub_now - clock.now()
 
 
 def data_of(answer: dict, *keys: str, kind: type = dict, what: str = "answer"):
@@ -197,20 +200,15 @@ def _caused_by(exc: BaseException, kinds: tuple) -> bool:
 
 
 def _message(response: requests.Response) -> str:
+    """What an error answer says, whole (Transport.said redacts and cuts it)."""
     try:
         body = response.json()
         if isinstance(body, dict) and isinstance(body.get("message"), str):
-            return body["message"][:500]
+            return body["message"]
     except ValueError:
         pass
-    return (response.text[:200] if "json" in response.headers.get("Content-Type", "") else "") \
+    return (response.text if "json" in response.headers.get("Content-Type", "") else "") \
         or response.reason or ""
-
-
-def redact(text: str, key: str) -> str:
-    """`text` without the API key in it: whatever the Hub says goes on to logs, dead letters,
-    manifests and the results topic, and an answer may echo the key it refused."""
-    return text.replace(key, "[redacted]") if key else text
 
 
 def _host(url: str) -> str:
@@ -230,6 +228,6 @@ def _retry_after(response: requests.Response) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+            return max(0.0, parsedate_to_datetime(value).timestamp() - clock.now())
         except (TypeError, ValueError):
             return None

@@ -15,6 +15,7 @@ import json
 from datetime import datetime, timezone
 
 from hub_import.core.objects import ObjectRef
+from hub_import.core import clock
 
 FINALIZED = "google.cloud.storage.object.v1.finalized"
 DELETED = "google.cloud.storage.object.v1.deleted"
@@ -60,7 +61,7 @@ def object_from_event(event, max_age_s: float, now: datetime | None = None,
         raise MalformedEventError(f"event data is malformed: {exc}") from None
     # A deleted object's timeCreated says when it was made, not when it went: only the event's time will do.
     stamp = _attr(event, "time") or (ref.time_created if kind == FINALIZED else None)
-    age = _age_s(stamp, now or datetime.now(timezone.utc))
+    age = _age_s(stamp, now or clock.utcnow())
     if age is not None and age > max_age_s:
         raise StaleEventError(f"event is {age:.0f} s old, more than MAX_EVENT_AGE_SECONDS={max_age_s:g}")
     return ref

@@ -7,7 +7,6 @@ one announced by an event.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from hub_import.core.decisions import decide, extension
 from hub_import.core.logs import log
@@ -74,9 +73,10 @@ def describe_deletion(ref: ObjectRef, kind: str, settings: Settings, *, event: s
     logged, when it is none to follow: today's rules skip the object, or a generation of its name
     is live (an overwrite announces the generation it replaced as deleted or archived: the
     object is still there, and its asset's default data URL names it, not the generation).
-    Size rules are not asked: fake-gcs-server says 0 bytes of a deleted object, and following an
-    object the flush never imported costs only a ledger record."""
-    decision = decide(replace(ref, size=max(ref.size, 1)), settings, resolve=False)
+    Rules on content (empty, MAX_OBJECT_BYTES, content type) are not asked: the generation that
+    leaves may not be the one imported (an overwrite the rules skipped, a limit lowered since),
+    and following an object the flush never imported costs only a ledger record."""
+    decision = decide(ref, settings, resolve=False, content=False)
     if decision.destination is None:
         log(logger, logging.INFO, f"deletion skipped: {decision.reason}", event_id=event, object=ref.uri,
             generation=ref.generation, reason=decision.reason)

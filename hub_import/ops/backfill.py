@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
 from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from hub_import.core.messages import publish
 from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
 from hub_import.ingest.handler import describe
+from hub_import.core import clock
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class Progress:
     def __init__(self, total: int | None, stream=None, every_s: float = 5.0):
         self.stream = stream or sys.stderr
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.started = self.last = time.monotonic()
+        self.started = self.last = clock.monotonic()
         self.every_s = every_s
         self.bar = None
         if self.tty:
@@ -77,7 +77,7 @@ class Progress:
             self.bar.set_postfix(queued=report.queued, skipped=report.skipped, refresh=False)
             self.bar.refresh()
             return
-        now = time.monotonic()
+        now = clock.monotonic()
         if now - self.last >= self.every_s:
             self.last = now
             rate = report.listed / max(now - self.started, 1e-9)
@@ -97,7 +97,7 @@ def backfill(settings: Settings, target: str, *, since: datetime | None = None, 
     bucket_name, prefix = parse_target(target)
     bucket = (client or storage_client()).bucket(bucket_name)
     report = BackfillReport()
-    started = time.monotonic()
+    started = clock.monotonic()
     publishing: deque = deque()  # published, not yet confirmed, oldest first
 
     def confirm(keep: int = 0) -> None:
@@ -145,7 +145,7 @@ def backfill(settings: Settings, target: str, *, since: datetime | None = None, 
     if progress:
         progress.update(report)
         progress.close()
-    report.seconds = time.monotonic() - started
+    report.seconds = clock.monotonic() - started
     return report
 
 

@@ -1,4 +1,4 @@
-"""`python -m hub_import <command>`: operate the product from a shell.
+"""`hub-import <command>` (or `python -m hub_import <command>`): operate the product from a shell.
 
     backfill gs://BUCKET[/PREFIX] [--since DATE] [--dry-run]   queue objects already in a bucket
     replay [MANIFEST ...] [--failed] [--since DATE]            send failed or stuck manifests again
@@ -7,6 +7,7 @@
     audit [--project P] [--since DATE] [--fix] [--json]       what we sent against what the Hub holds
     trace gs://BUCKET/NAME [--since DATE] [--json]             one file's whole story, and a verdict
     check                                                      reach every dependency once
+    storages [--json]                                          the organization's Hub storage integrations
     flush                                                      one flush, as the scheduler runs it
 
 Reads the same environment variables as the functions (`. .local/stack.env` for the local
@@ -135,7 +136,8 @@ def cmd_audit(settings, args) -> int:
         print(json.dumps(report.to_json(), indent=1))
     else:
         print(f"project {report.project}: {report.sent} sent by us, {report.in_hub} assets in the Hub, "
-              f"{len(report.missing)} missing, {len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
+              f"{len(report.missing)} missing, {len(report.recent)} sent too recently to judge, "
+              f"{len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
               f"{len(report.removed)} removed ({report.hub_calls} Hub calls)")
         for external_id in report.missing[:20]:
             print(f"  missing     {external_id}")
@@ -180,13 +182,37 @@ def cmd_check(settings, args) -> int:
     for result in results:
         print(result.line())
     failed = [r for r in results if not r.ok and not r.skipped]
-    print(f"{sum(r.ok for r in results)} ok, {len(failed)} failed, {sum(r.skipped for r in results)} skipped")
+    warned = sum(r.warning for r in results)
+    print(f"{sum(r.ok and not r.warning for r in results)} ok, {len(failed)} failed, {sum(r.skipped for r in results)} "
+          f"skipped" + (f", {warned} warning(s)" if warned else ""))
     return 1 if failed else 0
 
 
-def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="python -m hub_import", description=__doc__.split("\n\n")[0],
+def cmd_storages(settings, args) -> int:
+    from hub_import.core import clock
+
+    from hub_import.flush.run import hub_client
+    from hub_import.hub import HubError
+
+    from .storages import listing, listing_lines
+
+    try:
+        rows = listing(hub_client(settings), settings.landing_bucket, deadline=clock.monotonic() + 60)
+    except (config.ConfigError, HubError) as exc:
+        print(f"storages: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        print("\n".join(listing_lines(rows)) or "no storage integrations in this organization")
+    return 0
+
+
+def parser(prog: str = "hub-import", version: str | None = None) -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                   formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    if version:
+        top.add_argument("--version", action="version", version=f"%(prog)s {version}")
     top.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="override one setting (an environment variable) for this run")
     top.add_argument("--verbose", action="store_true", help="log INFO lines to standard error")
@@ -235,13 +261,19 @@ def parser() -> argparse.ArgumentParser:
     p = commands.add_parser("check", help="check the configuration and reach every dependency once")
     p.set_defaults(run=cmd_check)
 
+    p = commands.add_parser("storages", help="the organization's Hub storage integrations: id, type, bucket, name "
+                                             "(every page), the landing bucket's marked")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_storages)
+
     p = commands.add_parser("flush", help="drain the queue into the Hub once, as the scheduled function does")
     p.set_defaults(run=cmd_flush)
     return top
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def main(argv: list[str] | None = None, *, prog: str = "hub-import", version: str | None = None) -> int:
+    """Run one command; `prog` and `version` come from the entry point (hub_import/__main__.py)."""
+    args = parser(prog, version).parse_args(argv)
     environ = dict(os.environ)
     for item in args.set:
         name, sep, value = item.partition("=")

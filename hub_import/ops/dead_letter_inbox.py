@@ -8,7 +8,7 @@ with the reason it cannot go yet, for `status` and for a later try.
 """
 from __future__ import annotations
 
-import time
+from hub_import.core import clock
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -86,7 +86,7 @@ def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, ob
     if dest not in batch_checks:
         try:
             flush.hub.batch_ids(dest.project, dest.batches, create=flush.settings.create_batches,
-                                deadline=time.monotonic() + 60, before_create=batch_guard(flush.batch_budget, dest))
+                                deadline=clock.monotonic() + 60, before_create=batch_guard(flush.batch_budget, dest))
             batch_checks[dest] = ""
         except (HubNotFoundError, TemplateCapError) as exc:
             batch_checks[dest] = f"still failing: {exc}"

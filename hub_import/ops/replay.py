@@ -3,7 +3,10 @@
 A failed manifest's objects are routed again with today's settings, each on its own (so a
 fixed route, template, storage id or batch takes effect, and objects may now go to different
 projects), moved to new pending manifests, one per destination, and sent like any other: the
-Hub is asked first which of them it already holds, so nothing goes in twice. Objects that
+Hub is asked first which of them it already holds, so nothing goes in twice. Each object is
+sent as the generation of its name live now: a file fixed by a new upload goes in as that upload
+(whose own import met the failed record and was acked as a duplicate), unless the ledger shows
+that upload's own import already (then it is left to it). Objects gone from the bucket, that
 today's rules skip, or that the ledger shows in the Hub already, are left out. While a
 destination still cannot work (a batch still missing), the manifest stays failed, untouched.
 A stuck pending manifest (its flush died, or the Hub was down until the deadline) is finished
@@ -14,11 +17,13 @@ Dead letters have their own way back: `replay --dead-letters` (deadletters.bring
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from google.api_core import exceptions
+
+from hub_import.core import clock
 from hub_import.core.assets import Asset
 from hub_import.core.decisions import decide
 from hub_import.core.logs import log
@@ -27,6 +32,7 @@ from hub_import.core.routes import Destination
 from hub_import.flush import results
 from hub_import.flush.destinations import asset_for, batch_guard
 from hub_import.flush.run import Flush
+from hub_import.flush.turn import sender_lease_s
 from hub_import.hub import HubError
 from hub_import.state.batch_budget import TemplateCapError
 from hub_import.state.ledger import CLAIMED, DELETED, SENT
@@ -65,16 +71,21 @@ def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayRepor
     report = ReplayReport()
     if not dry_run:
         try:
-            flush.hub.ping(deadline=time.monotonic() + 30)  # and learn the Hub's clock
+            flush.hub.ping(deadline=clock.monotonic() + 30)  # and learn the Hub's clock
+            ready = flush.bucket_storage.ready(deadline=clock.monotonic() + 30)  # rebuilt assets name it
         except HubError as exc:
             report.manifests.append({"manifest": "*", "outcome": f"the Hub does not answer: {exc}"})
             return report
-    holder = None if dry_run else flush.lease.acquire(flush.settings.flush_budget_s
-                                                      + flush.settings.hub_timeout_s + 10)
+        if not ready:
+            report.manifests.append({"manifest": "*", "outcome": flush.summary.storage_waiting})
+            return report
+    holder = None if dry_run else flush.lease.acquire(sender_lease_s(flush.settings))
     if holder is not None:
         report.manifests.append({"manifest": "*", "outcome": f"a flush is sending ({holder.get('owner')}); "
                                  f"try again after {datetime.fromtimestamp(float(holder.get('until', 0))).isoformat()}"})
         return report
+    if not dry_run:
+        flush.turn.hold_lease(flush.lease.until)  # no Hub call starts that could outlast it
     try:
         _replay(flush, paths, dry_run, report)
     finally:
@@ -101,7 +112,8 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
                 continue
             try:
                 plan, skipped, already = _route_today(flush, manifest)
-            except (HubError, TemplateCapError, ConflictError) as exc:
+            except (HubError, TemplateCapError, ConflictError, exceptions.GoogleAPICallError,
+                    exceptions.RetryError) as exc:  # (GCS: the bucket or the ledger could not say)
                 report.manifests.append({"manifest": path, "outcome": f"still failing: {exc}"})
                 continue
             if not plan:
@@ -118,16 +130,16 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
             flush.manifests.update(manifest, replayed_as=", ".join(t.path for t in targets))
         elif state == PENDING:
             st = manifest.state
-            if float(st.get("lease_until") or 0) > time.time():
+            if float(st.get("lease_until") or 0) > clock.now():
                 report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
                 continue
             # A stuck manifest may have been sent by a flush that died: it settles like any other.
             since, not_before = settle_window(st, flush.settings.settle_s, flush.hub.transport.clock_offset)
-            if since is not None and not_before > time.time():
+            if since is not None and not_before > clock.now():
                 report.manifests.append({"manifest": path, "outcome": "an import of it may still land; it "
                                          f"settles after {datetime.fromtimestamp(not_before).isoformat()}"})
                 continue
-            if not flush.manifests.update(manifest, owner=flush.id, lease_until=time.time() + flush.lease_s,
+            if not flush.manifests.update(manifest, owner=flush.id, lease_until=clock.now() + flush.lease_s,
                                           uncertain_since=since, not_before=not_before):
                 report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
                 continue
@@ -147,31 +159,40 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
 
 
 def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, list[tuple[ObjectRef, Asset]]], int, int]:
-    """Each object of a failed manifest with today's destination and asset, grouped by
-    destination; and how many objects today's rules skip (or that left the bucket since), and how
-    many the ledger shows in the Hub already (a duplicate caught in a failed destination).
+    """Each object of a failed manifest, as the generation of its name live now, with today's
+    destination and asset, grouped by destination; and how many objects today's rules skip (or
+    that left the bucket since), and how many the ledger shows in the Hub already (a duplicate
+    caught in a failed destination) or left to the import of the upload that fixed them.
     HubError (or TemplateCapError) when a destination still cannot be resolved."""
     settings = flush.settings
     sizes = {a.external_id: (a.width, a.height) for a in manifest.assets if a.width and a.height}
     rows = list(zip(manifest.objects, manifest.assets))
-    records = list(flush.pool.map(lambda row: flush.ledger.read(row[0]), rows))
+    lives = list(flush.pool.map(lambda row: flush.live_object(row[0]), rows))  # GCS's errors: not replayed now
+    records = list(flush.pool.map(lambda pair: flush.ledger.read(pair[0] or pair[1][0]), zip(lives, rows)))
     grouped: dict[Destination, list] = defaultdict(list)
     skipped = already = 0
-    for (ref, old), record in zip(rows, records):
+    for (failed, old), ref, record in zip(rows, lives, records):
+        body = record.body if record is not None else {}
+        if ref is None:  # it left the bucket since: nothing to send (in the Hub already, if the ledger says so)
+            sent = record is not None and (body.get("state") == SENT or flush.ledger.is_sent(body.get("manifest", "")))
+            already, skipped = already + sent, skipped + (not sent)
+            continue
+        if ref.generation != failed.generation and int(body.get("generation") or 0) == ref.generation:
+            already += 1  # the upload that fixed it is ledgered for its own import: left to it
+            continue
         dest = decide(ref, settings).destination
-        gone = record is not None and record.body.get("state") == DELETED and \
-            ref.generation <= int(record.body.get("deleted_generation") or 0)
+        dest = dest and flush.bucket_storage.fill(dest)  # HUB_STORAGE_ID empty: the integration found
+        gone = body.get("state") == DELETED and ref.generation <= int(body.get("deleted_generation") or 0)
         if dest is None or gone:  # today's rules skip it, or it left the bucket (ON_DELETE=delete)
             skipped += 1
-        elif record is not None and (record.body.get("state") == SENT
-                                     or flush.ledger.is_sent(record.body.get("manifest", ""))):
+        elif record is not None and (body.get("state") == SENT or flush.ledger.is_sent(body.get("manifest", ""))):
             already += 1
-        else:
-            grouped[dest].append((ref, old))
+        else:  # the image size probed was of the failed generation's content only
+            grouped[dest].append((ref, old if ref.generation == failed.generation else None))
     plan = {}
     for dest, objects in grouped.items():
         batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=settings.create_batches,
                                         deadline=flush.turn.deadline, before_create=batch_guard(flush.batch_budget, dest))
-        plan[dest] = [(ref, asset_for(settings, ref, dest, batch_ids, sizes.get(old.external_id), flush_id=flush.id))
-                      for ref, old in objects]
+        plan[dest] = [(ref, asset_for(settings, ref, dest, batch_ids, old and sizes.get(old.external_id),
+                                      flush_id=flush.id)) for ref, old in objects]
     return plan, skipped, already

@@ -8,6 +8,8 @@ from datetime import datetime
 
 from hub_import.core.settings import Settings
 from hub_import.state.manifests import FAILED, PENDING, SENT
+from hub_import.flush.dead_letters import UNCONFIRMED
+from hub_import.core import clock
 
 
 @dataclass
@@ -18,17 +20,22 @@ class Status:
     oldest_pending: dict | None = None
     dead_letter_backlog: str = "0"
     dead_letters: list = field(default_factory=list)  # [{reason, count, example}], most frequent first
+    dead_letters_owed: int = 0  # rejected files whose dead letter Pub/Sub has not confirmed (their failed manifests)
+    storage: dict | None = None  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
 
     def to_json(self) -> dict:
-        return {"manifests": dict(self.manifests), "assets": dict(self.assets),
+        return {"storage": self.storage, "manifests": dict(self.manifests), "assets": dict(self.assets),
                 "failed_assets": self.failed_assets, "oldest_pending": self.oldest_pending,
-                "dead_letter_backlog": self.dead_letter_backlog, "dead_letters": self.dead_letters}
+                "dead_letter_backlog": self.dead_letter_backlog, "dead_letters": self.dead_letters,
+                "dead_letters_owed": self.dead_letters_owed}
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
     """Manifests by state, assets sent and failed (with the Hub's reasons), the oldest pending
     manifest, and the messages waiting on the dead-letter subscription, counted by reason."""
-    result = Status()
+    from .storages import last_found
+
+    result = Status(storage=last_found(settings, store))
     prefix = settings.manifest_prefix
     start = prefix + since.strftime("%Y/%m/%d") if since else prefix
     for name in store.list(prefix):
@@ -46,13 +53,15 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
         result.manifests[state] += 1
         n = len(body.get("objects", []))
         result.assets[state] += n
+        if state == FAILED:
+            result.dead_letters_owed += len(body.get(UNCONFIRMED) or ())
         if state == FAILED and len(result.failed_assets) < max_failed:
             for obj in body.get("objects", [])[: max_failed - len(result.failed_assets)]:
                 result.failed_assets.append({"object": f"gs://{obj['bucket']}/{obj['name']}",
                                              "manifest": name.removesuffix(".state.json") + ".json",
                                              "reason": body.get("error")})
         if state in (PENDING, "pending, settling"):
-            created = float(body.get("created_at", time.time()))
+            created = float(body.get("created_at", clock.now()))
             if result.oldest_pending is None or created < result.oldest_pending["created_at"]:
                 result.oldest_pending = {"manifest": name.removesuffix(".state.json") + ".json",
                                          "created_at": created, "assets": n, "attempts": body.get("attempts", 0),
@@ -63,7 +72,7 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
 
 
 def _age(created: float) -> str:
-    seconds = int(time.time() - created)
+    seconds = int(clock.now() - created)
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
 
 
@@ -94,7 +103,12 @@ def _peek_dead_letters(subscriber, settings: Settings, limit: int = 1000) -> tup
 
 
 def status_table(result: Status) -> str:
-    lines = ["manifests          count   assets"]
+    lines = []
+    if result.storage:
+        since = f" (since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(result.storage['since']))})" \
+            if result.storage.get("since") else ""
+        lines.append(f"storage: {result.storage['says']}{since}")
+    lines.append("manifests          count   assets")
     for state in (SENT, PENDING, "pending, settling", FAILED, "failed, replayed"):
         lines.append(f"{state:<18}{result.manifests.get(state, 0):>7}  {result.assets.get(state, 0):>7}")
     if result.oldest_pending:
@@ -107,6 +121,9 @@ def status_table(result: Status) -> str:
                  + ("  (replay --dead-letters brings back what can go now)" if result.dead_letters else ""))
     for d in result.dead_letters[:20]:
         lines.append(f"  {d['count']:>5}  {d['reason']}  e.g. {d['example']}")
+    if result.dead_letters_owed:
+        lines.append(f"dead letters owed: {result.dead_letters_owed}  (rejected files whose dead letter Pub/Sub did not "
+                     "confirm yet: each flush sends them again; their failed manifests below, replay --failed)")
     if result.failed_assets:
         lines.append("failed assets:")
         for a in result.failed_assets:
@@ -122,10 +139,23 @@ class Check:
     detail: str
     hint: str = ""
     skipped: bool = False
+    warning: bool = False  # works, but something is missing: said, and not counted as a failure
 
     def line(self) -> str:
-        mark = "skip" if self.skipped else "ok  " if self.ok else "FAIL"
-        return f"{mark} {self.name}: {self.detail}" + ("" if self.ok or not self.hint else f"\n     fix: {self.hint}")
+        mark = "skip" if self.skipped else "warn" if self.warning else "ok  " if self.ok else "FAIL"
+        shown = self.hint and (self.warning or not self.ok)
+        return f"{mark} {self.name}: {self.detail}" + (f"\n     fix: {self.hint}" if shown else "")
+
+
+def alerting(settings: Settings) -> list[Check]:
+    """Whether the deployment's alerts reach anyone (ALERT_CHANNELS, set by Terraform; nothing when unknown)."""
+    if settings.alert_channels is None:
+        return []
+    if settings.alert_channels == 0:
+        return [Check("alerts", True, "the alert policies have no notification channel: nobody hears of files "
+                      "waiting, dead letters or the Hub unreachable", "set alert_emails or notification_channels in "
+                      "the module call in terraform/main.tf, then terraform apply", warning=True)]
+    return [Check("alerts", True, f"the alert policies go to {settings.alert_channels} notification channel(s)")]
 
 
 def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check]:
@@ -138,7 +168,7 @@ def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check
     results: list[Check] = []
     hub_ok = False
     try:
-        hub.ping(deadline=time.monotonic() + 30)
+        hub.ping(deadline=clock.monotonic() + 30)
         hub_ok = True
         results.append(Check("Hub API key", True, f"accepted by {settings.hub_api_url}"))
     except HubAuthError as exc:
@@ -146,29 +176,13 @@ def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check
                              "set the right key: TF_VAR_hub_api_key from a file, raise hub_api_key_version, terraform apply (or HUB_API_KEY locally)"))
     except HubError as exc:
         results.append(Check("Hub API key", False, f"Hub unreachable: {exc}", "check HUB_API_URL and the network"))
-    destinations = ([settings.default] if settings.default else []) + [r.destination for r in settings.routes]
-    wanted_storages = sorted({d.storage for d in destinations if d.storage})
-    for storage_id in wanted_storages:
-        if not hub_ok:
-            results.append(Check(f"Hub storage {storage_id}", False, "not checked without Hub access", skipped=True))
-            continue
-        try:
-            found = hub.storage(storage_id, deadline=time.monotonic() + 30)
-        except HubError as exc:
-            results.append(Check(f"Hub storage {storage_id}", False, f"could not read it: {exc}"))
-            continue
-        if found:
-            results.append(Check(f"Hub storage {storage_id}", True,
-                                 f"{found.get('type', '?')} bucket {found.get('bucket') or '?'}"))
-        else:
-            results.append(Check(f"Hub storage {storage_id}", False, "no such storage integration",
-                                 "create it in the Hub UI (Organization > Storages) with the hub-reader key, "
-                                 "then set HUB_STORAGE_ID to its _id"))
+    destinations = list(settings.destinations)
+    results += _storage_checks(settings, hub if hub_ok else None)
     if hub_ok:
         for project in sorted({d.project for d in destinations}):
             names = sorted({b for d in destinations if d.project == project for b in d.batches})
             try:
-                batches = {b["name"] for b in hub.project(project, deadline=time.monotonic() + 30).get("batches", [])}
+                batches = {b["name"] for b in hub.project(project, deadline=clock.monotonic() + 30).get("batches", [])}
             except HubNotFoundError:
                 results.append(Check(f"Hub project {project}", False, "not found",
                                      "check HUB_PROJECT_ID / the routes' project ids (the id, not the name)"))
@@ -180,7 +194,7 @@ def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check
             if project == destinations[0].project:
                 from hub_import.hub.learn import observe
                 try:
-                    for name, seen in observe(hub, project, deadline=time.monotonic() + 60):
+                    for name, seen in observe(hub, project, deadline=clock.monotonic() + 60):
                         results.append(Check(f"Hub behaviour: {name}", True, seen))
                 except HubError as exc:
                     results.append(Check("Hub behaviour", False, f"could not read the asset listing: {exc}"))
@@ -211,4 +225,34 @@ def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check
             results.append(Check(label, False, f"{path} does not exist", "check PUBSUB_TOPIC / PUBSUB_SUBSCRIPTION"))
         except exceptions.GoogleAPICallError as exc:
             results.append(Check(label, False, f"{path}: {exc.message}"))
+    return results + alerting(settings)
+
+
+def _storage_checks(settings: Settings, hub) -> list[Check]:
+    """The storage integrations: each one the settings name exists and reads the landing bucket;
+    with HUB_STORAGE_ID empty, exactly one reads it (`hub` None: the Hub cannot be asked)."""
+    from hub_import.hub import HubError
+
+    from .storages import judge_configured, judge_found
+
+    results = []
+    for storage_id in sorted({d.storage for d in settings.destinations if d.storage}):
+        name = f"Hub storage {storage_id}"
+        if hub is None:
+            results.append(Check(name, False, "not checked without Hub access", skipped=True))
+            continue
+        try:
+            ok, detail, hint = judge_configured(settings, hub, storage_id, clock.monotonic() + 30)
+        except HubError as exc:
+            ok, detail, hint = False, f"could not read it: {exc}", ""
+        results.append(Check(name, ok, detail, hint))
+    if settings.discovers_storage:
+        name = f"Hub storage integration for bucket {settings.landing_bucket}"
+        if hub is None:
+            return results + [Check(name, False, "not checked without Hub access", skipped=True)]
+        try:
+            finding = judge_found(settings, hub, clock.monotonic() + 30)
+        except HubError as exc:
+            return results + [Check(name, False, f"could not list the storages: {exc}")]
+        results.append(Check(name, finding.storage_id is not None, finding.says()))
     return results

@@ -1,24 +1,29 @@
 """`trace gs://BUCKET/NAME`: one file's whole story, ending in one verdict.
 
 Reads, and changes nothing: the object in GCS (if it is still there), what today's rules do with
-it (`routes.decide`), its ledger record(s), every manifest that carried it (each manifest state
+it (`routes.decide`), what the flush last found of the Hub storage integration (HUB_STORAGE_ID
+empty), its ledger record(s) (under ON_OVERWRITE=import, when the object is gone, those of the
+generations the ledger's name index lists), every manifest that carried it (each manifest state
 written since `since`, read once), the dead letters that name it (peeked, then handed straight
 back), and the assets the Hub holds under its externalId. The Hub's externalId filter may match
 more than the value (a substring, or everything), so its rows are matched exactly here.
 """
 from __future__ import annotations
 
-import time
+from hub_import.core import clock
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from hub_import.core.assets import external_id, object_url
+from hub_import.core.bucket_storage import FOUND
 from hub_import.core.decisions import decide
 from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
 from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import FAILED, PENDING, state_path
+from hub_import.state.name_index import NameIndex
 
+from .storages import last_found
 from .trace_report import HUB_PAGES, Trace, verdict
 
 HUB_WAIT_S = 20  # a person is waiting: a Hub that does not answer by then is reported as such
@@ -46,7 +51,12 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
     t.manifests = _manifests(settings, store, bucket, name, since)
     t.dead_letters = _dead_letters(settings, subscriber, bucket, name)
     known = [r for r in [current] + [m["ref"] for m in t.manifests + t.dead_letters] if r]
-    t.ledger = _records(settings, store, bucket, name, {r.generation for r in known})
+    listed = []  # gone, under ON_OVERWRITE=import: the other generations the ledger recorded of it
+    if current is None and settings.each_generation:
+        seen = {r.generation for r in known}
+        listed = [ObjectRef(bucket, name, g) for g in NameIndex(store, settings.ledger_prefix).generations(bucket, name)
+                  if g not in seen]
+    t.ledger = _records(settings, store, bucket, name, {r.generation for r in known + listed})
     older = {r["manifest"] for r in t.ledger if r.get("manifest")} - {m["path"] for m in t.manifests}
     t.manifests += [m for path in sorted(older) for m in _manifests(settings, store, bucket, name, None, only=path)]
     t.manifests.sort(key=lambda m: float(m["created_at"] or 0))
@@ -56,10 +66,13 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
     t.rules = {"route": decision.destination.to_json()} if decision.destination else {"skipped": decision.reason}
     t.rules["judged_by"] = "the object" if current else "its last known version" if known else "its name alone"
     t.rules["landing_bucket"] = settings.landing_bucket  # the one bucket the trigger watches
+    t.storage = last_found(settings, store) or {}
+    if decision.destination and decision.destination.storage is None and t.storage.get("state") == FOUND:
+        t.rules["route"]["storage"] = f"{t.storage['ids'][0]} (found in the Hub)"
     projects = {m["project"] for m in t.manifests} | {d.project for d in [decision.destination] if d}
     if not projects:  # skipped today, and never carried: it may still have gone in under older rules
         projects = {settings.default.project if settings.default else settings.routes[0].destination.project}
-    refs = known or [latest]
+    refs = known + listed or [latest]
     ids = {external_id(r, settings.external_id_template) for r in refs}
     ids |= {m["external_id"] for m in t.manifests + t.ledger if m.get("external_id")}
     t.hub = _hub(hub, sorted(projects), sorted(ids), {object_url(r, settings.url_template) for r in refs})
@@ -166,7 +179,7 @@ def _hub(hub, projects: list[str], ids: list[str], urls: set[str]) -> dict:
     if hub is None:
         return {"error": "not asked: HUB_API_KEY is not set"}
     copies, asked = {}, []
-    deadline = time.monotonic() + HUB_WAIT_S
+    deadline = clock.monotonic() + HUB_WAIT_S
     try:
         for project in projects:
             for wanted in ids:

@@ -2,10 +2,11 @@
 them (`render`). trace.py gathers the parts; this decides and shows, and reads nothing itself."""
 from __future__ import annotations
 
-import time
+from hub_import.core import clock
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
+from hub_import.core.bucket_storage import AMBIGUOUS, WAITING
 from hub_import.state.ledger import CLAIMED, DELETED
 from hub_import.state.manifests import FAILED, PENDING, SENT
 
@@ -21,6 +22,7 @@ class Trace:
     manifests: list[dict] = field(default_factory=list)  # oldest first
     dead_letters: list[dict] = field(default_factory=list)
     hub: dict = field(default_factory=dict)  # {"copies": [...], "asked": [...]} or {"error": why}
+    storage: dict = field(default_factory=dict)  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
     outcome: str = ""
     verdict: str = ""
 
@@ -40,20 +42,41 @@ def when(t) -> str:
 
 def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
     """(outcome, the one line that says it) from the parts of `t`; the first that holds wins."""
-    now = time.time() if now is None else now
-    copies = t.hub.get("copies") or []
+    now = clock.now() if now is None else now
+    listed = t.hub.get("copies") or []
+    # An asset under its externalId with another data URL is not this file's (made by hand): neither a
+    # copy of it nor a sign it is in the Hub (`audit --fix` leaves it). A row without data cannot be told.
+    others = [c for c in listed if c.get("data") and not c.get("ours")]
+    copies = [c for c in listed if c not in others]
+    besides = (f"; {len(others)} other asset(s) under its externalId not made from this file, left alone "
+               f"({', '.join(str(c['id']) for c in others)})") if others else ""
     # A pending manifest still lists an object that moved on (its record names the new manifest).
     owned = {r.get("manifest") for r in t.ledger}
     pending = [m for m in t.manifests if m["state"] == PENDING and (not t.ledger or m["path"] in owned)]
-    if len(copies) > 1:
-        return "duplicated", f"in the Hub {len(copies)} times: run `python -m hub_import audit --fix`"
+    # A duplicate is two copies under one externalId; under ON_OVERWRITE=import each generation has its own.
+    by_id: dict[str, list] = {}
+    for c in copies:
+        by_id.setdefault(str(c.get("externalId")), []).append(c)
+    most = max(by_id.values(), key=len, default=[])
+    if len(most) > 1:
+        return "duplicated", f"in the Hub {len(most)} times: run `hub-import audit --fix`"
     if copies:
-        c = copies[0]
+        live = str((t.object or {}).get("generation"))
+        current = {r.get("external_id") for r in t.ledger + t.manifests if str(r.get("generation")) == live}
+        c = ([c for c in copies if c.get("externalId") in current] or copies)[-1]
+        if len(by_id) > 1:
+            besides = (f"; {len(by_id) - 1} other generation(s) of it in the Hub too "
+                       f"({', '.join(sorted(e for e in by_id if e != c.get('externalId')))})") + besides
         since = f" since {when(c['createdAt'])}" if c.get("createdAt") else ""
         gone = "" if t.object else "; the file is gone from the bucket"
         still = f"; pending manifest {pending[-1]['path']} learns it when it settles" if pending else ""
-        return "in_hub", f"in the Hub once{since} (asset {c['id']}){gone}{still}"
-    gone = sorted((r for r in t.ledger if r.get("state") == DELETED), key=lambda r: float(r.get("at") or 0))
+        return "in_hub", f"in the Hub once{since} (asset {c['id']}){gone}{still}{besides}"
+    # A deletion is the story unless the live generation has a record of its own (ON_OVERWRITE=import:
+    # one record per generation; the live one, rejected or pending, says more than an older one's deletion).
+    live = str((t.object or {}).get("generation"))
+    newer = any(str(r.get("generation")) == live and r.get("state") != DELETED for r in t.ledger)
+    gone = [] if newer else sorted((r for r in t.ledger if r.get("state") == DELETED),
+                                   key=lambda r: float(r.get("at") or 0))
     if gone:
         return "deleted", _deleted(gone[-1], t.object)
     if pending:
@@ -76,22 +99,26 @@ def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
         return "skipped", f"skipped: {t.rules['skipped']}"
     failed = [m for m in t.manifests if m["state"] == FAILED and not m.get("replayed_as")]
     if failed:
-        return "failed", f"failed: {failed[-1]['error']}; fix it, then `python -m hub_import replay --failed`"
+        return "failed", f"failed: {failed[-1]['error']}; fix it, then `hub-import replay --failed`"
     letters = [d for d in t.dead_letters if not d.get("unread")]
     if letters:
         return "dead_lettered", (f"dead-lettered: {letters[-1]['reason']} "
-                                 f"(`python -m hub_import replay --dead-letters --dry-run` says if it can go now)")
+                                 f"(`hub-import replay --dead-letters --dry-run` says if it can go now)")
     claims = [r for r in t.ledger if r["state"] == CLAIMED]
     if claims:
         r = claims[-1]
         return "claimed", (f"claimed by flush {r.get('flush')} at {when(r.get('at'))}, its manifest not written; "
                            f"a later flush takes it over")
+    landing = t.rules.get("landing_bucket")
+    if t.storage.get("state") in (WAITING, AMBIGUOUS) and "route" in t.rules and t.object and \
+            (not landing or t.uri.startswith(f"gs://{landing}/")):
+        return "waiting", (f"queued: {t.storage['says']}" + ("; it goes in on its own once the integration exists"
+                                                           if t.storage["state"] == WAITING else ""))
     if not t.object:
         return "not_seen", "not seen yet: not in the bucket, and nothing of it reached the product"
-    landing = t.rules.get("landing_bucket")
     if landing and not t.uri.startswith(f"gs://{landing}/"):
         return "not_seen", (f"not seen yet: the trigger watches gs://{landing} only; "
-                            f"`python -m hub_import backfill` brings files from other buckets")
+                            f"`hub-import backfill` brings files from other buckets")
     return "not_seen", ("not seen yet: no event or backfill reached the product, or it still waits in the queue "
                         "(check the trigger, or run backfill)")
 
@@ -118,6 +145,8 @@ def render(t: Trace) -> str:
     lines += _block("rules", [(f"route: project {route['project']}, storage {route['storage']}, batches "
                                f"{', '.join(route['batches']) or '-'}, priority {route['priority']}" if route
                                else f"skipped: {t.rules['skipped']}") + f"  (judged by {t.rules['judged_by']})"], "")
+    if t.storage and t.storage.get("state") != "found":
+        lines += _block("storage", [t.storage["says"]], "")
     lines += _block("ledger", [f"per {r['key']}: deleted (generation {r.get('deleted_generation')} left the bucket), "
                                f"assets {', '.join(r.get('asset_ids') or []) or 'none'}, flush {r.get('flush')}, "
                                f"{when(r.get('at'))}" if r["state"] == DELETED else

@@ -10,7 +10,7 @@ created: one whose creation then fails stays counted, and is not counted again.
 from __future__ import annotations
 
 import hashlib
-import time
+from hub_import.core import clock
 
 from .store import ConflictError, JsonStore
 
@@ -48,7 +48,7 @@ class BatchBudget:
                     f"batch template {template!r} has created {len(names)} batches in project {project}, the most "
                     f"MAX_TEMPLATE_BATCHES={self.cap} allows; {name!r} would be one more (raise the cap, or "
                     f"fix the template, then `replay --failed`)")
-            body = {"project": project, "template": template, "names": names + [name], "at": time.time()}
+            body = {"project": project, "template": template, "names": names + [name], "at": clock.now()}
             try:
                 self.store.write(path, body, if_generation_match=doc.generation if doc else 0)
                 return

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 
+from deploy.local.hub_standin_faults import FAULT_DEFAULTS
 from deploy.local.processes import ROOT, HubStandin
 from hub_import.core.clients import publisher_client, subscriber_client
 from hub_import.core.messages import ObjectMessage
@@ -26,13 +27,54 @@ def hub(stack) -> HubStandin:
                       name="hub", state_dir=Path(stack["STATE_DIR"]))
 
 
-def own_state(stack, name: str = "own") -> dict:
+# The switches the test stack's Hub starts with, over the stand-in's defaults: no rate limit (the
+# flushes of a test run unpaced, HUB_REQUESTS_PER_MINUTE=0).
+STACK_FAULTS = {"rate_limit_per_minute": 0}
+
+
+def every_switch_at_start(stack) -> dict:
+    """Set every stand-in switch (the whole defaults table, so a switch added to it later is reset
+    too) to the value the test stack starts with; returns them as the stand-in reports them."""
+    wanted = {**FAULT_DEFAULTS, **STACK_FAULTS}
+    now = hub(stack).faults(**wanted)
+    assert now == wanted, {k: now.get(k) for k in set(now) | set(wanted) if now.get(k) != wanted.get(k)}
+    return now
+
+
+def own_state(stack, name: str = "own", queue: bool = False) -> dict:
     """The stack with manifests and a ledger (so a flush lease, and heal checks) of a test's own,
-    so that what other tests leave in the state bucket neither holds it up nor costs it Hub calls."""
+    so that what other tests leave in the state bucket neither holds it up nor costs it Hub calls.
+    With `queue`, a topic and subscription of its own too (own_queue): for a test that publishes
+    its messages itself (`publish(mine, ...)`), so that its flushes pull its messages only, and
+    no other test's flush pulls (and imports, under another ledger) one of them. A test fed by
+    the ingest function (an upload to the landing bucket) cannot have one: the ingest function
+    publishes to the stack's one topic."""
     import uuid
 
     own = f"{name}-{uuid.uuid4().hex[:8]}"
-    return {**stack, "MANIFEST_PREFIX": f"{own}/manifests/", "LEDGER_PREFIX": f"{own}/ledger/"}
+    mine = {**stack, "MANIFEST_PREFIX": f"{own}/manifests/", "LEDGER_PREFIX": f"{own}/ledger/"}
+    return {**mine, **own_queue(stack, own)} if queue else mine
+
+
+def own_queue(stack, own: str) -> dict:
+    """A topic and a pull subscription named after `own`, the subscription made as the stack's
+    (its ack deadline, retention, dead-letter and retry policies: deploy/local/stack.py, as
+    Terraform makes it); the settings that point publish() and the flush at them."""
+    from google.cloud.pubsub_v1 import types
+
+    project = stack["GOOGLE_CLOUD_PROJECT"]
+    pub, sub = publisher_client(), subscriber_client()
+    topic, name = pub.topic_path(project, f"t-{own}-assets"), sub.subscription_path(project, f"t-{own}-flush")
+    pub.create_topic(name=topic)
+    shared = sub.get_subscription(subscription=sub.subscription_path(project, stack["PUBSUB_SUBSCRIPTION"]))
+    sub.create_subscription(request=types.Subscription(
+        name=name, topic=topic, ack_deadline_seconds=shared.ack_deadline_seconds,
+        message_retention_duration=shared.message_retention_duration, dead_letter_policy=shared.dead_letter_policy,
+        retry_policy=shared.retry_policy))
+    made = sub.get_subscription(subscription=name)
+    assert (made.ack_deadline_seconds, made.dead_letter_policy, made.retry_policy) == \
+        (shared.ack_deadline_seconds, shared.dead_letter_policy, shared.retry_policy), (made, shared)
+    return {"PUBSUB_TOPIC": topic.rsplit("/", 1)[1], "PUBSUB_SUBSCRIPTION": name.rsplit("/", 1)[1]}
 
 
 def settings(stack, **extra):
@@ -106,7 +148,9 @@ def flush_until_idle(stack, flush=None, max_runs: int = 60, expect=None, **extra
         if idle and (expect is None or len(held(stack, prefix)) >= len({m.ref.name for m in expect})):
             return summaries
         time.sleep(0.5 if not idle else 2)
-    raise AssertionError(f"the flush did not finish in {max_runs} runs: {summaries[-3:]}")
+    missing = sorted({m.ref.name for m in expect} - set(held(stack, prefix))) if expect else []
+    raise AssertionError(f"the flush did not finish in {max_runs} runs: {len(missing)} expected file(s) not in the "
+                         f"Hub {missing[:3]}, pending manifests {pending_manifests(stack)[:3]}; {summaries[-3:]}")
 
 
 def deferral_s(stack, extra: dict) -> float:
@@ -123,6 +167,26 @@ def pending_manifests(stack) -> list[str]:
 
     bucket = storage_client().bucket(stack["STATE_BUCKET"])
     return [b.name for b in bucket.list_blobs(prefix=f"{stack.get('MANIFEST_PREFIX', 'manifests/')}pending/")]
+
+
+def heal_checks(stack) -> list[str]:
+    """The heal checks (flush/heal.py) left in the state bucket, under MANIFEST_PREFIX/verify/."""
+    from hub_import.core.clients import storage_client
+
+    bucket = storage_client().bucket(stack["STATE_BUCKET"])
+    return [b.name for b in bucket.list_blobs(prefix=f"{stack.get('MANIFEST_PREFIX', 'manifests/')}verify/")]
+
+
+def flush_until_healed(stack, flush=None, timeout: float = 120, **extra) -> list[dict]:
+    """Flush (as the scheduler does) until no heal check is left: each one has come due
+    (HEAL_AFTER_SETTLES settle times after its resend) and been carried out. Polled on the state
+    bucket under a deadline, instead of sleeping the due time and hoping a few flushes reach it."""
+    summaries, deadline = [], time.monotonic() + timeout
+    while heal_checks(stack):
+        assert time.monotonic() < deadline, f"heal checks still left after {timeout} s: {heal_checks(stack)[:3]}"
+        summaries.append((flush or (lambda: run_flush(stack, **extra)))())
+        time.sleep(0.5)
+    return summaries
 
 
 def held(stack, prefix: str) -> Counter:
@@ -154,6 +218,45 @@ def take_dead_letters(stack, mine, count: int, timeout: float = 30) -> list:
             sub.acknowledge(subscription=path, ack_ids=[r.ack_id for r, _ in ours])
         release(sub, path, [r.ack_id for r in received if all(r is not o for o, _ in ours)])
     return found
+
+
+def hub_calls(stats: dict) -> int:
+    """The /v2 calls the stand-in answered, from its /_admin/stats (not the flush's own summary)."""
+    return sum(n for route, statuses in stats["requests"].items() if route.split(" ")[-1].startswith("/v2/")
+               for status, n in statuses.items() if status.isdigit())
+
+
+LISTING = "GET /v2/project/<project_id>/assets"  # the stand-in's route rows, as /_admin/stats names them
+IMPORT = "POST /v2/project/<project_id>/cloud"
+
+
+def answered(stats: dict, route: str | None = None, status: str | None = None) -> int:
+    """How many calls the stand-in answered, from its /_admin/stats: of `route` (every /v2 route
+    when None), with `status` (any HTTP status when None)."""
+    rows = [r for r in stats["requests"] if r.split(" ")[-1].startswith("/v2/")] if route is None else [route]
+    return sum(n for r in rows for s, n in stats["requests"].get(r, {}).items()
+               if (s == status if status else s.isdigit()))
+
+
+def commit_held(h: HubStandin, at_least: int = 1) -> int:
+    """Store now every slow commit the stand-in holds (POST /_admin/commit-held): the lost import
+    lands when the test says, never before; asserts that at least `at_least` were still held (so
+    that everything the test did before really met an import that had not landed)."""
+    stored = h.commit_held()
+    assert stored >= at_least, f"only {stored} slow commit(s) were still held; expected at least {at_least}"
+    return stored
+
+
+def wait_for_slow_commits(h: HubStandin, timeout: float = 60) -> dict:
+    """Wait until the stand-in has stored every slow commit it scheduled (its stats' "slow commit"
+    row), rather than sleeping their delay and hoping; returns that row."""
+    deadline = time.monotonic() + timeout
+    while True:
+        done = h.stats()["requests"].get("slow commit", {})
+        if done.get("stored", 0) >= done.get("scheduled", 0):
+            return done
+        assert time.monotonic() < deadline, f"slow commits still held after {timeout} s: {done}"
+        time.sleep(0.1)
 
 
 def report(name: str, **counts) -> None:

@@ -7,15 +7,11 @@ import uuid
 import pytest
 import requests
 
-from tests.integration.flushing import hub
+from tests.integration.flushing import every_switch_at_start, hub
 
-# Every switch the red-team tests touch, at the value the test stack starts with.
-RESET = {"error_rate": 0.0, "rate_429": 0.0, "slow_commit": 0.0, "slow_commit_as": "504", "slow_commit_delay_s": 4.0,
-         "slow_commit_hang_s": 65.0, "list_order": "honoured", "list_created_at": True, "list_max_limit": 100,
-         "external_id_filter": "exact", "max_body_bytes": 0, "retry_after": True, "short_created": 0.0,
-         "short_created_as": "fewer", "odd_status": 0.0, "odd_status_code": 409, "truncate_body": 0.0,
-         "rate_limit_per_minute": 0, "rate_limit_window_s": 60.0, "redirect_to": "", "geofenced": False,
-         "outage": False, "latency_ms": 0, "drop_after_commit": 0.0, "drop_hang_s": 0.0}
+# A slow commit's delay long enough that it lands only when the test says (flushing.commit_held),
+# whatever the machine's pace: never before a step the test needs it absent for.
+HELD = 600.0
 
 
 @pytest.fixture
@@ -28,12 +24,14 @@ def stack(stack):
 
 @pytest.fixture
 def the_hub(stack):
-    """The Hub stand-in, reset before and after; other people's assets added by the test removed after."""
+    """The Hub stand-in, every switch reset before and after (conftest's every_switch_reset does it
+    too); other people's assets added by the test removed after."""
     h = hub(stack)
-    h.faults(**RESET)
+    every_switch_at_start(stack)
     h.others = []  # externalId prefixes of assets added with add_others
     yield h
-    h.faults(**RESET)
+    every_switch_at_start(stack)
+    h.commit_held()  # a held import (slow_commit_delay_s = HELD) of a test that stopped early lands now
     for prefix in h.others:
         delete_others(stack, prefix)
 

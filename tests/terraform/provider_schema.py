@@ -15,13 +15,14 @@ import gzip
 import hashlib
 import io
 import json
-import os
 import re
 import subprocess
 import sys
 import tarfile
 import zipfile
 from pathlib import Path
+
+from deploy.artifact import cache_dir  # one cache for all a check downloads
 
 PACKAGE = "cdktn-provider-google"
 PACKAGE_VERSION = "20.3.1"
@@ -36,12 +37,6 @@ _TF_NAME = re.compile(r"#([a-z0-9_]+) \w+#\1\}")
 
 class SchemaMissing(RuntimeError):
     """The schema package is not in the cache and could not be fetched; the message says why and what to do."""
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("HUB_IMPORT_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "gcs-to-hub")
-    return Path(base)
 
 
 def _sha256(path: Path) -> str:

@@ -104,6 +104,8 @@ def _spec(schema: dict, kind: str, rtype: str, report: Report):
 def _check_references(config: Config, schema: dict, report: Report) -> None:
     declared = {b.address: b for b in config.of("resource") + config.of("data")}
     for block in config.blocks:
+        if block.kind == "moved":
+            continue  # addresses, not expressions: _check_moved
         for text in expressions(block.raw):
             for m in RESOURCE_REF.finditer(text):
                 kind = "data" if m.group(1) else "resource"
@@ -133,6 +135,8 @@ def _check_names(config: Config, report: Report) -> None:
     modules = {name: load((config.path / body["source"]).resolve())
                for name, body in config.modules.items() if str(body.get("source", "")).startswith(".")}
     for block in config.blocks:
+        if block.kind == "moved":
+            continue
         where = f"{block.file}: {block.address}"
         for text in expressions(block.raw):
             for kind, name, attr in NAMED_REF.findall(text):
@@ -150,6 +154,21 @@ def _check_names(config: Config, report: Report) -> None:
         for var, body in wanted.items():
             if "default" not in body and var not in given:
                 report.problems.append(f"module `{name}`: missing required variable `{var}`")
+
+
+def _check_moved(config: Config, report: Report) -> None:
+    """A `moved` block goes to a resource declared here, from one of a module this configuration calls."""
+    declared = {b.address for b in config.of("resource") + config.of("data")}
+    for block in config.of("moved"):
+        body = block.body
+        source, target = (re.sub(r"\[[^\]]*\]", "", body[k].strip("${}")) for k in ("from", "to"))
+        if target not in declared:
+            report.problems.append(f"{block.file}: moved to `{target}`, which is not declared")
+        module = re.match(r"module\.(\w+)\.(.+)$", source)
+        if module and module.group(1) not in config.modules:
+            report.problems.append(f"{block.file}: moved from `{source}`: no module call `{module.group(1)}`")
+        elif not module and source not in declared and source == target:
+            report.problems.append(f"{block.file}: moved from `{source}` to itself")
 
 
 def check(path: Path, schema: dict) -> Report:
@@ -170,4 +189,5 @@ def check(path: Path, schema: dict) -> Report:
         _check_body(block.raw, spec["args"], where, report, top=True)
     _check_references(config, schema, report)
     _check_names(config, report)
+    _check_moved(config, report)
     return report

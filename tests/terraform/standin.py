@@ -18,6 +18,8 @@ import re
 import shutil
 from pathlib import Path
 
+from deploy import artifact
+
 from .tfconfig import RESOURCE_REF, ROOT, TF_ROOT, expressions, load
 
 STAND_IN = '"stand-in"'
@@ -30,11 +32,17 @@ def _name(data: str | None, rtype: str, name: str) -> str:
     return f"{'data__' if data else ''}{rtype}__{name}"
 
 
+# A resource of a module call, by address (a `moved` block's `from`): `module.NAME.google_x.name[0]`.
+_IN_MODULE = re.compile(r"(?<![\w.])(module\.\w+\.)(data\.)?((?:google|time|archive)_\w+)\.([A-Za-z_][\w-]*)")
+
+
 def rewrite(text: str) -> str:
-    """Every reference to a resource or data source, as one to its stand-in's object."""
+    """Every reference to a resource or data source, as one to its stand-in's object; and every
+    address of one in a module call, as its stand-in's."""
     def sub(m: re.Match) -> str:
         target = f"terraform_data.{_name(m.group(1), m.group(2), m.group(3))}{m.group(4)}"
         return f"{target}.output{m.group(5)}" if m.group(5) else target
+    text = _IN_MODULE.sub(lambda m: f"{m.group(1)}terraform_data.{_name(m.group(2), m.group(3), m.group(4))}", text)
     return RESOURCE_REF.sub(sub, text)
 
 
@@ -121,15 +129,17 @@ def stand_in_module(source: Path, target: Path) -> None:
         parts.append(_stand_in(block.kind, rtype, name, block.raw, paths.get(_name(block.kind == "data", rtype, name), [])))
     target.mkdir(parents=True, exist_ok=True)
     (target / "standin.tf").write_text("\n".join(parts))
+    for data in source.glob("*.json"):  # files the configuration reads (artifact.json)
+        shutil.copy(data, target / data.name)
 
 
 def stand_in_deployment(target: Path) -> Path:
     """A copy of the deployment in `target`: the function code, and terraform/ (the root and its
     module) stood in. Returns the root's directory."""
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("main.py", "requirements.txt"):
+    for name in artifact.files():  # what the zip holds (deploy/artifact.py, from the module's artifact.json)
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, target / name)
-    shutil.copytree(ROOT / "hub_import", target / "hub_import", ignore=shutil.ignore_patterns("__pycache__"))
     root = target / "terraform"
     stand_in_module(TF_ROOT, root)
     for module in (TF_ROOT / "modules").iterdir():

@@ -29,9 +29,11 @@ def _uses(config, pattern: str) -> list[str]:
 
 # -- 2. the key ------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", [TF_ROOT, MODULE], ids=["root", "module"])
-def test_the_key_is_an_ephemeral_sensitive_variable_without_a_default(path):
+def test_the_key_is_an_ephemeral_sensitive_variable_null_only_for_destroy(path):
     key = load(path).variables["hub_api_key"]
-    assert key["ephemeral"] is True and key["sensitive"] is True and "default" not in key
+    assert key["ephemeral"] is True and key["sensitive"] is True
+    # null by default, so that terraform destroy needs no key; creating its secret version does (test_day2).
+    assert key["nullable"] is True and key["default"] is None
 
 
 def test_the_key_is_the_roots_only_variable_so_nothing_else_is_set_outside_main_tf():
@@ -110,7 +112,7 @@ def test_the_functions_wait_until_the_build_accounts_roles_apply():
     wait = one("time_sleep", "grants_propagated")
     for grant in ("google_project_iam_member.build_writes_logs", "google_project_iam_member.build_reads_sources",
                   "google_artifact_registry_repository_iam_member.build_pushes_images"):
-        assert f"${{{grant}}}" in wait["depends_on"]
+        assert f"${{{grant}.id}}" in wait["triggers"].values()
     for function in FUNCTIONS:
         assert "time_sleep.grants_propagated" in GRAPH[f"google_cloudfunctions2_function.{function}"]
 
@@ -161,11 +163,11 @@ def test_the_waits_are_where_google_documents_propagation_delays():
     seconds = {name: int(w["create_duration"].rstrip("s")) for name, w in waits.items()}
     assert seconds["grants_propagated"] >= 120  # the Eventarc service agent: "a few minutes"
     assert seconds["log_metrics_known"] >= 600  # a new log metric: "up to 10 minutes"
-    eventarc = waits["grants_propagated"]["depends_on"]
-    assert "${google_project_iam_member.gcs_agent_publishes_events}" in eventarc
-    assert "${google_project_iam_member.trigger_receives_events}" in eventarc
+    eventarc = waits["grants_propagated"]["triggers"].values()
+    assert "${var.gcs_agent_publisher_grant}" in eventarc  # the root's, once per project
+    assert "${google_project_iam_member.trigger_receives_events.id}" in eventarc
     for metric in RESOURCES["google_logging_metric"]:
-        assert f"${{google_logging_metric.{metric}}}" in waits["log_metrics_known"]["depends_on"]
+        assert f"${{google_logging_metric.{metric}.id}}" in waits["log_metrics_known"]["triggers"].values()
     for policy, body in RESOURCES["google_monitoring_alert_policy"].items():
         if "logging.googleapis.com/user/" in str(body):
             assert body["depends_on"] == ["${time_sleep.log_metrics_known}"], policy

@@ -30,11 +30,23 @@ def test_every_output_is_described():
         assert output.get("description"), name
 
 
-def test_the_root_configures_the_provider_and_calls_the_module_and_holds_no_resource():
+def test_each_output_of_the_root_is_the_modules_of_the_same_name_or_the_whole_module():
+    root = load(TF_ROOT)
+    assert {"ingest_function_uri", "flush_function_uri", "results_topic", "check_command"} <= set(root.outputs)
+    for name, output in root.outputs.items():
+        assert output.get("description"), name
+        assert output["value"] in (f"${{module.hub_import.{name}}}", "${module.hub_import}"), name
+        assert output["value"] == "${module.hub_import}" or name in CONFIG.outputs, name
+
+
+def test_the_root_configures_the_provider_and_calls_the_module_and_holds_only_the_once_per_project_grant():
     root = load(TF_ROOT)
     assert [b.labels for b in root.of("provider")] == [("google",)]
     assert root.modules["hub_import"]["source"] == "./modules/hub-import"
-    assert root.of("resource") == [] and root.of("data") == []
+    assert {b.address for b in root.of("resource") + root.of("data")} == {
+        "google_project_service.project_grant", "time_sleep.project_apis_enabled",
+        "data.google_storage_project_service_account.gcs", "google_project_iam_member.gcs_agent_publishes_events"}
+    assert {b.file for b in root.of("resource") + root.of("data")} == {"project.tf"}
 
 
 def test_the_default_cors_origins_are_the_hubs_and_a_variable():
@@ -48,7 +60,7 @@ def test_the_default_cors_origins_are_the_hubs_and_a_variable():
 
 
 NAME_ARGS = ("name", "account_id", "secret_id", "repository_id")
-PREFIXED = re.compile(r"var\.name_prefix|local\.(short|flush_name|metric_prefix)|var\.landing_bucket|var\.state_bucket")
+PREFIXED = re.compile(r"var\.name_prefix|local\.(short|account_ids|flush_name|metric_prefix)|var\.landing_bucket|var\.state_bucket")
 
 
 def test_every_name_comes_from_the_prefix_or_the_buckets_so_two_instances_do_not_collide():
@@ -61,9 +73,15 @@ def test_every_name_comes_from_the_prefix_or_the_buckets_so_two_instances_do_not
     assert "var.name_prefix" in dashboard
 
 
-def test_the_one_project_wide_grant_two_instances_would_share_can_be_left_to_the_first():
-    grant = CONFIG.resource("google_project_iam_member", "gcs_agent_publishes_events")
-    assert grant["count"] == "${var.grant_gcs_agent_publisher ? 1 : 0}"
+def test_the_one_project_wide_grant_two_instances_share_is_the_roots_and_each_instance_waits_for_it():
+    grant = load(TF_ROOT).resource("google_project_iam_member", "gcs_agent_publishes_events")
+    assert (grant["role"], grant["member"]) == ("roles/pubsub.publisher",
+                                                "${data.google_storage_project_service_account.gcs.member}")
+    assert "count" not in grant and "for_each" not in grant  # once per project
+    assert "gcs_agent_publishes_events" not in CONFIG.resources.get("google_project_iam_member", {})
+    assert load(TF_ROOT).modules["hub_import"]["gcs_agent_publisher_grant"] == \
+        "${google_project_iam_member.gcs_agent_publishes_events.id}"
+    assert CONFIG.resource("time_sleep", "grants_propagated")["triggers"]["gcs_agent"] == "${var.gcs_agent_publisher_grant}"
 
 
 def _readme_terraform_blocks() -> list[str]:
@@ -80,7 +98,7 @@ def test_the_readme_shows_a_second_instance_that_is_a_valid_call(tmp_path, schem
     assert second["source"] == first["source"]
     assert second["name_prefix"] != first.get("name_prefix", CONFIG.variables["name_prefix"]["default"])
     assert second["landing_bucket"] != first["landing_bucket"] and second["state_bucket"] != first["state_bucket"]
-    assert second["grant_gcs_agent_publisher"] is False
+    assert second["gcs_agent_publisher_grant"] == first["gcs_agent_publisher_grant"]
     assert check(copy, schema).problems == []
 
 

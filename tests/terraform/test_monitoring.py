@@ -36,7 +36,8 @@ def _filters() -> list[str]:
 def test_every_log_message_the_metrics_match_is_one_the_code_logs():
     messages = {m for f in _filters() for m in re.findall(r'jsonPayload\.message=~?"\^?([^"]+)"', f)}
     assert messages == {"flush done", "Hub call failed; retrying", "the Hub does not answer; nothing pulled this time",
-                        "the Hub rejected an asset", "dead-lettered", "manifest left pending"}
+                        "the Hub rejected an asset", "dead-lettered", "manifest left pending",
+                        "waiting for a Hub storage integration for bucket"}
     for message in messages:
         assert f'"{message}' in CODE, message
     assert all('resource.labels.service_name="${local.flush_name}"' in f for f in _filters())
@@ -111,10 +112,27 @@ def test_an_alert_fires_when_the_hub_is_unreachable_for_n_flushes():
 
 def test_every_alert_goes_to_the_channels_of_the_variables():
     assert CONFIG.locals["channels"] == "${concat(var.notification_channels, google_monitoring_notification_channel.email[*].id)}"
-    assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable"}
+    assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable", "storage_waiting"}
     for name, policy in POLICIES.items():
         assert policy["notification_channels"] == "${local.channels}", name
         assert policy["documentation"][0]["content"], name
     email = CONFIG.resources["google_monitoring_notification_channel"]["email"]
     assert email["count"] == "${length(var.alert_emails)}"
 
+
+
+def test_an_alert_fires_while_the_flush_waits_for_a_storage_integration():
+    from hub_import.core.bucket_storage import WAITING_PREFIX, waiting_line
+
+    # the metric matches the very line the flush logs while it waits (one a flush)
+    pattern = re.search(r'jsonPayload\.message=~"(.+?)"', _unescape(METRICS["storage_waiting"]["filter"])).group(1)
+    assert pattern == "^" + WAITING_PREFIX and re.search(pattern, waiting_line("my-team-labeling-inbox"))
+    assert METRICS["storage_waiting"]["filter"].startswith("${local.flush_logs}")
+    [condition] = POLICIES["storage_waiting"]["conditions"]
+    threshold = condition["condition_threshold"][0]
+    assert "google_logging_metric.storage_waiting.name" in threshold["filter"]
+    assert threshold["threshold_value"] == 0 and threshold["comparison"] == "COMPARISON_GT"
+    content = POLICIES["storage_waiting"]["documentation"][0]["content"]
+    assert "Organization > Storages" in content and "nothing to re-apply" in content and "7 days" in content
+    assert "google_logging_metric.storage_waiting" in str(CONFIG.resources["time_sleep"]["log_metrics_known"]["triggers"])
+    assert "storage_waiting" in CONFIG.outputs["alert_policies"]["value"]

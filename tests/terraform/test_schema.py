@@ -61,7 +61,7 @@ def _planted(tmp_path: Path, file: str, pattern: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize("file,pattern,new,expected", [
-    pytest.param("functions.tf", r"max_instance_request_concurrency( += 1\n\s+ingress_settings += \"ALLOW_ALL\")",
+    pytest.param("functions.tf", r"max_instance_request_concurrency( += 1\n\s+ingress_settings += var.flush_ingress)",
                  r"max_instance_request_concurency\1",
                  "google_cloudfunctions2_function.flush.service_config: unknown argument or block "
                  "`max_instance_request_concurency` (did you mean `max_instance_request_concurrency`?)",
@@ -73,9 +73,9 @@ def _planted(tmp_path: Path, file: str, pattern: str, new: str) -> Path:
                  "retry_count = 0\n    oidc_token {\n      service_account_email = \"x\"\n    }\n",
                  "google_cloud_scheduler_job.flush.retry_config: unknown argument or block `oidc_token`",
                  id="a nested block in the wrong place"),
-    pytest.param("outputs.tf", r"(google_cloudfunctions2_function.flush\[0\].service_config\[0\]).uri :",
-                 r"\1.url :",
-                 "`google_cloudfunctions2_function.flush[0].service_config[0].url`: `url` is not an attribute it exports",
+    pytest.param("outputs.tf", r"(google_cloudfunctions2_function.flush.service_config\[0\]).uri\n",
+                 r"\1.url\n",
+                 "`google_cloudfunctions2_function.flush.service_config[0].url`: `url` is not an attribute it exports",
                  id="an attribute the resource does not export"),
 ])
 def test_the_check_catches_a_planted_mistake(tmp_path, schema, file, pattern, new, expected):

@@ -18,7 +18,23 @@ def test_every_setting_is_documented():
 
 def test_every_cli_command_is_documented():
     commands = parser()._subparsers._group_actions[0].choices
-    assert all(f"python -m hub_import {c}" in README for c in commands)
+    assert all(f"hub-import {c}" in README for c in commands)
+
+
+def test_it_says_how_to_install_the_command_the_outputs_run():
+    [script] = re.findall(r"^\[project\.scripts\]\n([\w-]+)\s*=", (ROOT / "pyproject.toml").read_text(), re.M)
+    operate = README[README.index("## Operate"):]
+    assert "python3 -m venv ~/.hub-import && ~/.hub-import/bin/pip install ." in operate
+    assert f"ln -s ~/.hub-import/bin/{script} " in operate and f"{script} --version" in operate
+
+
+def test_every_terraform_output_it_names_exists_in_the_root():
+    outputs = set(re.findall(r'^output "(\w+)"', (ROOT / "terraform" / "outputs.tf").read_text(), re.M))
+    named = set(re.findall(r"terraform output (?:-\w+ )*(\w+)", README))
+    named |= {n for phrase in re.findall(r"\boutputs? ((?:`\w+`(?:,? (?:and )?)?)+)", README)
+              for n in re.findall(r"`(\w+)`", phrase)}
+    assert {"ingest_function_uri", "flush_function_uri", "results_topic", "check_command"} <= named
+    assert named <= outputs, f"the README names outputs the root does not have: {sorted(named - outputs)}"
 
 
 def test_the_make_targets_it_shows_exist():

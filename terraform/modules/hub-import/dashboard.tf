@@ -116,13 +116,13 @@ resource "google_monitoring_dashboard" "hub_import" {
     displayName = "${var.name_prefix}: files into Ango Hub"
     mosaicLayout = {
       columns = 48
-      tiles = [for i, w in local.dashboard_widgets : {
-        xPos   = (i % 2) * 24
-        yPos   = floor(i / 2) * 16
-        width  = 24
-        height = 16
-        widget = w
-      }]
+      # The API drops a position of 0 (its default) from what it stores, so a 0 written here
+      # would show as a change on every plan: positions are written only when not 0.
+      tiles = [for i, w in local.dashboard_widgets : merge(
+        { width = 24, height = 16, widget = w },
+        (i % 2) * 24 == 0 ? {} : { xPos = (i % 2) * 24 },
+        floor(i / 2) * 16 == 0 ? {} : { yPos = floor(i / 2) * 16 },
+      )]
     }
   })
 

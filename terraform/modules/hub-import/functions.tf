@@ -1,52 +1,19 @@
 # One source zip (main.py, requirements.txt, hub_import/), two functions, built by an account of
 # their own into a repository of their own.
 
-locals {
-  source_dir = coalesce(var.source_dir, "${path.module}/../../..")
-
-  # Both entry points refuse to start (hub_import/core/settings.py, at cold start) while a destination
-  # names no storage integration and the bucket is not public, and Cloud Run would then fail the
-  # apply. The integration is made from the read-only account the first apply creates, so the
-  # functions, their trigger and the scheduler job wait for it (README, Deploy step 3). The rule
-  # is core/settings.py's: the default route uses hub_storage_id, a route its own storage or that.
-  destinations = concat(
-    trimspace(var.hub_project_id) == "" ? [] : [{ project = trimspace(var.hub_project_id), storage = trimspace(var.hub_storage_id) }],
-    [for r in var.hub_routes : {
-      project = coalesce(r.project, trimspace(var.hub_project_id), "(none)")
-      storage = r.storage != null ? r.storage : trimspace(var.hub_storage_id)
-    }],
-  )
-  bare_projects    = var.hub_public_bucket ? [] : distinct([for d in local.destinations : d.project if d.storage == ""])
-  deploy_functions = length(local.bare_projects) == 0
-  not_deployed     = "not deployed yet: set hub_storage_id (README, Deploy step 3) and apply again"
-}
-
-# A warning on every plan until the functions can be deployed; the first apply goes on without them.
-check "functions_wait_for_the_storage_integration" {
-  assert {
-    condition     = local.deploy_functions
-    error_message = "The ingest and flush functions, the Eventarc trigger and the scheduler job are not deployed yet: no storage integration is named for Hub project(s) ${join(", ", local.bare_projects)}, and hub_public_bucket is false. Make the integration from the read-only account (output hub_reader_key_command), set hub_storage_id, apply again, then backfill the files that landed meanwhile (README, Deploy step 3)."
-  }
-}
-
+# The zip of artifact.tf's files. Its bytes depend on their names and contents alone (the archive
+# provider writes `source` entries sorted, with no timestamp), and output_file_mode fixes the
+# mode, so a plan made on one machine applies on another without rebuilding the functions.
 data "archive_file" "source" {
-  type        = "zip"
-  output_path = "${path.module}/build/${var.name_prefix}-source.zip"
+  type             = "zip"
+  output_path      = "${path.module}/build/${var.name_prefix}-source.zip"
+  output_file_mode = "0644"
 
-  source {
-    content  = file("${local.source_dir}/main.py")
-    filename = "main.py"
-  }
-  source {
-    content  = file("${local.source_dir}/requirements.txt")
-    filename = "requirements.txt"
-  }
-  # Every module of the package, its subpackages included (`**`: `*` alone stops at a `/`).
   dynamic "source" {
-    for_each = fileset("${local.source_dir}/hub_import", "**/*.py")
+    for_each = local.artifact_files
     content {
-      content  = file("${local.source_dir}/hub_import/${source.value}")
-      filename = "hub_import/${source.value}"
+      content  = file("${local.source_dir}/${source.value}")
+      filename = source.value
     }
   }
 }
@@ -87,13 +54,12 @@ resource "google_artifact_registry_repository" "functions" {
 }
 
 resource "google_cloudfunctions2_function" "ingest" {
-  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   name     = "${var.name_prefix}-ingest"
   location = var.region
 
   build_config {
-    runtime           = "python312"
+    runtime           = local.artifact.runtime
     entry_point       = "on_object_finalized"
     service_account   = google_service_account.build.id
     docker_repository = google_artifact_registry_repository.functions.id
@@ -134,9 +100,9 @@ resource "google_cloudfunctions2_function" "ingest" {
 # and its archived ones (a versioned bucket keeps a deleted object as a noncurrent version). A
 # function has one event_trigger of its own, so these are Eventarc triggers on its Cloud Run
 # service: the same account, the same invoker grant, and Eventarc's default of retrying a failed
-# delivery (as the function's RETRY_POLICY_RETRY). They name the function, so they wait with it.
+# delivery (as the function's RETRY_POLICY_RETRY).
 resource "google_eventarc_trigger" "deleted" {
-  for_each = local.deploy_functions && var.on_delete == "delete" ? toset(["deleted", "archived"]) : toset([])
+  for_each = var.on_delete == "delete" ? toset(["deleted", "archived"]) : toset([])
   project  = var.project_id
   name     = "${var.name_prefix}-${each.key}"
   location = lower(local.landing_location)
@@ -150,9 +116,11 @@ resource "google_eventarc_trigger" "deleted" {
     value     = local.landing_bucket
   }
 
+  # Eventarc wants the Cloud Run service's name; service_config[0].service is its full resource
+  # path (projects/P/locations/R/services/NAME), so the name is its last segment.
   destination {
     cloud_run_service {
-      service = google_cloudfunctions2_function.ingest[0].service_config[0].service
+      service = reverse(split("/", google_cloudfunctions2_function.ingest.service_config[0].service))[0]
       region  = var.region
     }
   }
@@ -165,13 +133,12 @@ resource "google_eventarc_trigger" "deleted" {
 
 resource "google_cloudfunctions2_function" "flush" {
   # checkov:skip=CKV_GCP_124: Cloud Scheduler's HTTP calls come from outside the VPC; only the scheduler's account may invoke it
-  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   name     = local.flush_name
   location = var.region
 
   build_config {
-    runtime           = "python312"
+    runtime           = local.artifact.runtime
     entry_point       = "flush"
     service_account   = google_service_account.build.id
     docker_repository = google_artifact_registry_repository.functions.id
@@ -189,7 +156,7 @@ resource "google_cloudfunctions2_function" "flush" {
     # One flush at a time: each paces its calls at the Hub's whole rate limit for this key.
     max_instance_count               = 1
     max_instance_request_concurrency = 1
-    ingress_settings                 = "ALLOW_ALL" # Cloud Scheduler calls from outside the VPC; IAM guards it
+    ingress_settings                 = var.flush_ingress # what each means for Cloud Scheduler: README, Enterprise organizations
     all_traffic_on_latest_revision   = true
     service_account_email            = google_service_account.flush.email
     environment_variables            = local.function_env

@@ -1,31 +1,47 @@
 # One service account per job, each bound on the one resource it needs. Project-level grants:
-# the two Eventarc's Cloud Storage triggers require, and the build's log writing and source
-# reading (the latter conditioned to the function-source buckets).
+# Eventarc's trigger account's, and the build's log writing and source reading (the latter
+# conditioned to the function-source buckets). The Cloud Storage service agent's is the root's.
+
+locals {
+  # Account ids are 6 to 30 characters. A prefix of up to 16 is used whole (the ids of earlier
+  # releases, so an upgrade replaces no account); a longer one is cut to 15 and a short hash of
+  # the whole prefix is added, so that hub-import-scans-eu and hub-import-scans-us differ.
+  short       = length(var.name_prefix) <= 16 ? var.name_prefix : "${substr(var.name_prefix, 0, 15)}-${substr(sha256(var.name_prefix), 0, 6)}"
+  account_ids = { for job in ["ingest", "flush", "trigger", "sched", "build", "hub"] : job => "${local.short}-${job}" }
+}
 
 resource "google_service_account" "ingest" {
   project      = var.project_id
-  account_id   = "${local.short}-ingest"
+  account_id   = local.account_ids.ingest
   display_name = "hub-import ingest function"
   depends_on   = [time_sleep.apis_enabled]
+
+  # Checked once, here, for every account of the instance.
+  lifecycle {
+    precondition {
+      condition     = alltrue([for id in values(local.account_ids) : can(regex("^[a-z][a-z0-9-]{4,28}[a-z0-9]$", id))])
+      error_message = "Service-account ids must be 6 to 30 lowercase letters, digits or hyphens, starting with a letter and ending with a letter or digit: ${join(", ", values(local.account_ids))}."
+    }
+  }
 }
 
 resource "google_service_account" "flush" {
   project      = var.project_id
-  account_id   = "${local.short}-flush"
+  account_id   = local.account_ids.flush
   display_name = "hub-import flush function"
   depends_on   = [time_sleep.apis_enabled]
 }
 
 resource "google_service_account" "trigger" {
   project      = var.project_id
-  account_id   = "${local.short}-trigger"
+  account_id   = local.account_ids.trigger
   display_name = "hub-import Eventarc trigger"
   depends_on   = [time_sleep.apis_enabled]
 }
 
 resource "google_service_account" "scheduler" {
   project      = var.project_id
-  account_id   = "${local.short}-sched"
+  account_id   = local.account_ids.sched
   display_name = "hub-import Cloud Scheduler caller"
   depends_on   = [time_sleep.apis_enabled]
 }
@@ -34,7 +50,7 @@ resource "google_service_account" "scheduler" {
 # and in organisations that block default grants).
 resource "google_service_account" "build" {
   project      = var.project_id
-  account_id   = "${local.short}-build"
+  account_id   = local.account_ids.build
   display_name = "hub-import function builds"
   depends_on   = [time_sleep.apis_enabled]
 }
@@ -42,7 +58,7 @@ resource "google_service_account" "build" {
 resource "google_service_account" "hub_reader" {
   count        = var.create_hub_reader ? 1 : 0
   project      = var.project_id
-  account_id   = "${local.short}-hub"
+  account_id   = local.account_ids.hub
   display_name = "Ango Hub storage integration (reads the landing bucket)"
   depends_on   = [time_sleep.apis_enabled]
 }
@@ -139,10 +155,9 @@ resource "google_secret_manager_secret_iam_member" "flush_reads_key" {
 
 # -- Eventarc: the trigger invokes the ingest service -------------------------------------------
 resource "google_cloud_run_service_iam_member" "trigger_invokes_ingest" {
-  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   location = var.region
-  service  = google_cloudfunctions2_function.ingest[0].service_config[0].service
+  service  = google_cloudfunctions2_function.ingest.service_config[0].service
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.trigger.email}"
 }
@@ -154,21 +169,11 @@ resource "google_project_iam_member" "trigger_receives_events" {
   member  = "serviceAccount:${google_service_account.trigger.email}"
 }
 
-# Cloud Storage publishes the bucket's events through Pub/Sub as its service agent. One grant per
-# project: a second instance of this module in the same project leaves it to the first.
-resource "google_project_iam_member" "gcs_agent_publishes_events" {
-  count   = var.grant_gcs_agent_publisher ? 1 : 0
-  project = var.project_id
-  role    = "roles/pubsub.publisher"
-  member  = "serviceAccount:${data.google_storage_project_service_account.gcs.email_address}"
-}
-
 # -- the scheduler invokes the flush service ----------------------------------------------------
 resource "google_cloud_run_service_iam_member" "scheduler_invokes_flush" {
-  count    = local.deploy_functions ? 1 : 0
   project  = var.project_id
   location = var.region
-  service  = google_cloudfunctions2_function.flush[0].service_config[0].service
+  service  = google_cloudfunctions2_function.flush.service_config[0].service
   role     = "roles/run.invoker"
   member   = "serviceAccount:${google_service_account.scheduler.email}"
 }

@@ -21,7 +21,6 @@ locals {
   new_landing_location = upper(coalesce(var.landing_bucket_location, var.region))
   landing_location     = var.create_landing_bucket ? local.new_landing_location : data.google_storage_bucket.landing[0].location
   landing_bucket       = var.create_landing_bucket ? google_storage_bucket.landing[0].name : data.google_storage_bucket.landing[0].name
-  short                = substr(var.name_prefix, 0, 16)
   flush_name           = "${var.name_prefix}-flush"
 
   # Exactly the variables hub_import/core/settings.py reads (tests/terraform checks it); the API key
@@ -68,6 +67,7 @@ locals {
     ON_DELETE               = var.on_delete
     MAX_EVENT_AGE_SECONDS   = tostring(var.max_event_age_seconds)
     LOG_LEVEL               = var.log_level
+    ALERT_CHANNELS          = tostring(length(var.notification_channels) + length(var.alert_emails)) # for check
   }
 }
 
@@ -80,33 +80,31 @@ resource "google_project_service" "apis" {
 
 # A just-enabled API can refuse calls for a while ("If you enabled this API recently, wait a few
 # minutes for the action to propagate to our systems"). Every other resource waits for this.
+# Each wait's triggers name what it waits for: one of them replaced (an API enabled, a grant made
+# anew) is waited for again.
 resource "time_sleep" "apis_enabled" {
   create_duration = "60s"
-  depends_on      = [google_project_service.apis]
+  triggers        = { for api, s in google_project_service.apis : api => s.id }
 }
 
 # Eventarc's service agent gets its role some minutes after the API is enabled, and IAM grants
 # take up to a few minutes to apply; until then creating a Cloud Storage trigger fails with
 # "Permission denied while using the Eventarc Service Agent" (terraform-provider-google #25294),
-# and a build fails without its account's roles. The functions wait for both.
+# and a build fails without its account's roles. The functions wait for both, and for the Cloud
+# Storage service agent's grant, which the root makes once per project.
 resource "time_sleep" "grants_propagated" {
   create_duration = "180s"
-  depends_on = [
-    time_sleep.apis_enabled,
-    google_project_iam_member.gcs_agent_publishes_events,
-    google_project_iam_member.trigger_receives_events,
-    google_project_iam_member.build_writes_logs,
-    google_project_iam_member.build_reads_sources,
-    google_artifact_registry_repository_iam_member.build_pushes_images,
-  ]
+  triggers = {
+    apis_enabled       = time_sleep.apis_enabled.id
+    gcs_agent          = var.gcs_agent_publisher_grant
+    trigger_receives   = google_project_iam_member.trigger_receives_events.id
+    build_writes_logs  = google_project_iam_member.build_writes_logs.id
+    build_reads_source = google_project_iam_member.build_reads_sources.id
+    build_pushes       = google_artifact_registry_repository_iam_member.build_pushes_images.id
+  }
 }
 
 data "google_project" "this" {
   project_id = var.project_id
-  depends_on = [time_sleep.apis_enabled]
-}
-
-data "google_storage_project_service_account" "gcs" {
-  project    = var.project_id
   depends_on = [time_sleep.apis_enabled]
 }

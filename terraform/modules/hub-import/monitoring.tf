@@ -119,17 +119,36 @@ resource "google_logging_metric" "dead_lettered" {
   depends_on = [time_sleep.apis_enabled]
 }
 
+# The flush's line while no Hub storage integration reads the landing bucket (hub_storage_id empty;
+# hub_import/core/bucket_storage.py, WAITING_PREFIX): one a flush, nothing pulled meanwhile.
+resource "google_logging_metric" "storage_waiting" {
+  project     = var.project_id
+  name        = "${local.metric_prefix}_storage_waiting"
+  description = "Flushes that pulled nothing because no Hub storage integration reads the landing bucket yet"
+  filter      = "${local.flush_logs} AND jsonPayload.message=~\"^waiting for a Hub storage integration for bucket\""
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+
+  depends_on = [time_sleep.apis_enabled]
+}
+
 # A new log-based metric is unknown to alert policies for a while ("If a metric was created
 # recently, it could take up to 10 minutes to become available": terraform-provider-google #11102).
+# A metric replaced (its id unknown until then) is waited for again before the policies.
 resource "time_sleep" "log_metrics_known" {
   create_duration = "600s"
-  depends_on = [
-    google_logging_metric.assets_sent,
-    google_logging_metric.flush_seconds,
-    google_logging_metric.hub_unreachable,
-    google_logging_metric.hub_errors,
-    google_logging_metric.dead_lettered,
-  ]
+  triggers = {
+    assets_sent     = google_logging_metric.assets_sent.id
+    flush_seconds   = google_logging_metric.flush_seconds.id
+    hub_unreachable = google_logging_metric.hub_unreachable.id
+    hub_errors      = google_logging_metric.hub_errors.id
+    dead_lettered   = google_logging_metric.dead_lettered.id
+    storage_waiting = google_logging_metric.storage_waiting.id
+  }
 }
 
 resource "google_monitoring_notification_channel" "email" {
@@ -164,7 +183,7 @@ resource "google_monitoring_alert_policy" "oldest_message" {
   }
 
   documentation {
-    content = "Files landed but have not reached the Hub. Look at the flush's logs and `python -m hub_import status`: the Hub down or refusing the key, a failing flush, or a backlog larger than the Hub's rate limit drains."
+    content = "Files landed but have not reached the Hub. Look at the flush's logs and `hub-import status`: the Hub down or refusing the key, a failing flush, or a backlog larger than the Hub's rate limit drains."
   }
 }
 
@@ -204,7 +223,7 @@ resource "google_monitoring_alert_policy" "dead_letters" {
   }
 
   documentation {
-    content = "The Hub rejected assets, messages could not be decoded, or a message ran out of delivery attempts. See `python -m hub_import status`, the failed manifests in the state bucket and the ${google_pubsub_subscription.dead_letter.name} subscription; fix, then `python -m hub_import replay --failed`."
+    content = "The Hub rejected assets, messages could not be decoded, or a message ran out of delivery attempts. See `hub-import status`, the failed manifests in the state bucket and the ${google_pubsub_subscription.dead_letter.name} subscription; fix, then `hub-import replay --failed`."
   }
 
   depends_on = [time_sleep.log_metrics_known]
@@ -232,7 +251,35 @@ resource "google_monitoring_alert_policy" "hub_unreachable" {
   }
 
   documentation {
-    content = "Each flush asks the Hub first and pulls nothing while it does not answer, so files wait safely in the queue (7 days). Check the Hub's status, the API key (`python -m hub_import check`) and hub_api_url."
+    content = "Each flush asks the Hub first and pulls nothing while it does not answer, so files wait safely in the queue (7 days). Check the Hub's status, the API key (`hub-import check`) and hub_api_url."
+  }
+
+  depends_on = [time_sleep.log_metrics_known]
+}
+
+resource "google_monitoring_alert_policy" "storage_waiting" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: waiting for a Hub storage integration"
+  combiner              = "OR"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "the flush waits for a Hub storage integration for gs://${local.landing_bucket}"
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.storage_waiting.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    content = "No Hub storage integration reads gs://${local.landing_bucket} yet, so the flush pulls nothing: files wait in the subscription (7 days) and go in on their own once it exists. Create it in the Hub (Organization > Storages, type GCS, the landing bucket); nothing to re-apply. `python -m hub_import storages` lists the integrations, `python -m hub_import status` says what the flush found."
   }
 
   depends_on = [time_sleep.log_metrics_known]

@@ -30,12 +30,12 @@ output "results_topic" {
 
 output "ingest_function_uri" {
   description = "The ingest function (internal only; Eventarc calls it)."
-  value       = local.deploy_functions ? google_cloudfunctions2_function.ingest[0].service_config[0].uri : local.not_deployed
+  value       = google_cloudfunctions2_function.ingest.service_config[0].uri
 }
 
 output "flush_function_uri" {
   description = "The flush function (Cloud Scheduler calls it with an OIDC token)."
-  value       = local.deploy_functions ? google_cloudfunctions2_function.flush[0].service_config[0].uri : local.not_deployed
+  value       = google_cloudfunctions2_function.flush.service_config[0].uri
 }
 
 output "hub_api_key_secret_version" {
@@ -54,11 +54,12 @@ output "dashboard_url" {
 }
 
 output "alert_policies" {
-  description = "The alert policies: files waiting too long, dead letters, the Hub unreachable."
+  description = "The alert policies: files waiting too long, dead letters, the Hub unreachable, no storage integration yet."
   value = {
     oldest_message  = google_monitoring_alert_policy.oldest_message.name
     dead_letters    = google_monitoring_alert_policy.dead_letters.name
     hub_unreachable = google_monitoring_alert_policy.hub_unreachable.name
+    storage_waiting = google_monitoring_alert_policy.storage_waiting.name
   }
 }
 
@@ -72,18 +73,21 @@ output "hub_reader_key_command" {
   value       = var.create_hub_reader ? "gcloud iam service-accounts keys create hub-reader-key.json --iam-account=${google_service_account.hub_reader[0].email}" : null
 }
 
-# The functions' settings (never the key) for the CLI, each single-quoted for the shell: the
-# routes are JSON and the globs would otherwise expand.
+# The operator's CLI with the functions' settings (never the key), each single-quoted for the
+# shell: the routes are JSON and the globs would otherwise expand. `hub-import` is the command
+# `pip install .` makes (pyproject.toml; README, Operate); the shell that evals these finds it on
+# its PATH, and brings HUB_API_KEY and the Google credentials.
 locals {
   cli_env = "env ${join(" ", [for k, v in local.function_env : "${k}='${replace(v, "'", "'\\''")}'"])}"
+  cli     = "${local.cli_env} hub-import"
 }
 
 output "check_command" {
-  description = "Check the deployment end to end: eval \"$(terraform output -raw check_command)\", with HUB_API_KEY exported in that shell."
-  value       = "${local.cli_env} python -m hub_import check"
+  description = "Check the deployment end to end: eval \"$(terraform output -raw check_command)\", with hub-import on the PATH and HUB_API_KEY exported in that shell."
+  value       = "${local.cli} check"
 }
 
 output "backfill_command" {
-  description = "Queue the files already in the landing bucket (those that landed before the functions were deployed): eval \"$(terraform output -raw backfill_command)\"."
-  value       = "${local.cli_env} python -m hub_import backfill gs://${local.landing_bucket}"
+  description = "Queue the files already in the landing bucket (an existing bucket's files from before this deployment): eval \"$(terraform output -raw backfill_command)\", with hub-import on the PATH."
+  value       = "${local.cli} backfill gs://${local.landing_bucket}"
 }

@@ -22,19 +22,19 @@ variable "hub_project_id" {
 
 variable "hub_storage_id" {
   type        = string
-  description = "The _id of the Hub storage integration that reads the landing bucket. Empty on the first apply: the integration is made from the read-only account that apply creates, and until it is set (or hub_public_bucket) the functions, their trigger and the scheduler job are not deployed."
+  description = "The _id of the Hub storage integration that reads the landing bucket, as an override. Empty (the default): the flush finds the one whose bucket is the landing bucket in the Hub (GET /v2/storages), and waits, pulling nothing, until it exists; nothing to re-apply once it is made."
   default     = ""
 }
 
 variable "hub_public_bucket" {
   type        = bool
-  description = "The landing bucket is public (one of your own: create_landing_bucket = false): the Hub reads it without a storage integration, so hub_storage_id may stay empty and the first apply deploys everything."
+  description = "The landing bucket is public (one of your own: create_landing_bucket = false): the Hub reads it without a storage integration, so none is looked for and assets name none."
   default     = false
 
   # A bucket this module creates enforces public access prevention: the Hub could not read it.
   validation {
     condition     = !var.hub_public_bucket || !var.create_landing_bucket
-    error_message = "hub_public_bucket: the landing bucket this module creates is private; a public bucket is one of your own (create_landing_bucket = false). Otherwise leave it false and set hub_storage_id."
+    error_message = "hub_public_bucket: the landing bucket this module creates is private; a public bucket is one of your own (create_landing_bucket = false). Otherwise leave it false: the flush finds the bucket's storage integration in the Hub."
   }
 }
 
@@ -85,8 +85,8 @@ variable "hub_requests_per_minute" {
   default     = 100
 
   validation {
-    condition     = var.hub_requests_per_minute > 0
-    error_message = "hub_requests_per_minute must be positive."
+    condition     = var.hub_requests_per_minute > 0 && var.hub_requests_per_minute <= 60000
+    error_message = "hub_requests_per_minute must be above 0 and at most 60000."
   }
 }
 
@@ -96,8 +96,8 @@ variable "hub_settle_seconds" {
   default     = 300
 
   validation {
-    condition     = var.hub_settle_seconds >= 0
-    error_message = "hub_settle_seconds must be zero or more."
+    condition     = var.hub_settle_seconds >= 0 && var.hub_settle_seconds <= 86400
+    error_message = "hub_settle_seconds must be from 0 to 86400 (a day)."
   }
 }
 
@@ -149,8 +149,8 @@ variable "max_object_bytes" {
   default     = 0
 
   validation {
-    condition     = var.max_object_bytes >= 0
-    error_message = "max_object_bytes must not be negative."
+    condition     = var.max_object_bytes >= 0 && var.max_object_bytes <= 5497558138880 && floor(var.max_object_bytes) == var.max_object_bytes
+    error_message = "max_object_bytes must be a whole number from 0 (no limit) to 5497558138880 (5 TiB, the largest GCS object)."
   }
 }
 
@@ -183,8 +183,8 @@ variable "probe_max_bytes" {
   default     = 1048576
 
   validation {
-    condition     = var.probe_max_bytes >= 1024
-    error_message = "probe_max_bytes must be at least 1024."
+    condition     = var.probe_max_bytes >= 1024 && var.probe_max_bytes <= 67108864 && floor(var.probe_max_bytes) == var.probe_max_bytes
+    error_message = "probe_max_bytes must be a whole number from 1024 to 67108864 (64 MiB, read into the ingest function's memory)."
   }
 }
 
@@ -216,8 +216,8 @@ variable "max_event_age_seconds" {
   default     = 86400
 
   validation {
-    condition     = var.max_event_age_seconds >= 60
-    error_message = "max_event_age_seconds must be at least 60."
+    condition     = var.max_event_age_seconds >= 60 && var.max_event_age_seconds <= 604800
+    error_message = "max_event_age_seconds must be from 60 to 604800 (Pub/Sub keeps a message 7 days)."
   }
 }
 
@@ -228,19 +228,20 @@ variable "max_assets_per_manifest" {
   default     = 500
 
   validation {
-    condition     = var.max_assets_per_manifest >= 1 && var.max_assets_per_manifest <= 10000
-    error_message = "max_assets_per_manifest must be from 1 to 10000."
+    condition     = var.max_assets_per_manifest >= 1 && var.max_assets_per_manifest <= 10000 && floor(var.max_assets_per_manifest) == var.max_assets_per_manifest
+    error_message = "max_assets_per_manifest must be a whole number from 1 to 10000."
   }
 }
 
 variable "flush_budget_seconds" {
   type        = number
-  description = "How long one flush works; the function's timeout is this plus hub_timeout_seconds plus 30 s."
+  description = "How long one flush works; the function's timeout is this plus hub_timeout_seconds plus 30 s, and the scheduler waits 15 s more, so the next call never finds the one flush instance busy."
   default     = 240
 
+  # Cloud Scheduler waits at most 30 minutes for an answer, and must wait out the flush (scheduler.tf).
   validation {
-    condition     = var.flush_budget_seconds >= 30 && var.flush_budget_seconds <= 1440
-    error_message = "flush_budget_seconds must be from 30 to 1440 (with the Hub timeout, the scheduler waits at most 30 minutes)."
+    condition     = var.flush_budget_seconds >= 30 && var.flush_budget_seconds + var.hub_timeout_seconds + 30 + 15 <= 1800
+    error_message = "flush_budget_seconds must be at least 30, and with hub_timeout_seconds and 45 s at most 1800: the scheduler must wait out the flush (its timeout is the budget plus the Hub timeout plus 30 s), and Cloud Scheduler waits 30 minutes at most."
   }
 }
 

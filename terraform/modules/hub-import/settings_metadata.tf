@@ -7,8 +7,8 @@ variable "max_template_batches" {
   default     = 100
 
   validation {
-    condition     = var.max_template_batches >= 1 && floor(var.max_template_batches) == var.max_template_batches
-    error_message = "max_template_batches must be a whole number of at least 1."
+    condition     = var.max_template_batches >= 1 && var.max_template_batches <= 10000 && floor(var.max_template_batches) == var.max_template_batches
+    error_message = "max_template_batches must be a whole number from 1 to 10000."
   }
 }
 
@@ -29,8 +29,8 @@ variable "max_context_value_bytes" {
   default     = 1024
 
   validation {
-    condition     = var.max_context_value_bytes >= 1 && floor(var.max_context_value_bytes) == var.max_context_value_bytes
-    error_message = "max_context_value_bytes must be a whole number of at least 1."
+    condition     = var.max_context_value_bytes >= 1 && var.max_context_value_bytes <= 8192 && floor(var.max_context_value_bytes) == var.max_context_value_bytes
+    error_message = "max_context_value_bytes must be a whole number from 1 to 8192 (GCS holds at most 8 KiB of custom metadata an object)."
   }
 }
 

@@ -7,10 +7,21 @@ resource "google_storage_bucket" "landing" {
   location                    = local.new_landing_location
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = false
+  force_destroy               = var.force_destroy
 
   versioning {
     enabled = true
+  }
+
+  # A deleted or overwritten file stays as a noncurrent version; it goes after this many days.
+  lifecycle_rule {
+    condition {
+      days_since_noncurrent_time = var.landing_noncurrent_days
+      with_state                 = "ARCHIVED"
+    }
+    action {
+      type = "Delete"
+    }
   }
 
   # The Hub's web app reads objects straight from the bucket, with signed or authorised URLs.
@@ -25,11 +36,19 @@ resource "google_storage_bucket" "landing" {
   depends_on = [time_sleep.apis_enabled]
 }
 
-# An existing landing bucket: its real location is the trigger's region.
+# An existing landing bucket: its real location is the trigger's region. It must be in this
+# project: Eventarc's Cloud Storage triggers take events only from buckets of their own project.
 data "google_storage_bucket" "landing" {
   count      = var.create_landing_bucket ? 0 : 1
   name       = var.landing_bucket
   depends_on = [time_sleep.apis_enabled]
+
+  lifecycle {
+    postcondition {
+      condition     = tostring(self.project_number) == tostring(data.google_project.this.number)
+      error_message = "The landing bucket ${var.landing_bucket} is in another project (number ${self.project_number}, not ${data.google_project.this.number}): Eventarc's Cloud Storage triggers take events only from a bucket in their own project. Deploy this module into the bucket's project (project_id), or land the files in a bucket of this one (README, Enterprise organizations)."
+    }
+  }
 }
 
 resource "google_storage_bucket" "state" {
@@ -38,7 +57,7 @@ resource "google_storage_bucket" "state" {
   location                    = upper(var.region)
   uniform_bucket_level_access = true
   public_access_prevention    = "enforced"
-  force_destroy               = false
+  force_destroy               = var.force_destroy
 
   versioning {
     enabled = true

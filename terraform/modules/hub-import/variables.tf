@@ -15,7 +15,7 @@ variable "region" {
 
 variable "name_prefix" {
   type        = string
-  description = "Prefix of every resource name (service accounts take its first 16 characters)."
+  description = "Prefix of every resource name, one per instance in a project. Service-account ids take it whole up to 16 characters; a longer one is cut to 15 and followed by a short hash of the whole prefix."
   default     = "hub-import"
 
   validation {
@@ -45,6 +45,23 @@ variable "landing_bucket_location" {
 variable "state_bucket" {
   type        = string
   description = "Name of the bucket created for manifests and the ledger (private)."
+}
+
+variable "landing_noncurrent_days" {
+  type        = number
+  description = "Days after which a noncurrent version of an object in the landing bucket this module creates (one overwritten or deleted) is deleted, so that a deleted file does not stay readable for good."
+  default     = 30
+
+  validation {
+    condition     = var.landing_noncurrent_days >= 1 && floor(var.landing_noncurrent_days) == var.landing_noncurrent_days
+    error_message = "landing_noncurrent_days must be a whole number from 1."
+  }
+}
+
+variable "force_destroy" {
+  type        = bool
+  description = "Let terraform destroy delete the landing bucket this module creates and the state bucket with every object in them (files, manifests, the ledger). false: destroy stops at a bucket that is not empty."
+  default     = false
 }
 
 variable "manifest_retention_days" {
@@ -80,29 +97,63 @@ variable "cors_max_age_seconds" {
   }
 }
 
-variable "grant_gcs_agent_publisher" {
-  type        = bool
-  description = "Grant the project's Cloud Storage service agent roles/pubsub.publisher, which Eventarc's Cloud Storage triggers need. One grant per project: set false in every other instance of this module in the same project."
-  default     = true
+variable "gcs_agent_publisher_grant" {
+  type        = string
+  description = "The id of the grant of roles/pubsub.publisher on the project to its Cloud Storage service agent, which Eventarc's Cloud Storage triggers need. It is made once per project, in the root (terraform/project.tf: google_project_iam_member.gcs_agent_publishes_events.id), and the same id goes to every instance; the functions and triggers wait until it has propagated."
+  nullable    = false
+}
+
+variable "flush_ingress" {
+  type        = string
+  description = "Who may reach the flush function over the network (IAM still admits only the scheduler's account): ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB. README, Enterprise organizations, says what each means for Cloud Scheduler's calls."
+  default     = "ALLOW_ALL"
+
+  validation {
+    condition     = contains(["ALLOW_ALL", "ALLOW_INTERNAL_ONLY", "ALLOW_INTERNAL_AND_GCLB"], var.flush_ingress)
+    error_message = "flush_ingress must be ALLOW_ALL, ALLOW_INTERNAL_ONLY or ALLOW_INTERNAL_AND_GCLB."
+  }
 }
 
 variable "create_hub_reader" {
   type        = bool
-  description = "Create a service account with read access to the landing bucket only, for the Hub's storage integration (its key is made by hand)."
+  description = "Create a service account with read access to the landing bucket only, for the Hub's storage integration (its key is made by hand). false: the integration reads the bucket with an account (and key) made elsewhere, e.g. where iam.disableServiceAccountKeyCreation is enforced in this project (README, Enterprise organizations)."
   default     = true
 }
 
 # -- the Hub API key -------------------------------------------------------------------------
 variable "hub_api_key" {
   type        = string
-  description = "The Hub API key (Hub UI, Profile > API). Ephemeral: written to Secret Manager through a write-only argument, never kept in the plan or the state. Terraform needs it on every plan; it is written only when hub_api_key_version changes."
+  description = "The Hub API key (Hub UI, Profile > API). Ephemeral: written to Secret Manager through a write-only argument, never kept in the plan or the state. Needed on every plan and apply (it is written only when hub_api_key_version changes); null only for terraform destroy."
   sensitive   = true
   ephemeral   = true
-  nullable    = false
+  nullable    = true
+  default     = null
 
   validation {
-    condition     = length(trimspace(var.hub_api_key)) > 0
+    condition     = var.hub_api_key == null ? true : length(trimspace(var.hub_api_key)) > 0
     error_message = "hub_api_key is empty: set TF_VAR_hub_api_key from the file that holds the key."
+  }
+}
+
+variable "secret_replication" {
+  type        = string
+  description = "Where Secret Manager keeps the key: user_managed (in secret_locations, by default the functions' region; what an organization's gcp.resourceLocations admits) or auto (Google's choice, which needs the global location)."
+  default     = "user_managed"
+
+  validation {
+    condition     = contains(["user_managed", "auto"], var.secret_replication)
+    error_message = "secret_replication must be user_managed or auto."
+  }
+}
+
+variable "secret_locations" {
+  type        = list(string)
+  description = "The regions the key's secret is replicated to with user_managed replication (null: the functions' region, var.region)."
+  default     = null
+
+  validation {
+    condition     = var.secret_locations == null ? true : length(var.secret_locations) > 0 && alltrue([for l in var.secret_locations : can(regex("^[a-z]+-[a-z]+[0-9]+$", l))])
+    error_message = "secret_locations: one or more regions such as europe-west1 (null: var.region)."
   }
 }
 

@@ -34,7 +34,7 @@ def without_manifest(stack, messages) -> list[str]:
 
 def test_groups_left_unsent_when_the_budget_runs_out_give_their_claims_back(stack):
     # GIVEN 60 files, manifests of 10, and a Hub so slow (1.5 s a call) that a 5 s flush sends two at most
-    mine = own_state(stack, "claims")
+    mine = own_state(stack, "claims", queue=True)
     messages = publish(mine, refs(f"claims-{uuid.uuid4().hex[:8]}/", 60))
     the_hub = hub(stack)
     the_hub.faults(latency_ms=1500, rate_limit_per_minute=0)
@@ -54,7 +54,7 @@ def test_groups_left_unsent_when_the_budget_runs_out_give_their_claims_back(stac
 def test_a_destination_that_cannot_work_leaves_no_ledger_record(stack):
     # GIVEN files routed to a batch that does not exist, with batch creation off
     run = f"claims-nobatch-{uuid.uuid4().hex[:8]}/"
-    mine = {**own_state(stack, "claims"), "HUB_CREATE_BATCHES": "false",
+    mine = {**own_state(stack, "claims", queue=True), "HUB_CREATE_BATCHES": "false",
             "HUB_ROUTES": json.dumps([{"prefix": run, "batches": [run.rstrip("/")]}])}
     messages = publish(mine, refs(run, 20))
     # WHEN the flush meets them
@@ -67,7 +67,7 @@ def test_a_destination_that_cannot_work_leaves_no_ledger_record(stack):
 def test_files_trickling_in_reach_the_hub_while_the_flush_is_still_pulling(stack):
     # GIVEN a flush that keeps pulling (files land every half second for 12 s, within its budget)
     # and whose groups wait at most 3 s for more (HOLD_S, 30 s in a deployment)
-    mine = own_state(stack, "hold")
+    mine = own_state(stack, "hold", queue=True)
     run = f"hold-{uuid.uuid4().hex[:8]}/"
     objects = refs(run, 24)
     landed: dict[str, float] = {}
@@ -89,3 +89,16 @@ def test_files_trickling_in_reach_the_hub_while_the_flush_is_still_pulling(stack
     stored = sorted(datetime.fromisoformat(a["createdAt"]).timestamp() for a in assets)
     assert summary["pulled"] == 24 and len(assets) == 24 == len({a["externalId"] for a in assets}), summary
     assert stored[0] < max(landed.values()) and len(set(stored)) >= 2, (stored[0], max(landed.values()))
+
+
+def test_a_queue_of_its_own_gets_its_own_messages_only(stack):
+    # GIVEN two tests' states, each with a queue of its own (own_state(queue=True))
+    a, b = own_state(stack, "queue-a", queue=True), own_state(stack, "queue-b", queue=True)
+    assert len({a["PUBSUB_SUBSCRIPTION"], b["PUBSUB_SUBSCRIPTION"], stack["PUBSUB_SUBSCRIPTION"]}) == 3
+    # WHEN one of them queues files
+    messages = publish(a, refs(f"queue-{uuid.uuid4().hex[:8]}/", 7))
+    # THEN the other's flush pulls none of them, and its own flushes pull exactly them
+    assert run_flush(b, HUB_REQUESTS_PER_MINUTE=0)["pulled"] == 0
+    summaries = flush_until_idle(a, expect=messages, HUB_REQUESTS_PER_MINUTE=0)
+    assert sum(s["pulled"] for s in summaries) == 7
+    assert_once(stack, messages)

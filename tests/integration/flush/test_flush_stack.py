@@ -15,20 +15,16 @@ import requests
 
 from deploy.local.samples import make_image
 from hub_import.core.clients import storage_client, subscriber_client
-from tests.integration.conftest import pull_until
-from tests.integration.flushing import (assert_once, flush_http, flush_until_idle, held, hub, own_state, publish,
-                                        refs, run_flush)
+from tests.integration.conftest import pull_until, wait_for_ingest
+from tests.integration.flushing import (answered, assert_once, flush_http, flush_until_idle, held, hub, hub_calls,
+                                        own_state, publish, refs, run_flush)
 
 
 @pytest.fixture(autouse=True)
 def healthy_hub(stack):
-    """Every test starts and ends with a Hub without faults, and a drained queue."""
-    h = hub(stack)
-    reset = dict(error_rate=0.0, rate_429=0.0, latency_ms=0, outage=False, drop_after_commit=0.0,
-                 drop_hang_s=0.0, rate_limit_per_minute=0, rate_limit_window_s=60.0, max_assets_per_request=1000)
-    h.faults(**reset)
-    yield h
-    h.faults(**reset)
+    """The Hub stand-in; conftest's every_switch_reset starts and ends each test with every switch
+    as the stack started."""
+    return hub(stack)
 
 
 def run_id(kind: str) -> str:
@@ -46,7 +42,10 @@ def test_files_in_the_bucket_are_in_the_hub_once_with_url_id_size_and_batch(stac
     files[f"{run}skip.exe"] = (b"MZ", "application/octet-stream")
     for name, (data, kind) in files.items():
         bucket.blob(name).upload_from_string(data, content_type=kind)
-    time.sleep(3)  # the bridge and the ingest function deliver the events
+    # (the bridge and the ingest function deliver the events: wait until it has logged each one,
+    # every eligible file queued and the .exe skipped, rather than sleeping and hoping)
+    wait_for_ingest(stack, run, "queued", len(files) - 1)
+    wait_for_ingest(stack, run, "skipped", 1)
     # WHEN the scheduler calls the flush function until the queue is empty
     summaries = flush_until_idle(stack, flush=lambda: flush_http(stack))
     # THEN each eligible file is in the Hub exactly once, as the Hub needs it
@@ -111,17 +110,28 @@ def test_a_flush_killed_at_any_step_loses_nothing_and_doubles_nothing(stack, ste
     assert_once(stack, messages)
 
 
-@pytest.mark.parametrize("faults", [
-    {"error_rate": 0.2},
-    {"rate_429": 0.5, "retry_after_s": 1},
-    {"latency_ms": 300},
-    {"drop_after_commit": 0.3},
-], ids=["500s-20pct", "429-bursts", "latency", "commit-then-drop-30pct"])
-def test_hub_faults_cost_nothing_and_double_nothing(stack, healthy_hub, faults):
+def _fault_row(stats: dict, row: str) -> int:
+    return sum(stats["requests"].get(row, {}).values())
+
+
+# Each fault, and how the stand-in counts having injected it (so that a run the dice spared fails).
+HUB_FAULTS = {
+    "500s-20pct": ({"error_rate": 0.2}, lambda s: answered(s, status="500")),
+    "429-bursts": ({"rate_429": 0.5, "retry_after_s": 1}, lambda s: answered(s, status="429")),
+    "latency": ({"latency_ms": 300}, lambda s: _fault_row(s, "latency added")),
+    "commit-then-drop-30pct": ({"drop_after_commit": 0.3}, lambda s: _fault_row(s, "dropped after commit")),
+}
+
+
+@pytest.mark.parametrize("case", list(HUB_FAULTS))
+def test_hub_faults_cost_nothing_and_double_nothing(stack, healthy_hub, case):
+    faults, fired = HUB_FAULTS[case]
     messages = publish(stack, refs(run_id("fault"), 300))
+    before = fired(healthy_hub.stats())
     healthy_hub.faults(**faults)
     flush_until_idle(stack, expect=messages, MAX_ASSETS_PER_MANIFEST=20, FLUSH_BUDGET_SECONDS=30)
     healthy_hub.faults(error_rate=0.0, rate_429=0.0, latency_ms=0, drop_after_commit=0.0)
+    assert fired(healthy_hub.stats()) > before, f"the stand-in never injected {case}"
     assert_once(stack, messages)
 
 
@@ -138,9 +148,11 @@ def test_an_outage_then_recovery_loses_nothing_and_spends_no_delivery_attempts(s
 def test_an_outage_in_the_middle_of_a_flush_leaves_the_manifest_pending_then_finishes_it(stack, healthy_hub):
     messages = publish(stack, refs(run_id("midway"), 100))
     healthy_hub.faults(latency_ms=400)
+    outages = answered(healthy_hub.stats(), status="503")
     threading.Timer(1.5, lambda: healthy_hub.faults(outage=True)).start()
     first = run_flush(stack, MAX_ASSETS_PER_MANIFEST=10)
     assert first["sent"] < len(messages)
+    assert answered(healthy_hub.stats(), status="503") > outages, "the outage never met the flush"
     healthy_hub.faults(outage=False, latency_ms=0)
     flush_until_idle(stack, expect=messages)
     assert_once(stack, messages)
@@ -172,17 +184,22 @@ def test_hub_calls_are_one_per_manifest_and_the_rate_limit_is_never_exceeded(sta
     healthy_hub.faults(rate_limit_per_minute=100, rate_limit_window_s=6)
     healthy_hub.reset_stats()
     n, size = 2400, 20
-    messages = publish(stack, refs(run_id("calls"), n))
-    # WHEN it is drained (with a state of its own: no other test's pending work or heal checks)
-    summaries = flush_until_idle(own_state(stack, "calls"), MAX_ASSETS_PER_MANIFEST=size,
+    # (a state and a queue of its own: no other test's pending work, heal checks or messages)
+    mine = own_state(stack, "calls", queue=True)
+    messages = publish(mine, refs(run_id("calls"), n))
+    # WHEN it is drained
+    summaries = flush_until_idle(mine, MAX_ASSETS_PER_MANIFEST=size,
                                  HUB_REQUESTS_PER_MINUTE=1000, FLUSH_BUDGET_SECONDS=60)
-    stats = healthy_hub.stats()["requests"]  # before the judge's own listing calls count too
+    assert sum(s["pulled"] for s in summaries) == n, "its own messages, and only those"
+    snapshot = healthy_hub.stats()  # before the judge's own listing calls count too
+    stats = snapshot["requests"]
     # THEN one import call per manifest, a few other calls per flush, and never a 429
     healthy_hub.faults(rate_limit_per_minute=0)
     assert_once(stack, messages)
     imports = stats["POST /v2/project/<project_id>/cloud"]
     assert imports == {"201": math.ceil(n / size)}
-    assert sum(s["hub_calls"] for s in summaries) <= math.ceil(n / size) + 3 * len(summaries)
+    # (counted at the stand-in, from the files, the manifest size and the flushes the test ran)
+    assert hub_calls(snapshot) <= math.ceil(n / size) + 3 * len(summaries), stats
     assert all("429" not in by_status for by_status in stats.values())
 
 

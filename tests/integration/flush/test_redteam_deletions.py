@@ -21,16 +21,16 @@ import uuid
 from hub_import.core.clients import publisher_client, storage_client
 from hub_import.core.messages import DeletionMessage
 from hub_import.core.objects import ObjectRef
-from tests.integration.conftest import pull_until
+from tests.integration.conftest import pull_until, wait_for_ingest
 from tests.integration.flushing import assert_once, held, hub, own_state, publish, refs, run_flush, settings
 from tests.integration.flush.test_deletions import (FAST, SOON, delete, flush_until, healthy_hub, import_files, record,  # noqa: F401
-                                              run_id, totals, upload, wait_for_ingest)
+                                              run_id, totals, upload)
 from tests.integration.flush.test_results import results_sub, take  # noqa: F401 - a fixture
 
 
 def test_a_deletion_naming_an_impossible_bucket_does_not_kill_the_flush(stack):
     # GIVEN good files queued, and a deletion message whose bucket name starts with a '-'
-    state = own_state(stack, "rt-badbucket")
+    state = own_state(stack, "rt-badbucket", queue=True)
     marker = uuid.uuid4().hex
     good = publish(state, refs(f"rt-badbucket-{marker[:6]}/", 3))
     data, attributes = DeletionMessage(ObjectRef("-not-a-bucket-", "x.jpg", 7), "deleted", "poison").encode()
@@ -47,7 +47,7 @@ def test_a_deletion_naming_an_impossible_bucket_does_not_kill_the_flush(stack):
         assert_once(stack, good)
     finally:
         if not isinstance(outcome, dict):  # leave no poison behind for the tests after this one
-            pull_until(stack, lambda m: m.attributes.get("marker") == marker, 1, timeout=40)
+            pull_until(state, lambda m: m.attributes.get("marker") == marker, 1, timeout=40)
 
 
 def test_a_second_generation_deleted_before_its_import_is_told_as_its_own_deletion(stack, results_sub):
@@ -134,7 +134,7 @@ def test_a_lost_import_that_lands_after_the_deletion_does_not_stay_in_the_hub(st
     assert held(stack, run) == {}, held(stack, run)
 
 
-def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(stack):
+def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(stack, tmp_path):
     # GIVEN a file uploaded and deleted again (its import G1 and its deletion queued)
     state, run = own_state(stack, "rt-trickle"), run_id("rttrickle")
     name = f"{run}report.txt"
@@ -144,9 +144,15 @@ def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(
     wait_for_ingest(stack, run, "deletion queued", 1)
     # WHEN a flush drains them one pull at a time (a backlog), and, after it has carried out the
     # deletion, the right file is uploaded under the same name and its import comes in a later pull
-    first = run_flush(state, module="tests.integration.trickle_pubsub", TRICKLE_REUPLOAD=name,
+    trickled = tmp_path / "trickle.jsonl"
+    first = run_flush(state, module="tests.integration.trickle_pubsub", TRICKLE_REUPLOAD=name, TRICKLE_STATS=trickled,
                       FLUSH_BUDGET_SECONDS=30, **FAST)
     flush_until(state, lambda _: True)
+    # (the attack happened, by the seam's own count: the deletion pulled, then the file uploaded
+    # again, and its import pulled by the same flush)
+    done = json.loads(trickled.read_text())
+    assert done.get("deletions_pulled", 0) >= 1 and done.get("uploaded_again") == 1 \
+        and done.get("pulled_after_upload", 0) >= 1, done
     # THEN the file in the bucket is in the Hub, once
     # (today: G2's import was folded into the held import of G1 as a duplicate; G1's is dropped as
     # deleted before import, and G2's message is acked with it)

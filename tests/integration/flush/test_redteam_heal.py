@@ -7,24 +7,34 @@ import uuid
 
 import pytest
 
-from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
-from tests.integration.redteam import add_others, stack, the_hub  # noqa: F401, F811 - fixtures
+from tests.integration.flushing import (IMPORT, answered, assert_once, commit_held, flush_until_healed, flush_until_idle, held, publish,
+                                        refs, run_flush)
+from tests.integration.redteam import HELD, add_others, stack, the_hub  # noqa: F401, F811 - fixtures
 
 LATE = {"MAX_ASSETS_PER_MANIFEST": 20, "FLUSH_BUDGET_SECONDS": 20, "HUB_REQUESTS_PER_MINUTE": 6000,
         "HUB_SETTLE_SECONDS": 1}
 
 
 def test_a_late_copy_is_healed_in_a_project_where_others_keep_importing(stack, the_hub):
-    # GIVEN a lost import that lands 4 s later, after the settle time (1 s): the reconcile found it
+    # GIVEN a lost import that lands late, after the settle time (1 s): the reconcile found it
     # absent, the flush sent it again, and the late commit left a second copy (as in
-    # test_hub_behaviours' heal test)
+    # test_hub_behaviours' heal test). The stand-in holds the import until the resends are in
+    # (POST /_admin/commit-held), so that it lands after them whatever the machine's pace: with a
+    # fixed delay, a slow flush reconciled after it had landed, resent nothing, and the test went
+    # on without a copy to heal.
     prefix = f"rt-heal-busy-{uuid.uuid4().hex[:6]}/"
     messages = publish(stack, refs(prefix, 40))
-    the_hub.faults(slow_commit=1.0, slow_commit_delay_s=4.0)
-    flush_until_idle(stack, expect=messages, max_runs=40, **LATE)
+    the_hub.faults(slow_commit=1.0, slow_commit_delay_s=HELD)
+    first = run_flush(stack, **LATE)
     the_hub.faults(slow_commit=0.0)
-    time.sleep(5)
-    assert max(held(stack, prefix).values()) > 1, "the late commits must really have doubled some assets"
+    assert first["uncertain"] == 40, first
+    resent, deadline = [], time.monotonic() + 60
+    while sum(held(stack, prefix).values()) < 40:  # until the reconciles found them absent and resent them
+        assert time.monotonic() < deadline, ("never resent", resent[-2:])
+        resent.append(run_flush(stack, **LATE))
+    # (at once: before the heal check the resend left, due HEAL_AFTER_SETTLES settle times later)
+    commit_held(the_hub, at_least=2)  # the two manifests' lost imports land now, after their resends
+    assert min(held(stack, prefix).values()) == 2, "the late commits must really have doubled every asset"
     # AND meanwhile 700 more assets arrived in the project (a backfill, other uploaders: this
     # product alone imports up to 500 assets per call, 100 calls a minute)
     add_others(stack, the_hub, f"others-{uuid.uuid4().hex[:6]}/", 700, batch=50)
@@ -54,10 +64,11 @@ def test_a_late_copy_is_healed_when_the_resend_after_the_reconcile_waited_for_th
     # (so a reconcile reads one page)
     add_others(stack, the_hub, f"others-{uuid.uuid4().hex[:6]}/", 120, batch=30)
     time.sleep(4)
-    # AND an import whose answer was lost and which lands 6 s later (after the settle time of 1 s)
+    # AND an import whose answer was lost and which lands later, when the test says (held until
+    # the second flush below has reconciled and resent: after the settle time of 1 s)
     prefix = f"rt-heal-429-{uuid.uuid4().hex[:6]}/"
     messages = publish(stack, refs(prefix, 20))
-    the_hub.faults(slow_commit=1.0, slow_commit_delay_s=6.0)
+    the_hub.faults(slow_commit=1.0, slow_commit_delay_s=HELD)
     first = run_flush(stack, **LATE)
     the_hub.faults(slow_commit=0.0)
     assert first["uncertain"] == 20, first
@@ -66,14 +77,20 @@ def test_a_late_copy_is_healed_when_the_resend_after_the_reconcile_waited_for_th
     # limit (the key's window spent, by this flush's reads or by a second deployment on the key),
     # so the resend stores nothing and the manifest is left pending as "unsent"
     the_hub.faults(rate_limit_per_minute=2 if limited else 0, rate_limit_window_s=60.0)
+    before = the_hub.stats()
     second = run_flush(stack, **{**LATE, "FLUSH_BUDGET_SECONDS": 5})
+    after = the_hub.stats()
     the_hub.faults(rate_limit_per_minute=0)
     assert second["reconciled_manifests"] == 1 and second["sent"] == (0 if limited else 20), json.dumps(second)
-    # AND the lost import lands, and the scheduler goes on flushing past the heal check's time
-    time.sleep(5)
+    # (the attack, counted at the stand-in: the resend met 429s, stored nothing; in the control it went through)
+    refused = answered(after, status="429") - answered(before, status="429")
+    resent = answered(after, IMPORT, "201") - answered(before, IMPORT, "201")
+    assert (refused >= 1 and resent == 0) if limited else (refused == 0 and resent >= 1), (refused, resent)
+    # AND the lost import lands (it was still held: the reconcile above found it absent), and the
+    # scheduler goes on flushing past the heal check's time
+    commit_held(the_hub)
     summaries = flush_until_idle(stack, expect=messages, **LATE)
-    time.sleep(5 * 1 + 1)
-    summaries += [run_flush(stack, **LATE) for _ in range(3)]
+    summaries += flush_until_healed(stack, **LATE)  # every heal check left, come due and carried out
     # THEN each file is in the Hub once. (The "unsent" manifest loses its uncertain_since, so the
     # next flush sends it with neither a reconcile nor a heal check scheduled: the late copy and
     # the resend both stay.)

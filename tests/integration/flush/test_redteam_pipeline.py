@@ -51,7 +51,7 @@ def flush_process(stack, module: str = "hub_import", **extra) -> subprocess.Comp
 # Measured here: the flush exits 1 with the AttributeError; the survivors reach the Hub only
 # through later flushes.
 def test_a_deletion_for_a_held_import_must_not_kill_the_flush(stack):
-    mine = own_state(stack, "rt3-unclaim")
+    mine = own_state(stack, "rt3-unclaim", queue=True)
     run = f"rt3-unclaim-{uuid.uuid4().hex[:8]}/"
     victim, *others = refs(run, 16)
     book = ledger(mine)
@@ -98,7 +98,7 @@ def test_a_deletion_for_a_held_import_must_not_kill_the_flush(stack):
 # for the claim timeout at once and every claim names a manifest never written, so nothing may
 # come back before the claims can be taken over; then each file must be in the Hub once.
 def test_a_flush_killed_with_groups_claimed_and_unsent_loses_nothing_and_doubles_nothing(stack):
-    mine = own_state(stack, "rt3-kill")
+    mine = own_state(stack, "rt3-kill", queue=True)
     sets = {}
     started = time.time()
     for step in ("before-manifest", "after-hub"):
@@ -120,7 +120,7 @@ def test_a_flush_killed_with_groups_claimed_and_unsent_loses_nothing_and_doubles
 # of both arrive in later pulls and fold into the held item, so the claim is rewritten for the new
 # generation (_claim_newer). The Hub must hold it once, and the ledger name the newer generation.
 def test_a_newer_generation_across_pulls_is_imported_once_and_recorded(stack):
-    mine = own_state(stack, "rt3-newer")
+    mine = own_state(stack, "rt3-newer", queue=True)
     run = f"rt3-newer-{uuid.uuid4().hex[:8]}/"
     target, *others = refs(run, 12)
     newer = dataclasses.replace(target, generation=target.generation + 500)

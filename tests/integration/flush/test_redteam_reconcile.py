@@ -2,6 +2,7 @@
 assets it does not hold (losses)."""
 from __future__ import annotations
 
+import math
 import time
 import uuid
 
@@ -9,21 +10,24 @@ import pytest
 import requests
 
 from hub_import.core.assets import object_url
-from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
-from tests.integration.redteam import add_others, delete_others, stack, the_hub  # noqa: F401, F811 - fixtures
+from hub_import.hub.client import LIST_LIMIT
+from tests.integration.flushing import (LISTING, answered, assert_once, commit_held, flush_until_healed, flush_until_idle, held, publish,
+                                        refs, run_flush)
+from tests.integration.redteam import HELD, add_others, delete_others, stack, the_hub  # noqa: F401, F811 - fixtures
 
 FAST = {"MAX_ASSETS_PER_MANIFEST": 20, "HUB_REQUESTS_PER_MINUTE": 6000, "HUB_SETTLE_SECONDS": 2}
 
 
 def lost_import(stack, h, prefix: str, n: int = 20, **flush):
-    """Queue `n` files and flush once against a Hub whose import answers 504 and stores them a
-    second later: one pending manifest whose outcome is unknown. Returns the messages."""
+    """Queue `n` files and flush once against a Hub whose import answers 504 and stores them
+    right after (held, then committed by the test): one pending manifest whose outcome is unknown,
+    its assets in the Hub. Returns the messages."""
     messages = publish(stack, refs(prefix, n))
-    h.faults(slow_commit=1.0, slow_commit_delay_s=1.0)
+    h.faults(slow_commit=1.0, slow_commit_delay_s=HELD)
     first = run_flush(stack, **{**FAST, **flush})
     h.faults(slow_commit=0.0)
     assert first["uncertain"] == n, first
-    time.sleep(1.5)
+    commit_held(h)
     assert sum(held(stack, prefix).values()) == n, "the lost import must have landed"
     return messages
 
@@ -40,10 +44,11 @@ def test_a_listing_whose_pages_hold_fewer_than_100_rows_is_reconciled_right(stac
     messages = lost_import(stack, the_hub, prefix)
     # WHEN later flushes settle it (after the settle time), and heal gets its chance too
     time.sleep(2)
+    listed = answered(the_hub.stats(), LISTING)
     flush_until_idle(stack, expect=messages, **FAST)
-    time.sleep(5 * 2 + 1)  # heal.py's check is due HEAL_AFTER_SETTLES settle times after a resend
-    for _ in range(3):
-        run_flush(stack, **FAST)
+    # (the attack: the reconcile really read the capped, oldest-first listing; counted at the stand-in)
+    assert answered(the_hub.stats(), LISTING) > listed, "no listing call: the reconcile never met the cap"
+    flush_until_healed(stack, **FAST)  # every heal check a resend left, come due and carried out
     # THEN each file is in the Hub once. (Reconcile pages with LIST_LIMIT = 100 rows: on the
     # oldest-first listing it reads "page (T-1)//100 + 1", which with 50-row pages is the middle
     # of the listing, older than the lost import, and concludes every asset absent; heal's scan
@@ -64,8 +69,16 @@ def test_an_unordered_full_read_over_two_flushes_survives_a_person_deleting_asse
     time.sleep(2)  # the settle time
     # WHEN a flush with the default pace (100 calls a minute: 5 reconcile calls per flush of 5 s)
     # reads the first pages of the listing and saves its page cursor
+    before = the_hub.stats()
     part = run_flush(stack, MAX_ASSETS_PER_MANIFEST=20, HUB_SETTLE_SECONDS=2)
-    assert part["reconcile_calls"] >= 4 and part["reconciled_manifests"] == 0, part
+    after = the_hub.stats()
+    # (counted at the stand-in, not from the flush's summary: the listing calls this flush made,
+    # at least 4 pages, and fewer than the whole listing needs, the 20 files' one manifest of
+    # MAX_ASSETS_PER_MANIFEST=20 against every live row of the project, LIST_LIMIT=100 a page:
+    # the read really stopped part-way, with a cursor the deletion below can shift)
+    pages = math.ceil(after["assets"][stack["HUB_PROJECT_ID"]] / LIST_LIMIT)
+    listed = answered(after, LISTING) - answered(before, LISTING)
+    assert 4 <= listed < pages and part["reconciled_manifests"] == 0, {"listed": listed, "pages": pages, **part}
     # AND a person deletes 200 of the newest assets (rows on the pages already read)
     if deleted:
         assert delete_others(stack, others, newest=deleted) == deleted
@@ -93,6 +106,7 @@ def test_an_asset_of_another_file_with_the_same_external_id_does_not_settle_ours
     first = run_flush(stack, **FAST)
     the_hub.faults(short_created=0.0)
     assert first["uncertain"] == 1, first
+    assert the_hub.stats()["requests"].get("short created", {}).get("status fail", 0) >= 1, "the fault never fired"
     time.sleep(2.5)
     # AND later flushes settle it
     summaries = flush_until_idle(stack, **FAST)

@@ -70,7 +70,7 @@ def marked(env) -> list[str]:
 
 def test_each_settled_manifest_gives_one_result_whose_assets_are_what_the_hub_received(stack, results_sub):
     # GIVEN files for the Hub, one the Hub rejects (400), and two routed to a project that does not exist
-    env = own_state(stack, "results")
+    env = own_state(stack, "results", queue=True)
     run = f"results-{uuid.uuid4().hex[:8]}/"
     routed = {**FAST, "MAX_ASSETS_PER_MANIFEST": "4",
               "HUB_ROUTES": json.dumps([{"prefix": run + "lost/", "project": "no-such-project"}])}
@@ -109,7 +109,7 @@ def test_each_settled_manifest_gives_one_result_whose_assets_are_what_the_hub_re
 
 def test_a_result_pubsub_did_not_take_goes_out_with_the_next_flush_and_again_under_the_same_id(stack, results_sub):
     # GIVEN a flush whose results topic fails (it does not exist)
-    env = own_state(stack, "results-down")
+    env = own_state(stack, "results-down", queue=True)
     run = f"results-down-{uuid.uuid4().hex[:8]}/"
     files = publish(env, refs(run, 3))
     first = run_flush(env, RESULTS_TOPIC="no-such-results-topic", **FAST)
@@ -136,7 +136,7 @@ def test_a_result_pubsub_did_not_take_goes_out_with_the_next_flush_and_again_und
 def test_a_flush_killed_after_a_manifest_settled_and_before_its_result_went_out_loses_no_result(stack, results_sub):
     # GIVEN files, one the Hub rejects, and a flush whose results topic fails that is killed (SIGKILL)
     # after the rejected one's failed manifest is final and dead-lettered, before the rest is marked sent
-    env = {**own_state(stack, "results-kill"), "FLUSH_BUDGET_SECONDS": "5", "HUB_TIMEOUT_SECONDS": "1"}
+    env = {**own_state(stack, "results-kill", queue=True), "FLUSH_BUDGET_SECONDS": "5", "HUB_TIMEOUT_SECONDS": "1"}
     run = f"results-kill-{uuid.uuid4().hex[:8]}/"
     files = publish(env, refs(run, 3))
     [bad] = publish(env, refs(run + "zz-", 1), size=(-5, 10))  # a corrupt size: the Hub says 400

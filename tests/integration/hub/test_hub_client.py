@@ -16,6 +16,7 @@ from hub_import.core.assets import build_asset
 from hub_import.core.hub_quirks import CLOCK_MARGIN_S
 from hub_import.core.logs import JsonFormatter
 from hub_import.core.objects import ObjectRef
+from hub_import.hub.reconcile import _created
 from hub_import.hub import (HubAuthError, HubClient, HubNotFoundError, HubOutcomeUnknownError, HubRejectedError,
                             HubUnavailableError, Progress)
 from tests.conftest import BATCH, PROJECT, STORAGE
@@ -103,8 +104,13 @@ def test_a_timeout_after_commit_raises_at_once_and_a_reconcile_finds_what_the_hu
     with pytest.raises(HubOutcomeUnknownError) as raised:
         c.import_assets(PROJECT, items, deadline=time.monotonic() + 30)
     assert raised.value.assets == items
-    time.sleep(1.5)  # the stand-in counts the call when its held connection closes
-    assert hub.stats()["requests"]["POST /v2/project/<project_id>/cloud"] == {"201": 1}, "never re-sent"
+    # (the stand-in counts the call when its held connection closes: polled for, under a deadline)
+    until = time.monotonic() + 10
+    while "POST /v2/project/<project_id>/cloud" not in hub.stats()["requests"] and time.monotonic() < until:
+        time.sleep(0.05)
+    stats = hub.stats()["requests"]
+    assert stats["dropped after commit"] == {"-": 1}, "the fault fired, once"
+    assert stats["POST /v2/project/<project_id>/cloud"] == {"201": 1}, "never re-sent"
     progress = Progress()
     assert c.reconcile(PROJECT, {a.external_id for a in items}, since=raised.value.sent_at, progress=progress,
                        max_calls=10)
@@ -205,7 +211,7 @@ def test_a_paced_client_never_draws_a_429_from_a_burst(hub_factory):
     paced = client(hub, requests_per_minute=95 * 60 / 3)
     # WHEN four threads burst 150 calls at it
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda _: paced.storages(), range(150)))
+        list(pool.map(lambda _: paced.ping(), range(150)))  # one GET /v2/storages each
     # THEN the Hub answered every call at once, and never 429
     assert hub.stats()["requests"]["GET /v2/storages"] == {"200": 150}
 
@@ -214,7 +220,7 @@ def test_an_unpaced_burst_does_draw_429s_which_the_client_rides_out(hub_factory)
     hub = hub_factory({"rate_limit_per_minute": 100, "rate_limit_window_s": 3})
     unpaced = client(hub, requests_per_minute=0)
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda _: unpaced.storages(deadline=time.monotonic() + 30), range(150)))
+        list(pool.map(lambda _: unpaced.ping(deadline=time.monotonic() + 30), range(150)))
     statuses = hub.stats()["requests"]["GET /v2/storages"]
     assert statuses["200"] == 150 and statuses.get("429", 0) > 0
 
@@ -245,7 +251,13 @@ def test_a_reconcile_is_exact_and_within_its_stated_cost_under_each_listing_beha
     older, lost, newer = assets(2000, "old"), assets(200, "lost"), assets(300, "new")
     for i in range(0, 2000, 500):
         c.import_assets(PROJECT, older[i:i + 500])
-    time.sleep(CLOCK_MARGIN_S + 0.5)  # the older assets are older than the reconcile's clock margin
+    # the older assets are older than the reconcile's clock margin, by the createdAt the Hub gave
+    # them (polled, under a deadline), not by a sleep that assumes when they were stored
+    newest_old = max(_created(a) for a in hub.all_assets(PROJECT))
+    deadline = time.monotonic() + CLOCK_MARGIN_S + 30
+    while time.time() <= newest_old + CLOCK_MARGIN_S + 0.2:
+        assert time.monotonic() < deadline, "the Hub's createdAt runs ahead of this clock"
+        time.sleep(0.05)
     since = time.time()
     c.import_assets(PROJECT, lost[:100])
     c.import_assets(PROJECT, newer)

@@ -87,6 +87,29 @@ def test_list_rows_with_or_without_created_at(three):
     assert names(rows(three, sort="createdAt")) == ["a1", "a2", "a3"], "still sorted by the hidden field"
 
 
+def test_list_rows_with_or_without_data(three):
+    assert all(r["data"] == GOOD for r in rows(three))
+    three.faults(list_data=False)
+    listed = rows(three, filters={"externalId": "a2"})
+    assert names(listed) == ["a2"] and not any("data" in r for r in rows(three))
+
+
+def test_list_lag_hides_new_assets_from_the_listing_until_they_are_that_old(three):
+    three.faults(list_lag_s=1.5)
+    assert wait_for(lambda: len(rows(three)) == 3, timeout=5)  # a1..a3 once 1.5 s old
+    assert post(three, assets("new")).status_code == 201
+    # the new asset is in the Hub (the judge's view) but not in the listing: rows, filters, total
+    assert "new" in held(three)
+    answer = requests.get(f"{three.url}/v2/project/{PROJECT}/assets", params={"limit": 100},
+                          headers={"apikey": three.api_key}, timeout=10).json()["data"]
+    assert names(answer["assets"]) == ["a3", "a2", "a1"] and answer["total"] == 3
+    assert rows(three, filters={"externalId": "new"}) == []
+    assert wait_for(lambda: names(rows(three, filters={"externalId": "new"})) == ["new"], timeout=5)
+    three.faults(list_lag_s=0)
+    assert post(three, assets("now")).status_code == 201
+    assert names(rows(three, filters={"externalId": "now"})) == ["now"]
+
+
 def test_list_max_limit_caps_the_page(hub_factory):
     hub = hub_factory({"list_max_limit": 2})
     assert post(hub, assets("a", "b", "c")).status_code == 201
@@ -117,6 +140,19 @@ def test_storages_default_limit_and_order(hub_factory):
     hub.faults(storages_default_limit=0, storages_order="newest_first")
     assert get() == ["s4", "s3", "s2", "s1", STORAGE], "0: every storage in one answer"
     assert get(limit=2) == ["s4", "s3"]
+
+
+def test_storages_max_limit_caps_a_page_silently_and_the_client_still_finds_every_integration(hub_factory):
+    from hub_import.hub import HubClient
+
+    hub = hub_factory({"storages_max_limit": 4})
+    requests.post(f"{hub.url}/_admin/storages", json=[{"_id": f"s{i:02d}", "bucket": f"b{i}"} for i in range(10)],
+                  timeout=10).raise_for_status()
+    page = requests.get(f"{hub.url}/v2/storages", params={"limit": 100}, headers={"apikey": hub.api_key},
+                        timeout=10).json()["data"]["storages"]
+    assert len(page) == 4, "a larger limit is capped without a word"
+    every = HubClient(hub.url, hub.api_key, requests_per_minute=0).storages()
+    assert {s["_id"] for s in every} == {STORAGE} | {f"s{i:02d}" for i in range(10)}
 
 
 def test_retry_after_sent_or_not_on_429(hub_factory):
@@ -297,7 +333,8 @@ def test_every_switch_is_settable_and_bad_values_change_nothing(hub):
     assert requests.get(f"{hub.url}/_admin/faults", timeout=10).json().keys() == FAULT_DEFAULTS.keys()
     for bad in ({"list_order": "sideways"}, {"slow_commit": 1.5}, {"geofenced": "yes"}, {"odd_status_code": 200},
                 {"max_body_bytes": -1}, {"redirect_to": "ftp://x"}, {"list_max_limit": 0}, {"nope": 1},
-                {"error_rate": 0.5, "list_created_at": "no"}):
+                {"error_rate": 0.5, "list_created_at": "no"}, {"list_lag_s": -1}, {"list_lag_s": "5"},
+                {"list_data": "no"}):
         answer = requests.post(f"{hub.url}/_admin/faults", json=bad, timeout=10)
         assert answer.status_code == 400, bad
     assert requests.get(f"{hub.url}/_admin/faults", timeout=10).json()["error_rate"] == 0.0, "all or nothing"
@@ -312,3 +349,30 @@ def test_the_judges_view_lists_every_live_asset_past_every_switch(hub):
     hub.faults(odd_status=1.0, list_created_at=False, list_order="newest_first", geofenced=True)
     listed = requests.get(f"{hub.url}/_admin/assets", params={"project": PROJECT}, timeout=10).json()["assets"]
     assert names(listed) == ["j1", "j2"] and all(a["createdAt"] for a in listed)
+
+
+def test_commit_held_stores_every_held_slow_commit_now_and_each_once(hub_factory):
+    # GIVEN two imports whose answers were lost and which the Hub would store only in a minute
+    hub = hub_factory({"slow_commit": 1.0, "slow_commit_delay_s": 1.5})
+    assert post(hub, assets("first")).status_code == 504
+    assert post(hub, assets("second")).status_code == 504
+    assert held(hub) == [] and hub.stats()["requests"]["slow commit"] == {"scheduled": 2}
+    # WHEN a test says they land now
+    assert hub.commit_held() == 2
+    # THEN both are stored at once, in the order they were made, and counted stored
+    assert held(hub) == ["first", "second"]
+    assert hub.stats()["requests"]["slow commit"] == {"scheduled": 2, "stored": 2}
+    # AND their timers, when they fall due, store nothing more; nothing is left to commit
+    assert wait_for(lambda: hub.stats()["requests"]["slow commit"].get("timer after commit-held") == 2)
+    assert held(hub) == ["first", "second"] and hub.commit_held() == 0
+    assert hub.stats()["requests"]["slow commit"] == {"scheduled": 2, "stored": 2, "timer after commit-held": 2}
+
+
+def test_latency_is_counted_for_each_call_it_delays(hub_factory):
+    hub = hub_factory({"latency_ms": 50})
+    for _ in range(3):
+        assert post(hub, assets(f"slow-{_}")).status_code == 201
+    assert hub.stats()["requests"]["latency added"] == {"-": 3}
+    hub.faults(latency_ms=0)
+    assert post(hub, assets("fast")).status_code == 201
+    assert hub.stats()["requests"]["latency added"] == {"-": 3}, "no latency, nothing counted"

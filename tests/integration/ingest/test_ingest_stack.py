@@ -1,13 +1,11 @@
 """On the local stack: files uploaded to the bucket arrive as described, routed messages."""
 from __future__ import annotations
 
-import json
 import uuid
-from pathlib import Path
 
 from deploy.local.samples import make_image
 from hub_import.core.messages import ObjectMessage
-from tests.integration.conftest import pull_until
+from tests.integration.conftest import ingest_lines, pull_until, wait_for_ingest
 
 
 def test_uploaded_objects_arrive_as_exactly_the_expected_messages(stack, landing):
@@ -53,9 +51,8 @@ def test_each_skip_and_each_unreadable_image_is_logged_with_its_reason(stack, la
     landing.blob(run + "setup.exe").upload_from_string(b"MZ", content_type="application/octet-stream")
     landing.blob(run + "broken.png").upload_from_string(b"\x89PNG\r\n\x1a\n garbage", content_type="image/png")
     pull_until(stack, lambda m: m.attributes["name"].startswith(run), 1, settle=1)
-    lines = [json.loads(l) for l in (Path(stack["STATE_DIR"]) / "ingest.log").read_text().splitlines()
-             if l.startswith("{")]
-    mine = [l for l in lines if run in l.get("object", "")]
+    wait_for_ingest(stack, run, "skipped: type not allowed", 1)
+    mine = [l for l in ingest_lines(stack, run, "") if run in l.get("object", "")]
     assert any(l["message"].startswith("skipped: type not allowed") for l in mine)
     assert any(l["severity"] == "WARNING" and "image size unknown" in l["message"] for l in mine)
     assert all(l.get("event_id") for l in mine), "every line about an event carries its id"
@@ -68,7 +65,5 @@ def test_a_large_image_is_sized_without_reading_more_than_the_cap(stack, landing
     landing.blob(run + "big.jpg").upload_from_string(data, content_type="image/jpeg")
     [message] = pull_until(stack, lambda m: m.attributes["name"].startswith(run), 1)
     assert ObjectMessage.decode(message.data).size == (1500, 2000)
-    lines = [json.loads(l) for l in (Path(stack["STATE_DIR"]) / "ingest.log").read_text().splitlines()
-             if l.startswith("{") and run in l]
-    [queued] = [l for l in lines if l["message"] == "queued"]
+    [queued] = wait_for_ingest(stack, run, "queued", 1)
     assert 0 < queued["probe_bytes"] <= 64 * 1024, "a few small ranged reads, far below the 1 MiB cap"

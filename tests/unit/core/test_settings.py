@@ -58,9 +58,10 @@ def test_a_missing_api_key_is_only_an_error_where_the_hub_is_called():
     ({"HUB_ROUTES": '[{"glob": "[z-a]*"}]'}, "HUB_ROUTES"),
     ({"ON_OVERWRITE": "import"}, "ON_OVERWRITE"),
     ({"ON_OVERWRITE": "import", "EXTERNAL_ID_TEMPLATE": "{bucket}/{name}"}, "ON_OVERWRITE"),
-    ({"HUB_STORAGE_ID": ""}, "HUB_STORAGE_ID"),
-    ({"HUB_STORAGE_ID": "", "HUB_PUBLIC_BUCKET": "false"}, "HUB_STORAGE_ID"),
-    ({"HUB_STORAGE_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'}, "HUB_STORAGE_ID"),
+    # An empty HUB_STORAGE_ID means "find it in the Hub": for the landing bucket, which must be named.
+    ({"HUB_STORAGE_ID": ""}, "LANDING_BUCKET"),
+    ({"HUB_STORAGE_ID": "", "HUB_PUBLIC_BUCKET": "false"}, "LANDING_BUCKET"),
+    ({"HUB_STORAGE_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'}, "LANDING_BUCKET"),
     ({"HUB_PUBLIC_BUCKET": "sometimes"}, "HUB_PUBLIC_BUCKET"),
 ])
 def test_each_bad_setting_gets_one_error_naming_its_variable(change, variable):
@@ -77,12 +78,21 @@ def test_what_the_refused_settings_become_when_they_can_work():
     routed = load({**BASE, "HUB_PROJECT_ID": "", "HUB_STORAGE_ID": "",
                    "HUB_ROUTES": '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'})
     assert routed.routes[0].destination.storage == "s2"  # every route names its own storage
+    # An empty storage id with the landing bucket named: the flush finds the integration (not a cold-start error).
+    found = load({**BASE, "HUB_STORAGE_ID": "", "LANDING_BUCKET": "landing"})
+    assert found.default.storage is None and found.discovers_storage and found.storage_id == ""
+    assert not load({**BASE, "HUB_STORAGE_ID": "", "HUB_PUBLIC_BUCKET": "true"}).discovers_storage
+    assert not load({**BASE, "LANDING_BUCKET": "landing"}).discovers_storage  # HUB_STORAGE_ID overrides
+    assert not load({**BASE, "HUB_PROJECT_ID": "", "HUB_STORAGE_ID": "", "HUB_ROUTES":
+                     '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'}).discovers_storage  # a route's own stays
+    assert load({**BASE, "HUB_STORAGE_ID": "", "LANDING_BUCKET": "landing", "HUB_ROUTES":
+                 '[{"prefix": "a/", "project": "p2", "storage": "s2"}]'}).routes[0].destination.storage == "s2"
     assert load({**BASE, "INCLUDE_GLOBS": "[a-z]*,**/*.jpg"}).include_globs == ("[a-z]*", "**/*.jpg")
     assert load({**BASE, "ON_DELETE": "Delete"}).delete_follows and not load(BASE).delete_follows
 
 
 def test_a_refused_setting_says_how_to_fix_it():
-    with pytest.raises(ConfigError, match="HUB_PUBLIC_BUCKET=true if the bucket is public"):
+    with pytest.raises(ConfigError, match="the flush finds the Hub storage integration whose bucket it is"):
         load({**BASE, "HUB_STORAGE_ID": ""})
     with pytest.raises(ConfigError, match=r"needs \{generation\} in EXTERNAL_ID_TEMPLATE"):
         load({**BASE, "ON_OVERWRITE": "import"})

@@ -6,6 +6,7 @@ covered on the local stack in tests/integration/ingest/test_ingest_stack.py.
 from __future__ import annotations
 
 import json
+import logging
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -89,6 +90,7 @@ DELETE_SETTINGS = load({**ENV, "ON_DELETE": "delete", "EXCLUDE_GLOBS": "tmp/**"}
 
 
 def test_a_deletion_is_followed_only_when_no_generation_of_the_name_is_live(caplog):
+    caplog.set_level(logging.INFO, logger="hub_import")  # (not as an earlier test may have left it)
     gone = object_from_event(event(resource(), type_=DELETED), 60, kinds=GONE)
     # GIVEN the name is live again (an overwrite announces the generation it replaced as deleted)
     assert describe_deletion(gone, DELETED, DELETE_SETTINGS, event="e1", live=lambda ref: ref.generation + 1) is None

@@ -40,14 +40,14 @@ def made(**parts) -> Trace:
     ({"hub": {"copies": [copy(1)], "asked": []}, "manifests": [manifest("sent")], "ledger": [record(sent=True)]},
      "in_hub", "in the Hub once since 2027-01-15 08:00:01 UTC (asset asset1)"),
     ({"hub": {"copies": [copy(1), copy(2)], "asked": []}},
-     "duplicated", "in the Hub 2 times: run `python -m hub_import audit --fix`"),
+     "duplicated", "in the Hub 2 times: run `hub-import audit --fix`"),
     ({"rules": {"skipped": "empty object", "judged_by": "the object"}}, "skipped", "skipped: empty object"),
     ({"manifests": [manifest("pending", attempts=2, error="Hub unavailable until the deadline")]},
      "pending", "waiting in pending manifest manifests/2027/01/15/080000Z-f-001.json (attempt 2, Hub unavailable"),
     ({"manifests": [manifest("pending", uncertain_since=NOW - 30, not_before=NOW + 90)]},
      "settling", "settling: an import's answer was lost; asked again after 2027-01-15 08:01:30 UTC"),
     ({"manifests": [manifest("failed", error="unknown storage id 's'")]},
-     "failed", "failed: unknown storage id 's'; fix it, then `python -m hub_import replay --failed`"),
+     "failed", "failed: unknown storage id 's'; fix it, then `hub-import replay --failed`"),
     ({"dead_letters": [{"reason": "cannot be decoded", "message_id": "1", "generation": "7", "published": ""}]},
      "dead_lettered", "dead-lettered: cannot be decoded"),
     ({"ledger": [record(sent=True)]}, "missing",
@@ -55,7 +55,7 @@ def made(**parts) -> Trace:
     ({}, "not_seen", "not seen yet: no event or backfill reached the product"),
     ({"object": None}, "not_seen", "not seen yet: not in the bucket"),
     ({"rules": {**ROUTE, "landing_bucket": "landing"}}, "not_seen",
-     "not seen yet: the trigger watches gs://landing only; `python -m hub_import backfill` brings"),
+     "not seen yet: the trigger watches gs://landing only; `hub-import backfill` brings"),
 ])
 def test_each_state_has_its_verdict(parts, outcome, says):
     t = made(**parts)
@@ -117,3 +117,23 @@ def test_a_file_deleted_from_the_bucket_says_when_it_left_the_hub():
     # uploaded again and imported again: the record is claimed anew, and the Hub has the word
     t = made(hub={"copies": [copy(2)], "asked": []}, ledger=[record(sent=True)])
     assert t.outcome == "in_hub"
+
+
+def storage(bucket="b", ids=()):
+    from hub_import.core.bucket_storage import Finding
+    return {**Finding(bucket, tuple(ids), NOW - 120).to_json(), "since": NOW - 120}
+
+
+def test_a_file_queued_while_the_flush_waits_for_its_storage_integration_says_so_and_why():
+    t = made(storage=storage())
+    assert t.outcome == "waiting"
+    assert t.verdict == ("queued: waiting for a Hub storage integration for bucket b: create it in the Hub "
+                         "(Organization > Storages); nothing to re-apply; it goes in on its own once the integration "
+                         "exists")
+    assert "  storage      waiting for a Hub storage integration for bucket b" in render(t)
+    t = made(storage=storage(ids=("one", "two")))
+    assert t.outcome == "waiting" and t.verdict.startswith("queued: 2 Hub storage integrations read bucket b (one, two)")
+    # found: the file is judged as any other; what is in the Hub, or skipped, still wins over waiting
+    assert made(storage=storage(ids=("one",))).outcome == "not_seen"
+    assert made(storage=storage(), hub={"copies": [copy(1)], "asked": []}).outcome == "in_hub"
+    assert made(storage=storage(), rules={"skipped": "excluded", "judged_by": "the object"}).outcome == "skipped"
