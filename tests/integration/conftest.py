@@ -20,7 +20,6 @@ HUB_TIMEOUT_S = 10
 # The claim timeout, and the longest lease a flush gives a message it holds (hub_import/flush/turn.py claim_timeout_s)
 LEASE_S = 2 * FLUSH_BUDGET_S + 10 + HUB_TIMEOUT_S
 ACK_DEADLINE_S = 20
-MAX_BACKOFF_S = 600  # Pub/Sub's retry backoff, as Terraform sets it
 SETTINGS = {"HUB_BATCHES": "incoming", "HUB_CREATE_BATCHES": "true", "FLUSH_BUDGET_SECONDS": str(FLUSH_BUDGET_S),
             "HUB_SETTLE_SECONDS": "2", "HUB_TIMEOUT_SECONDS": str(HUB_TIMEOUT_S), "ON_DELETE": "delete",
             "HUB_ROUTES": '[{"prefix": "routed/", "batches": ["night"], "priority": 7}]'}
@@ -32,7 +31,7 @@ def stack(tmp_path_factory):
     state_dir = tmp_path_factory.mktemp("stack")
     saved = dict(os.environ)
     env = local_stack.up(state_dir, scheduler_every=None, ack_deadline_s=ACK_DEADLINE_S,
-                         max_backoff_s=MAX_BACKOFF_S, settings=SETTINGS,
+                         settings=SETTINGS,
                          hub_faults=STACK_FAULTS)
     os.environ.update(env)
     env["STATE_DIR"] = str(state_dir)

@@ -58,8 +58,8 @@ def own_state(stack, name: str = "own", queue: bool = False) -> dict:
 
 def own_queue(stack, own: str) -> dict:
     """A topic and a pull subscription named after `own`, the subscription made as the stack's
-    (its ack deadline, retention, dead-letter and retry policies: deploy/local/stack.py, as
-    Terraform makes it); the settings that point publish() and the flush at them."""
+    (its ack deadline, retention, dead-letter and retry policies: deploy/local/stack.py
+    create_pubsub_resources); the settings that point publish() and the flush at them."""
     from google.cloud.pubsub_v1 import types
 
     project = stack["GOOGLE_CLOUD_PROJECT"]
@@ -67,10 +67,12 @@ def own_queue(stack, own: str) -> dict:
     topic, name = pub.topic_path(project, f"t-{own}-assets"), sub.subscription_path(project, f"t-{own}-flush")
     pub.create_topic(name=topic)
     shared = sub.get_subscription(subscription=sub.subscription_path(project, stack["PUBSUB_SUBSCRIPTION"]))
+    # A retry policy is passed only if the stack's has one: an empty one is not "none" to the emulator.
+    retry = {"retry_policy": shared.retry_policy} if "retry_policy" in shared else {}
     sub.create_subscription(request=types.Subscription(
         name=name, topic=topic, ack_deadline_seconds=shared.ack_deadline_seconds,
         message_retention_duration=shared.message_retention_duration, dead_letter_policy=shared.dead_letter_policy,
-        retry_policy=shared.retry_policy))
+        **retry))
     made = sub.get_subscription(subscription=name)
     assert (made.ack_deadline_seconds, made.dead_letter_policy, made.retry_policy) == \
         (shared.ack_deadline_seconds, shared.dead_letter_policy, shared.retry_policy), (made, shared)
