@@ -235,15 +235,16 @@ def test_a_deletion_waits_while_the_import_is_pending_then_deletes_it(stack, hea
     name = f"{run}f.txt"
     healthy_hub.faults(drop_after_commit=1.0)
     upload(stack, [name])
-    flush_until(state, lambda _: held(stack, run) == {name: 1}, HUB_SETTLE_SECONDS=6, **SOON)
+    settling = {"HUB_SETTLE_SECONDS": "60", **SOON}  # long past what a loaded machine takes for the next steps
+    flush_until(state, lambda _: held(stack, run) == {name: 1}, **settling)
     healthy_hub.faults(drop_after_commit=0.0)
     # WHEN it is deleted from the bucket while the import settles
     delete(stack, [name])
     wait_for_ingest(stack, run, "deletion queued", 1)
-    waited = run_flush(state, **FAST, **SOON)
+    waited = run_flush(state, **FAST, **settling)
     # THEN the deletion waits (nothing is deleted yet) ...
     assert waited["deletions"] == 0 and held(stack, run) == {name: 1}
-    # ... and once the import has settled, the asset leaves the Hub
+    # ... and once the import has settled (the stack's settle time, 2 s), the asset leaves the Hub
     summaries = flush_until(state, lambda _: not held(stack, run), max_runs=60, **SOON)
     assert totals(summaries, "deleted_assets") == 1
     assert record(stack, state, name)["state"] == "deleted"
