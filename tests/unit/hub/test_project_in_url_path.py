@@ -64,3 +64,13 @@ def test_a_project_that_cannot_be_a_path_segment_is_refused_before_any_request(p
         do(c, project)
     assert session.requests == [] and c.calls == 0
 
+
+
+@pytest.mark.parametrize("path", ["/v2/project/demo-project/../../storages#/cloud", "/v2/project/p/cloud?x=1",
+                                  "/v2/project/./cloud", "/v2/project/p q/cloud", "/storages", "/v2/x\n"])
+def test_the_transport_sends_no_path_that_could_leave_its_endpoint(path):
+    # GIVEN a path built by anything but project_path (the last guard before the key goes out)
+    c, session = client(answer(200, {"status": "success"}))
+    with pytest.raises(HubRejectedError, match="could leave the Hub endpoint"):
+        c.transport.attempt("POST", path, body={}, deadline=soon())
+    assert session.requests == []
