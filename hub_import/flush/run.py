@@ -32,9 +32,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from google.api_core import exceptions
 
+from hub_import.core.admission import refusal
 from hub_import.core.decisions import decide
 from hub_import.core.logs import log
-from hub_import.core.messages import DeletionMessage, MessageError, decode_message
+from hub_import.core.messages import DeletionMessage, MessageError, ObjectMessage, decode_message
 from hub_import.core.objects import live_generation, live_object
 from hub_import.core.settings import Settings
 from hub_import.hub import HubClient, HubError
@@ -109,7 +110,7 @@ class Flush:
                     holder=self.summary.lease_held_by, until=holder.get("until"))
             else:
                 self._sweep_owed()
-                if self._hub_answers() and self._storage_ready():
+                if self._landing_known() and self._hub_answers() and self._storage_ready():
                     self.resumer.resume_pending()
                     heal.run_due(self.turn, self.hub, self.manifests, self.ledger)
                     self._drain()
@@ -133,6 +134,15 @@ class Flush:
         except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
             log(logger, logging.WARNING, f"sending owed dead letters failed; the next flush tries again: {exc}",
                 flush_id=self.id)
+
+    def _landing_known(self) -> bool:
+        """Whether LANDING_BUCKET is set: without it no message's bucket can be checked
+        (core/admission.py), so nothing is pulled and nothing is dead-lettered meanwhile."""
+        if self.settings.landing_bucket:
+            return True
+        log(logger, logging.ERROR, "LANDING_BUCKET is not set: the flush cannot tell which bucket's objects it may "
+            "import, so it pulls nothing; set it to the bucket files land in", flush_id=self.id)
+        return False
 
     def _hub_answers(self) -> bool:
         try:
@@ -185,8 +195,9 @@ class Flush:
             raise
 
     def _admit(self, received) -> tuple[list, list]:
-        """Decode, drop what the rules now skip, hold the rest (a duplicate folds into the item
-        already held); set deletions apart (DeletionMessage, ack id). Returns the new items."""
+        """Decode, dead-letter what this deployment refuses (core/admission.py), drop what the rules
+        now skip, hold the rest (a duplicate folds into the item already held); set deletions apart
+        (DeletionMessage, ack id). Returns the new items."""
         fresh, deletions, done_ack_ids, poison = [], [], [], []
         for r in received:
             try:
@@ -194,11 +205,16 @@ class Flush:
             except MessageError as exc:
                 poison.append((r, str(exc)))
                 continue
+            if isinstance(message, ObjectMessage) and message.destination.storage is None:  # queued before the
+                message = dataclasses.replace(  # integration was known
+                    message, destination=self.bucket_storage.fill(message.destination))
+            why = refusal(message, self.settings, self.bucket_storage.storage_id)
+            if why:  # forged, or queued under routes since removed: a dead letter saying so
+                poison.append((r, f"refused: {why}"))
+                continue
             if isinstance(message, DeletionMessage):
                 deletions.append((message, r.ack_id))
                 continue
-            if message.destination.storage is None:  # queued before the integration was known
-                message = dataclasses.replace(message, destination=self.bucket_storage.fill(message.destination))
             if decide(message.ref, self.settings, resolve=False).destination is None:
                 self.summary.skipped_by_rule += 1
                 done_ack_ids.append(r.ack_id)

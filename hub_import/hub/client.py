@@ -18,9 +18,11 @@ import json
 import logging
 import random
 import threading
+import unicodedata
 from hub_import.core import clock
 from dataclasses import dataclass
 from typing import Callable, Sequence
+from urllib.parse import quote
 
 from hub_import.core.assets import Asset
 from hub_import.core.hub_quirks import LIST_SORT, STORAGES_READ_ON, SUCCESS_STATUS, Behaviour
@@ -39,6 +41,19 @@ PROJECT_PATH = "/v2/project/{project}"
 BATCHES_PATH = "/v2/batches/{project}"
 STORAGES_PATH = "/v2/storages"
 LIST_LIMIT = 100  # the most a list call returns per page (documented)
+
+
+def project_path(template: str, project: str) -> str:
+    """`template` (one of the paths above) with `project` as one URL path segment, percent-encoded
+    (`/`, `?`, `#` and `%` included), so that no project id reaches another endpoint
+    (`demo-project/../../storages#` once sent the key to POST /v2/storages). HubRejectedError,
+    before any request, for an id that cannot be a segment: empty, `.` or `..` (dot segments that
+    URL normalization removes even when encoded), or holding a control character. Storage ids and
+    batch names never enter a path: they go in query parameters and bodies, which `requests` encodes."""
+    if (not isinstance(project, str) or project.strip() in ("", ".", "..")
+            or any(unicodedata.category(c) == "Cc" for c in project)):
+        raise HubRejectedError(f"project id {project!r:.80} cannot be put in a Hub URL path; no request sent")
+    return template.format(project=quote(project, safe=""))
 
 
 @dataclass
@@ -96,7 +111,7 @@ class HubClient:
         calls_before = t.thread_calls()
         body = {"assets": [a.to_json() for a in assets], "uploadLocal": "false", "priority": priority}
         try:
-            answer, sent_at = self._once("POST", IMPORT_PATH.format(project=project), body, deadline, "import", assets)
+            answer, sent_at = self._once("POST", project_path(IMPORT_PATH, project), body, deadline, "import", assets)
         except HubRejectedError as exc:
             raise HubRejectedError(exc.message, assets) from None
         problem = _import_answer_problem(answer, len(assets), t.said)
@@ -151,7 +166,7 @@ class HubClient:
         params = {"page": page, "limit": limit, "sort": LIST_SORT}
         if filters:
             params["filters"] = json.dumps(filters)
-        answer = self.transport.call("GET", ASSETS_PATH.format(project=project), params=params, deadline=deadline)
+        answer = self.transport.call("GET", project_path(ASSETS_PATH, project), params=params, deadline=deadline)
         rows = data_of(answer, "assets", kind=list, what="asset listing")
         total = answer["data"].get("total")
         rows = [r for r in rows if isinstance(r, dict)]
@@ -185,12 +200,12 @@ class HubClient:
 
     def project(self, project: str, deadline: float | None = None) -> dict:
         """The project, with its batches ({_id, name})."""
-        answer = self.transport.call("GET", PROJECT_PATH.format(project=project), deadline=deadline)
+        answer = self.transport.call("GET", project_path(PROJECT_PATH, project), deadline=deadline)
         return data_of(answer, "project", what="project")
 
     def delete_assets(self, project: str, asset_ids: Sequence[str], deadline: float | None = None) -> None:
         """Soft-delete assets by `_id` (as the SDK's delete_assets does); safe to repeat."""
-        self.transport.call("DELETE", ASSETS_PATH.format(project=project),
+        self.transport.call("DELETE", project_path(ASSETS_PATH, project),
                             body={"project": project, "assets": list(asset_ids)}, deadline=deadline)
 
     def soft_delete(self, project: str, asset_ids: Sequence[str], *, deadline: float | None = None) -> None:
@@ -202,7 +217,7 @@ class HubClient:
         t = self.transport
         deadline = t.deadline(deadline)
         body = {"project": project, "assets": list(asset_ids)}
-        answer, sent_at = self._once("DELETE", ASSETS_PATH.format(project=project), body, deadline, "delete", asset_ids)
+        answer, sent_at = self._once("DELETE", project_path(ASSETS_PATH, project), body, deadline, "delete", asset_ids)
         status = answer.get("status")
         if status is not None and status != SUCCESS_STATUS:
             raise HubOutcomeUnknownError(f"delete outcome unknown: a 2xx answer with status {t.said(status, 20)!r}",
@@ -230,7 +245,7 @@ class HubClient:
             if before_create is not None:
                 before_create(name)
             try:
-                self.transport.attempt("POST", BATCHES_PATH.format(project=project), body={"name": name},
+                self.transport.attempt("POST", project_path(BATCHES_PATH, project), body={"name": name},
                                        deadline=self.transport.deadline(deadline))
             except Retryable as failure:
                 # Creating is not safe to repeat blindly; the re-read below tells what happened.

@@ -80,7 +80,9 @@ class Transport:
 
     def attempt(self, method: str, path: str, *, params: dict | None = None, body: dict | None = None,
                 deadline: float) -> dict:
-        """One paced request; the JSON object of a 2xx answer (see the module docstring)."""
+        """One paced request; the JSON object of a 2xx answer (see the module docstring).
+        HubRejectedError, before any request, for a path that could leave the endpoint it names."""
+        _check_path(path)
         if not self.pacer.wait(deadline) or clock.monotonic() > deadline:  # (the wait may oversleep)
             raise NotStored("no request slot left before the deadline")
         with self._lock:
@@ -231,3 +233,13 @@ def _retry_after(response: requests.Response) -> float | None:
             return max(0.0, parsedate_to_datetime(value).timestamp() - clock.now())
         except (TypeError, ValueError):
             return None
+
+
+def _check_path(path: str) -> None:
+    """The last guard before the key goes out: a path under /v2/ whose segments are each what
+    client.project_path makes (no `.` or `..`, nothing a URL reads as a query or a fragment, no
+    space or control character), so that nothing that slipped past encoding reaches another endpoint."""
+    segments = path.split("/")
+    if (not path.startswith("/v2/") or any(s in (".", "..") for s in segments)
+            or any(c in "?#\\" or c.isspace() or not c.isprintable() for c in path)):
+        raise HubRejectedError(f"path {path!r:.120} could leave the Hub endpoint it names; no request sent")

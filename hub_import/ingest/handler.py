@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 
+from hub_import.core.admission import foreign_bucket
 from hub_import.core.decisions import decide, extension
+from hub_import.core.environment import ConfigError
 from hub_import.core.logs import log
 from hub_import.core.messages import DeletionMessage, ObjectMessage, publish, wait
 from hub_import.core.objects import ObjectRef, live_generation
@@ -91,9 +93,10 @@ def describe_deletion(ref: ObjectRef, kind: str, settings: Settings, *, event: s
 
 def handle_event(event, settings: Settings) -> str:
     """Queue the object a CloudEvent announces (finalized; with ON_DELETE=delete, deleted or
-    archived too). Returns what happened ("queued", "skipped", "ignored"); raises PublishError (so
-    that Eventarc retries) when Pub/Sub does not confirm, or GCS's error when it cannot say whether
-    a deleted object's name is live."""
+    archived too) of the landing bucket. Returns what happened ("queued", "skipped", "ignored",
+    "refused": another bucket's object, logged, as the flush would refuse it). Raises (so that
+    Eventarc retries) PublishError when Pub/Sub does not confirm, ConfigError while LANDING_BUCKET
+    is unset, or GCS's error when it cannot say whether a deleted object's name is live."""
     eid = event_id(event)
     kind = event_type(event)
     if kind in GONE and not settings.delete_follows:
@@ -111,6 +114,14 @@ def handle_event(event, settings: Settings) -> str:
     except EventError as exc:
         log(logger, logging.WARNING, f"dropped: {exc}", event_id=eid)
         return "ignored"
+    if not settings.landing_bucket:  # raised, so that Eventarc delivers it again once it is set: nothing lost
+        raise ConfigError("LANDING_BUCKET: not set, so no event's bucket can be told the landing bucket; "
+                          "set it to the bucket files land in")
+    foreign = foreign_bucket(ref.bucket, settings)
+    if foreign:  # the flush would refuse it too (core/admission.py); answered, so Eventarc does not retry
+        log(logger, logging.WARNING, f"refused: {foreign}; nothing queued", event_id=eid, object=ref.uri,
+            event_type=kind)
+        return "refused"
     if kind in GONE:
         gone = describe_deletion(ref, kind, settings, event=eid)
         if gone is None:

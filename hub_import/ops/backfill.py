@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from hub_import.core.admission import foreign_bucket
 from hub_import.core.decisions import decide
 from hub_import.core.messages import publish
 from hub_import.core.objects import ObjectRef
@@ -91,10 +92,15 @@ class Progress:
 
 def backfill(settings: Settings, target: str, *, since: datetime | None = None, dry_run: bool = False,
              workers: int = 16, window: int = 500, progress: Progress | None = None, client=None) -> BackfillReport:
-    """List `target` and queue each eligible object as a finalize event would (or only count, dry-run)."""
+    """List `target` and queue each eligible object as a finalize event would (or only count, dry-run).
+    ValueError when `target` is not gs://BUCKET[/PREFIX] of the landing bucket."""
     from hub_import.core.clients import storage_client
 
     bucket_name, prefix = parse_target(target)
+    foreign = foreign_bucket(bucket_name, settings)
+    if foreign:  # the flush would dead-letter every object queued from it (core/admission.py)
+        raise ValueError(f"{foreign}: the flush imports only objects of the landing bucket (LANDING_BUCKET) and "
+                         "would dead-letter these; nothing queued")
     bucket = (client or storage_client()).bucket(bucket_name)
     report = BackfillReport()
     started = clock.monotonic()

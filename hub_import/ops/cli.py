@@ -45,8 +45,12 @@ def cmd_flush(settings, args) -> int:
 def cmd_backfill(settings, args) -> int:
     from .backfill import Progress, backfill, parse_since
 
-    report = backfill(settings, args.target, since=parse_since(args.since), dry_run=args.dry_run,
-                      workers=args.workers, progress=Progress(None))
+    try:
+        report = backfill(settings, args.target, since=parse_since(args.since), dry_run=args.dry_run,
+                          workers=args.workers, progress=Progress(None))
+    except ValueError as exc:  # a target that is not the landing bucket's
+        print(f"FAIL backfill: {exc}", file=sys.stderr)
+        return 2
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
         return 0

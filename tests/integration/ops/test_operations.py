@@ -73,9 +73,10 @@ def manifest_count(stack) -> int:
 def test_backfill_imports_each_eligible_object_once_and_a_second_run_imports_none(stack):
     # a queue and ledger of its own: another test's flush on the shared queue would pull (and
     # count as duplicates in its own summaries) some of this test's second-run messages
-    stack = own_state(stack, "backfill", queue=True)
-    # GIVEN a bucket that already holds 2,000 objects, 200 of which the rules skip
+    # (the bucket is this test's landing bucket: the flush imports no other bucket's objects, issue 22)
     run = uuid.uuid4().hex[:8]
+    stack = {**own_state(stack, "backfill", queue=True), "LANDING_BUCKET": f"archive-{run}"}
+    # GIVEN a bucket that already holds 2,000 objects, 200 of which the rules skip
     files = {f"old/{i:05d}.jpg": b"\xff\xd8\xff\xe0 small" for i in range(1800)}
     files.update({f"old/{i:05d}.exe": b"MZ" for i in range(200)})
     fill_bucket(f"archive-{run}", files)
@@ -139,7 +140,7 @@ def test_a_dry_run_counts_per_route_and_reason_and_changes_nothing(stack):
     fill_bucket(f"dry-{run}", files)
     flush_until_idle(stack)
     ledger, manifests = ledger_count(stack), manifest_count(stack)
-    done = cli(stack, "backfill", f"gs://dry-{run}", "--dry-run")
+    done = cli(stack, "backfill", f"gs://dry-{run}", "--dry-run", LANDING_BUCKET=f"dry-{run}")
     assert done.returncode == 0, done.stderr
     assert "22 objects listed, 20 would queue, 2 skipped" in done.stdout
     assert "type not allowed" in done.stdout and "empty object" in done.stdout and "(dry run" in done.stdout

@@ -1,0 +1,98 @@
+"""Whether this deployment obeys a queue message: the one place that says so.
+
+Anyone who may publish to the assets topic can write a message (Eventarc's GCS triggers need the
+GCS service agent to hold pubsub.publisher on the project, and editors hold it too), so a message
+is a request, not an order. The flush obeys an object message only when what it names is what
+this deployment could have queued itself:
+- its bucket is the landing bucket (LANDING_BUCKET);
+- its destination is one today's routes (HUB_ROUTES, the HUB_* default route) produce for it:
+  the route's project, or the one its metadata `hub-project` names when HUB_METADATA_OVERRIDES
+  allows; the route's storage integration (or, where the route names none, the one the flush
+  found for the bucket); each batch a plain name of the route, a template of the route filled in
+  for this object (and said so in `templates`, so that the cap on created batches counts it), or
+  one its metadata `hub-batches` names when overrides are allowed.
+A deletion message is obeyed only for an object of the landing bucket (what it may delete, the
+deleter finds in our own ledger). `refusal` says why not, in words for the dead letter; the
+ingest function asks `foreign_bucket` of each event.
+
+A message queued under routes since removed (a project or storage no longer configured, a template
+changed) is refused too: it is dead-lettered with the reason, never dropped.
+"""
+from __future__ import annotations
+
+from .batch_templates import fill, is_template
+from .messages import DeletionMessage, ObjectMessage
+from .metadata import BATCHES_SOURCE, overrides
+from .objects import ObjectRef
+from .routes import Destination
+from .settings import Settings
+
+
+def foreign_bucket(bucket: str, settings: Settings) -> str | None:
+    """Why `bucket` is not the landing bucket (None when it is)."""
+    if not settings.landing_bucket:
+        return f"bucket {bucket} is not the landing bucket: LANDING_BUCKET is not set, so none is"
+    if bucket != settings.landing_bucket:
+        return f"bucket {bucket} is not the landing bucket ({settings.landing_bucket})"
+    return None
+
+
+def refusal(message: ObjectMessage | DeletionMessage, settings: Settings,
+            found_storage: str | None = None) -> str | None:
+    """Why this deployment refuses `message` (None when it obeys it). `found_storage` is the
+    integration the flush found for the landing bucket (HUB_STORAGE_ID empty), which a route that
+    names none binds to."""
+    bucket = foreign_bucket(message.ref.bucket, settings)
+    if bucket or isinstance(message, DeletionMessage):
+        return bucket
+    dest, ref = message.destination, message.ref
+    own = _own_overrides(ref, settings)
+    routes = [(d, d.storage or found_storage) for d in settings.destinations]
+    if dest.project not in {d.project for d, _ in routes} | ({own["project"]} if "project" in own else set()):
+        return f"project {dest.project!r} is not one this deployment's routes can produce"
+    if dest.storage not in {s for _, s in routes}:
+        return f"storage {dest.storage!r} is not one this deployment's routes can produce"
+    made = dict(dest.templates)
+    for name in dest.batches:
+        if not any(_batch_made(name, made.get(name), d, ref, own) for d, _ in routes):
+            return f"batch {name!r} is not one this deployment's routes can produce for {ref.uri}"
+    if not any(_is(dest, d, storage, ref, own) for d, storage in routes):
+        return (f"project {dest.project!r}, storage {dest.storage!r} and batches {list(dest.batches)} together "
+                "are not a destination this deployment's routes can produce")
+    return None
+
+
+def _own_overrides(ref: ObjectRef, settings: Settings) -> dict:
+    """What the object's metadata may override (nothing when overrides are off or it is malformed:
+    ingest would have skipped such an object)."""
+    if not settings.metadata_overrides or not ref.metadata:
+        return {}
+    try:
+        return overrides(ref.metadata)
+    except ValueError:
+        return {}
+
+
+def _batch_made(name: str, template: str | None, route: Destination, ref: ObjectRef, own: dict) -> bool:
+    """Whether `route` (or the object's own hub-batches) makes batch `name` for `ref`, from
+    `template` (None: a plain name)."""
+    if template == BATCHES_SOURCE:
+        return name in own.get("batches", ())
+    if template is None:
+        return name in {b.replace("{{", "{").replace("}}", "}") for b in route.batches if not is_template(b)}
+    if template not in route.batches:
+        return False
+    try:
+        names, _ = fill((template,), ref)
+    except ValueError:
+        return False
+    return names == (name,)
+
+
+def _is(dest: Destination, route: Destination, storage: str | None, ref: ObjectRef, own: dict) -> bool:
+    """Whether `dest` is what `route` (bound to `storage`) gives `ref`, its overrides allowed."""
+    if dest.project not in (route.project, own.get("project")) or dest.storage != storage:
+        return False
+    made = dict(dest.templates)
+    return all(_batch_made(n, made.get(n), route, ref, own) for n in dest.batches)
+
