@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import string
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -133,7 +134,8 @@ SHAPES = {  # switch (or check) -> the answer it gives, the key echoed in it; th
     "forbidden-403-json-escaped": lambda: answer(403, raw=json.dumps(["denied", {"apikey": K3Y}]).encode()),
     "geofenced-451": _error(451, f"Unavailable For Legal Reasons: organization is geofenced; key {K3Y}"),
     "odd_status-409": _error(409, f"Conflict for apikey={quote(K3Y, safe='')}"),
-    "odd_status-422-lower-hex": _error(422, "apikey=" + quote(K3Y, safe="").lower()),
+    "odd_status-422-lower-hex": _error(422, "apikey=" + re.sub("%[0-9A-F]{2}", lambda m: m[0].lower(),
+                                                               quote(K3Y, safe=""))),
     "slow_commit-504": _error(504, f"Gateway Timeout (upstream apikey={quote_plus(K3Y)})", "error"),
     "short_created-status_fail-200": _error(200, f"Assets could not be created: {K3Y}"),
     "2xx-status-is-the-key": lambda: answer(200, {"status": K3Y, "message": "?"}),
