@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from functools import lru_cache
 
 from .objects import ObjectRef
+from .text import look_alike
 
 FIELDS = ("dir", "top", "date")
 META = "meta."
@@ -61,13 +62,17 @@ def is_template(template: str) -> bool:
 
 def check_batch_name(name: str, what: str) -> str:
     """`name` if the Hub can take it as a batch name (some visible text, at most
-    MAX_BATCH_NAME_CHARS characters, no control characters); ValueError naming `what` otherwise."""
+    MAX_BATCH_NAME_CHARS characters, no control characters, nothing that makes it look like another
+    name: no bidi override or zero-width character); ValueError naming `what` otherwise."""
     if not name.strip():
         raise ValueError(f"{what} is empty")
     if len(name) > MAX_BATCH_NAME_CHARS:
         raise ValueError(f"{what} is longer than {MAX_BATCH_NAME_CHARS} characters")
     if any(unicodedata.category(c) == "Cc" for c in name):
         raise ValueError(f"{what} holds a control character")
+    hidden = look_alike(name)
+    if hidden:
+        raise ValueError(f"{what} holds {hidden}, which would make it look like another name")
     return name
 
 

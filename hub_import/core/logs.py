@@ -9,6 +9,8 @@ import json
 import logging
 import sys
 
+from .text import json_for_terminal
+
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: severity, message, logger, and the record's `fields`."""
@@ -18,7 +20,9 @@ class JsonFormatter(logging.Formatter):
         line.update(getattr(record, "fields", None) or {})
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str, ensure_ascii=False)
+        # Names and messages others wrote reach a terminal this way too (the CLI logs to its standard
+        # error): what json leaves as it is and a terminal would act on goes as a \u escape.
+        return json_for_terminal(json.dumps(line, default=str, ensure_ascii=False))
 
 
 class _StdHandler(logging.StreamHandler):

@@ -2,8 +2,9 @@
 allowed, a route of its own for that one object.
 
 - `context_data` picks the keys HUB_CONTEXT_KEYS names (`*`: all) for the asset's
-  `contextData`, leaving out a value over MAX_CONTEXT_VALUE_BYTES, and whatever would take
-  the whole past CONTEXT_MAX_BYTES, each with the reason.
+  `contextData`, leaving out a value over MAX_CONTEXT_VALUE_BYTES, a key or value holding a bidi
+  override or a zero-width character (labelers would read it as other text), and whatever would
+  take the whole past CONTEXT_MAX_BYTES, each with the reason.
 - `overrides` reads the reserved keys (hub-project, hub-batches, hub-priority), checked as a
   route is; ValueError saying which key is wrong and why. They never go into contextData.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 
 from .batch_templates import check_batch_name
+from .text import look_alike
 
 PROJECT, BATCHES, PRIORITY = "hub-project", "hub-batches", "hub-priority"
 RESERVED = (PROJECT, BATCHES, PRIORITY)
@@ -31,7 +33,8 @@ def context_data(metadata: dict[str, str], keys: tuple[str, ...],
                  max_value_bytes: int) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The asset's contextData from the object's `metadata`: the `keys` it has (all but the
     reserved ones for `*`), in the order given (sorted for `*`). And (key, reason) for each value
-    left out for its size; the object is imported all the same."""
+    left out, for its size or for a character that hides what it says; the object is imported all
+    the same."""
     wanted = sorted(metadata) if ALL in keys else [k for k in dict.fromkeys(keys) if k in metadata]
     chosen: dict[str, str] = {}
     left_out: list[tuple[str, str]] = []
@@ -40,6 +43,11 @@ def context_data(metadata: dict[str, str], keys: tuple[str, ...],
         if key in RESERVED:
             continue
         value = metadata[key]
+        hidden = look_alike(key) or look_alike(value)
+        if hidden:
+            left_out.append((key, f"its {'key' if look_alike(key) else 'value'} holds {hidden}, which would make it "
+                                  f"read as other text"))
+            continue
         size = len(value.encode("utf-8"))
         if size > max_value_bytes:
             left_out.append((key, f"its value is {size} bytes, more than MAX_CONTEXT_VALUE_BYTES={max_value_bytes}"))

@@ -22,6 +22,7 @@ class Redactor:
 
     def __init__(self, key: str):
         self._forms = _forms(key) if key else ()
+        self._reach = max(map(len, self._forms), default=0)  # what is read past READ_LIMIT, to see a key whole
 
     def __repr__(self) -> str:
         return "Redactor()"
@@ -30,10 +31,17 @@ class Redactor:
         """`value` (anything the Hub answered) as text: every form of the key, and every run of PIECE
         characters of one, replaced by [redacted]; then cut to `limit` characters."""
         text = value if isinstance(value, str) else "" if value is None else str(value)
-        text = self.redact(text[:READ_LIMIT])
+        # A key that begins before READ_LIMIT is looked for whole (read on past it by the longest form),
+        # then what lies past READ_LIMIT is dropped: no end of a key is left at either cut.
+        text = self._masked(text[:READ_LIMIT + self._reach], keep=READ_LIMIT)
         return text if len(text) <= limit else text[:max(0, limit - 1)] + "…"
 
     def redact(self, text: str) -> str:
+        return self._masked(text, keep=len(text))
+
+    def _masked(self, text: str, keep: int) -> str:
+        """The first `keep` characters of `text`, each run that is (part of) a form of the key, as
+        found in all of `text`, replaced by MASK."""
         hidden = bytearray(len(text))
         for form in self._forms:
             for piece in {form[i:i + PIECE] for i in range(max(1, len(form) - PIECE + 1))}:
@@ -42,11 +50,11 @@ class Redactor:
                     hidden[start:start + len(piece)] = b"\x01" * len(piece)
                     start = text.find(piece, start + 1)
         if not any(hidden):
-            return text
-        out, i = [], 0
-        while i < len(text):
+            return text[:keep]
+        out, i, end = [], 0, min(keep, len(text))
+        while i < end:
             if hidden[i]:
-                while i < len(text) and hidden[i]:
+                while i < end and hidden[i]:
                     i += 1
                 out.append(MASK)
             else:

@@ -24,6 +24,13 @@ import sys
 
 from hub_import.core import logs
 from hub_import.core import settings as config
+from hub_import.core.text import for_terminal
+
+
+def say(line: str, file=None) -> None:
+    """Print one line for a person: names and the Hub's words in it cannot drive the terminal
+    (core/text.py for_terminal). --json output goes out as json.dumps writes it (all ASCII)."""
+    print(for_terminal(line), file=file)
 
 
 def _flush(settings):
@@ -55,14 +62,14 @@ def cmd_backfill(settings, args) -> int:
         print(json.dumps(report.to_json(), indent=1))
         return 0
     verb = "would queue" if args.dry_run else "queued"
-    print(f"{report.listed} objects listed, {report.queued} {verb}, {report.skipped} skipped "
-          f"in {report.seconds:.1f} s")
+    say(f"{report.listed} objects listed, {report.queued} {verb}, {report.skipped} skipped "
+        f"in {report.seconds:.1f} s")
     if args.dry_run:
         for title, counter in (("by route", report.by_route), ("skipped, by reason", report.by_reason)):
             if counter:
-                print(f"{title}:")
+                say(f"{title}:")
                 for label, n in counter.most_common():
-                    print(f"  {n:>7}  {label}   e.g. {', '.join(report.examples[label])}")
+                    say(f"  {n:>7}  {label}   e.g. {', '.join(report.examples[label])}")
         print("(dry run: nothing was queued)")
     return 0
 
@@ -86,7 +93,7 @@ def cmd_replay(settings, args) -> int:
         print(json.dumps(report.to_json(), indent=1))
     else:
         for m in report.manifests:
-            print("  ".join(f"{k}={v}" for k, v in m.items()))
+            say("  ".join(f"{k}={v}" for k, v in m.items()))
     return 0
 
 
@@ -103,10 +110,10 @@ def _replay_dead_letters(flush, args) -> int:
         print(json.dumps(report.to_json(), indent=1))
         return 0
     verb = "would republish" if args.dry_run else "republished"
-    print(f"{report.republished} {verb}, {report.already_in_hub} already in the Hub"
-          f"{' (would be acked)' if args.dry_run else ' (acked)'}, {sum(report.kept.values())} kept:")
+    say(f"{report.republished} {verb}, {report.already_in_hub} already in the Hub"
+        f"{' (would be acked)' if args.dry_run else ' (acked)'}, {sum(report.kept.values())} kept:")
     for k in report.to_json()["kept"]:
-        print(f"  {k['count']:>5}  {k['reason']}  e.g. {k['example']}")
+        say(f"  {k['count']:>5}  {k['reason']}  e.g. {k['example']}")
     if args.dry_run:
         print("(dry run: nothing was published or acked)")
     return 0
@@ -139,14 +146,14 @@ def cmd_audit(settings, args) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
-        print(f"project {report.project}: {report.sent} sent by us, {report.in_hub} assets in the Hub, "
-              f"{len(report.missing)} missing, {len(report.recent)} sent too recently to judge, "
-              f"{len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
-              f"{len(report.removed)} removed ({report.hub_calls} Hub calls)")
+        say(f"project {report.project}: {report.sent} sent by us, {report.in_hub} assets in the Hub, "
+            f"{len(report.missing)} missing, {len(report.recent)} sent too recently to judge, "
+            f"{len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
+            f"{len(report.removed)} removed ({report.hub_calls} Hub calls)")
         for external_id in report.missing[:20]:
-            print(f"  missing     {external_id}")
+            say(f"  missing     {external_id}")
         for external_id, n in sorted(report.duplicated.items())[:20]:
-            print(f"  duplicated  {external_id}  x{n}")
+            say(f"  duplicated  {external_id}  x{n}")
     return 1 if report.missing or (report.duplicated and not args.fix) else 0
 
 
@@ -162,7 +169,7 @@ def cmd_trace(settings, args) -> int:
     try:
         parse_uri(args.target)
     except ValueError as exc:
-        print(f"trace: {exc}", file=sys.stderr)
+        say(f"trace: {exc}", file=sys.stderr)
         return 2
     result = trace(settings, args.target, storage=storage_client(), subscriber=subscriber_client(),
                    store=JsonStore(storage_client().bucket(settings.state_bucket)),
@@ -203,7 +210,7 @@ def cmd_storages(settings, args) -> int:
     try:
         rows = listing(hub_client(settings), settings.landing_bucket, deadline=clock.monotonic() + 60)
     except (config.ConfigError, HubError) as exc:
-        print(f"storages: {exc}", file=sys.stderr)
+        say(f"storages: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(rows, indent=1))
@@ -282,13 +289,13 @@ def main(argv: list[str] | None = None, *, prog: str = "hub-import", version: st
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or name not in config.ENV:
-            print(f"--set {item!r}: expected NAME=VALUE with NAME one of the settings", file=sys.stderr)
+            say(f"--set {item!r}: expected NAME=VALUE with NAME one of the settings", file=sys.stderr)
             return 2
         environ[name] = value
     try:
         settings = config.load(environ)
     except config.ConfigError as exc:
-        print(f"FAIL configuration: {exc}", file=sys.stderr)
+        say(f"FAIL configuration: {exc}", file=sys.stderr)
         return 2
     level = logging.INFO if args.verbose else max(logging.WARNING, logging.getLevelName(settings.log_level))
     logs.setup(level, stream=sys.stderr)

@@ -10,6 +10,7 @@ from hub_import.core.settings import Settings
 from hub_import.state.manifests import FAILED, PENDING, SENT
 from hub_import.flush.dead_letters import UNCONFIRMED
 from hub_import.core import clock
+from hub_import.core.text import for_terminal, lines_for_terminal
 
 
 @dataclass
@@ -128,7 +129,7 @@ def status_table(result: Status) -> str:
         lines.append("failed assets:")
         for a in result.failed_assets:
             lines.append(f"  {a['object']}  ({a['reason']})  in {a['manifest']}")
-    return "\n".join(lines)
+    return lines_for_terminal(lines)
 
 
 # -- check ----------------------------------------------------------------------------------------
@@ -144,7 +145,8 @@ class Check:
     def line(self) -> str:
         mark = "skip" if self.skipped else "warn" if self.warning else "ok  " if self.ok else "FAIL"
         shown = self.hint and (self.warning or not self.ok)
-        return f"{mark} {self.name}: {self.detail}" + (f"\n     fix: {self.hint}" if shown else "")
+        return f"{mark} {for_terminal(self.name)}: {for_terminal(self.detail)}" + (
+            f"\n     fix: {for_terminal(self.hint)}" if shown else "")
 
 
 def alerting(settings: Settings) -> list[Check]:

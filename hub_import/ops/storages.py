@@ -8,6 +8,7 @@ from hub_import.core import clock
 from hub_import.core.bucket_storage import Finding, find
 from hub_import.core.hub_quirks import storage_bucket
 from hub_import.core.settings import Settings
+from hub_import.core.text import for_terminal
 from hub_import.state.storage_record import StorageRecord
 
 
@@ -23,8 +24,8 @@ def listing(hub, landing_bucket: str, deadline: float | None = None) -> list[dic
 def listing_lines(rows: list[dict]) -> list[str]:
     """One line per integration: id, type, bucket, name; the landing bucket's marked."""
     width = max((len(r["_id"]) for r in rows), default=0)
-    return [f"{r['_id']:<{width}}  {r['type'] or '?':<5}  bucket {r['bucket'] or '?'}  name {r['name'] or '?'}"
-            + ("  <- the landing bucket" if r["landing"] else "") for r in rows]
+    return [for_terminal(f"{r['_id']:<{width}}  {r['type'] or '?':<5}  bucket {r['bucket'] or '?'}  name {r['name'] or '?'}"
+                         + ("  <- the landing bucket" if r["landing"] else "")) for r in rows]
 
 
 def last_found(settings: Settings, store) -> dict | None:

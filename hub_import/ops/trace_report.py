@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 from hub_import.core.bucket_storage import AMBIGUOUS, WAITING
+from hub_import.core.text import lines_for_terminal
 from hub_import.state.ledger import CLAIMED, DELETED
 from hub_import.state.manifests import FAILED, PENDING, SENT
 
@@ -168,7 +169,7 @@ def render(t: Trace) -> str:
         hub += [f"  {c['id']}  created {when(c['createdAt']) if c['createdAt'] else '?'}"
                 + ("" if c["ours"] else f"  (another file's: {c['data']})") for c in rows]
     lines += _block("hub", hub, "")
-    return "\n".join(lines + [f"verdict: {t.verdict}"])
+    return lines_for_terminal(lines + [f"verdict: {t.verdict}"])
 
 
 def _block(title: str, rows: list[str], empty: str) -> list[str]:

@@ -96,3 +96,14 @@ def test_a_reason_phrase_and_a_redirect_target_that_carry_the_key_do_not_carry_i
         with pytest.raises(error) as raised:
             odd_client(response).import_assets("p", ASSETS, deadline=time.monotonic() + 2)
         assert not leaked(str(raised.value)), str(raised.value)
+
+
+def test_a_key_across_the_end_of_what_is_read_of_an_answer_leaves_none_of_its_first_characters():
+    # GIVEN an answer far longer than what is read of it (READ_LIMIT), the key 7 characters before that end
+    from hub_import.hub.redact import READ_LIMIT, Redactor
+
+    text = "a" * (READ_LIMIT - 7) + ODD_KEY + " refused"
+    # WHEN it becomes text, with room for all of it
+    said = Redactor(ODD_KEY).said(text, limit=2 * READ_LIMIT)
+    # THEN no character of the key is left at that end (the key is taken out before anything is cut)
+    assert ODD_KEY[:7] not in said and not leaked(said), said[-40:]
