@@ -76,7 +76,7 @@ class Shipper:
         bucket = live or {}
         self.live = lambda ref: bucket.get(ref.name)
         self.claims = Claims(self.turn, self.ledger, manifests, self.queue, self.live)
-        self.shipper = ShipperPart(self.turn, self.ledger, self.claims, manifests, None, None, self.queue, None)
+        self.shipper = ShipperPart(self.turn, self.ledger, self.claims, manifests, None, self.queue, None)
         soft = SoftDeleter(self.turn, None, self.ledger, manifests, self.queue, self.live)
         self.deleter = Deleter(self.turn, self.ledger, manifests, self.queue, soft, self.live)
 
