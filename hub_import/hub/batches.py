@@ -3,7 +3,7 @@
 The ids are kept for the process, per project. A name not kept sends the caller's run (a flush, a
 replay, a pass of the dead-letter inbox: one `BatchRun`) to read its project, once per run and
 project: a name still missing after that read is missing for the rest of the run and is not read
-for again. Whether a missing name may be created (`create`: HUB_CREATE_BATCHES) and whether its
+for again (nor is a project whose read failed: its error stands for the run). Whether a missing name may be created (`create`: HUB_CREATE_BATCHES) and whether its
 template may make one more (`before_create`: MAX_TEMPLATE_BATCHES) are asked of every missing name
 of a destination before its first creation, so a destination that cannot have its batches costs no
 call beyond its run's one read. Creating is one POST per name, then one read of the project for
@@ -31,6 +31,7 @@ class BatchRun:
     """What one run has learned of batches: the projects it has read, and the Hub calls it spent."""
 
     read: set[str] = field(default_factory=set)
+    failed: dict[str, Exception] = field(default_factory=dict)  # project -> why its read failed
     calls: int = 0
 
 
@@ -70,9 +71,16 @@ class BatchIds:
         return [n for n in dict.fromkeys(names) if n not in known]
 
     def _read(self, project: str, deadline: float | None, run: BatchRun) -> None:
-        batches = {b["name"]: b["_id"] for b in self._read_project(project, deadline).get("batches", [])
-                   if isinstance(b, dict) and isinstance(b.get("name"), str) and isinstance(b.get("_id"), str)}
-        self.known[project] = batches
+        if project in run.failed:
+            raise run.failed[project]
+        try:
+            rows = self._read_project(project, deadline).get("batches")
+        except Exception as exc:
+            run.failed[project] = exc
+            raise
+        self.known[project] = {b["name"]: b["_id"] for b in (rows if isinstance(rows, list) else [])
+                               if isinstance(b, dict) and isinstance(b.get("name"), str)
+                               and isinstance(b.get("_id"), str)}
         run.read.add(project)
 
     def _create(self, project: str, missing: list[str], create: bool, deadline: float | None,

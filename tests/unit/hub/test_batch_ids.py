@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub_import.hub import BatchRun, HubNotFoundError
+from hub_import.hub import BatchRun, HubNotFoundError, HubUnavailableError
 from tests.unit.hub.test_hub_answers import answer, client
 
 
@@ -59,3 +59,21 @@ def test_malformed_batches_in_the_projects_answer_are_read_around():
                             {"_id": "b1", "name": "good"}))
     # THEN the good one resolves, and the flush is not crashed by the others
     assert hub.batch_ids("p", ["good"]) == ("b1",)
+
+
+def test_a_project_read_that_fails_is_not_repeated_for_every_destination_of_the_run():
+    # GIVEN a Hub whose project answer cannot be read
+    hub, session = client(answer(200, {"status": "success", "data": {}}))
+    run = BatchRun()
+    # WHEN 40 destinations ask for their names in one run
+    for i in range(40):
+        with pytest.raises(HubUnavailableError):
+            hub.batch_ids("p", [f"cam-{i}"], create=True, run=run)
+    # THEN the project was asked once
+    assert len(session.requests) == 1 and run.calls == 1
+
+
+def test_batches_that_are_not_a_list_are_no_batches():
+    hub, _ = client(answer(200, {"status": "success", "data": {"project": {"_id": "p", "batches": 7}}}))
+    with pytest.raises(HubNotFoundError):
+        hub.batch_ids("p", ["any"])
