@@ -121,7 +121,9 @@ class Shipper:
         self.claims.wait_until_near()  # the claims of groups still filling
 
     def ship_all(self) -> None:
-        """The pulling is over: ship every group, full or not."""
+        """The pulling is over: ship every group, full or not (their new batches made together first)."""
+        if not (self.turn.out_of_time() or self.summary.hub_unavailable):
+            self.batches.prepare([dest for dest, _, _ in self.full] + list(self.groups))
         while self.full:
             self._ship(*self.full.popleft())
         while self.groups:

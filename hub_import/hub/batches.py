@@ -9,9 +9,12 @@ of a destination before its first creation, so a destination that cannot have it
 call beyond its run's one read. Creating is one POST per name, then one read of the project for
 all of them (hub-api.md: re-read the project after creating one).
 
+`prepare` does the same for several destinations at once (a flush's groups before it ships them):
+their new names' POSTs, then one read for all.
+
 So a run spends on batches at most one read per project, and, per destination that creates, its
-new names' POSTs and one read: bounded by the batches the cap lets be made, however many distinct
-names an uploader's metadata gives its files.
+new names' POSTs and one read (one read for all of those prepared together): bounded by the
+batches the cap lets be made, however many distinct names an uploader's metadata gives its files.
 """
 from __future__ import annotations
 
@@ -63,6 +66,37 @@ class BatchIds:
                 self._create(project, missing, create, deadline, before_create, run)
             known = self.known[project]
             return tuple(known[n] for n in names)
+        finally:
+            run.calls += self._thread_calls() - calls_before
+
+    def prepare(self, project: str, wanted: Sequence[tuple[Sequence[str], Callable[[str], None] | None]], *,
+                create: bool, deadline: float | None, run: BatchRun) -> None:
+        """Make at once the missing names of several destinations of `project` (each its names and its
+        `before_create`): their POSTs, then one read for all, instead of one read per destination. A
+        destination whose `before_create` refuses one of its names is left out; its `ids` raises that
+        again, without a call. What the Hub answers is raised; `ids` then goes on as without this."""
+        calls_before = self._thread_calls()
+        try:
+            if not self._missing(project, [n for names, _ in wanted for n in names]):
+                return
+            if project not in run.read:
+                self._read(project, deadline, run)
+            if not create:
+                return
+            making: list[str] = []
+            for names, before_create in wanted:
+                missing = [n for n in self._missing(project, names) if n not in making]
+                try:
+                    for name in missing:
+                        if before_create is not None:
+                            before_create(name)
+                except Exception:  # noqa: BLE001 - the caller's refusal; its `ids` raises it again
+                    continue
+                making += missing
+            if making:
+                for name in making:
+                    self._create_one(project, name, deadline)
+                self._read(project, deadline, run)
         finally:
             run.calls += self._thread_calls() - calls_before
 

@@ -220,6 +220,13 @@ class HubClient:
         return self.batches.ids(project, names, create=create, deadline=deadline, before_create=before_create,
                                 run=run if run is not None else BatchRun())
 
+    def prepare_batches(self, project: str, wanted: Sequence[tuple[Sequence[str], Callable[[str], None] | None]], *,
+                        create: bool = False, deadline: float | None = None, run: BatchRun | None = None) -> None:
+        """Create the missing batches of several destinations of `project` (each its names and its
+        `before_create`) with one project read after all of them (batches.py `prepare`)."""
+        self.batches.prepare(project, wanted, create=create, deadline=deadline,
+                             run=run if run is not None else BatchRun())
+
     def create_batch(self, project: str, name: str, deadline: float | None = None) -> None:
         """POST one batch, once: a failure that is not an answer is only logged, since creating is
         not safe to repeat blindly; the caller reads the project to learn what happened."""

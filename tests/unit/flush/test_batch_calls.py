@@ -117,3 +117,14 @@ def test_a_thousand_distinct_values_cost_a_handful_of_calls_more_than_one_value(
         assert len(subscriber.acked) == 1000 and summary.sent + summary.dead_lettered == 1000
     # THEN the thousand names cost only the second batch allowed and its import more
     assert costs[1000] <= costs[1] + 5, costs
+
+
+def test_new_batches_within_the_cap_cost_one_creation_each_and_one_read_for_all(tmp_path):
+    # GIVEN batches may be created, up to the default cap
+    state, hub = hub_over_standin(tmp_path)
+    # WHEN 40 files come with 40 distinct camera values
+    summary, subscriber, _ = flush(hub, settings(), [f"c{i}" for i in range(40)])
+    # THEN all are imported, each into its own new batch
+    assert summary.sent == 40 and len(subscriber.acked) == 40 and len(state.projects["proj"]["batches"]) == 40
+    # AND the batches cost a read, the 40 creations and one read after them all (not a read each)
+    assert summary.batch_calls == 1 + 40 + 1, summary.batch_calls

@@ -77,3 +77,21 @@ def test_batches_that_are_not_a_list_are_no_batches():
     hub, _ = client(answer(200, {"status": "success", "data": {"project": {"_id": "p", "batches": 7}}}))
     with pytest.raises(HubNotFoundError):
         hub.batch_ids("p", ["any"])
+
+
+def test_preparing_several_destinations_reads_once_after_all_creations_and_leaves_a_refused_one_out():
+    created = answer(201, {"status": "success"})
+    hub, session = client(project(), created, created, project({"_id": "i1", "name": "a"}, {"_id": "i2", "name": "b"}))
+
+    def refuse(name):
+        raise CapReached(name)
+    run = BatchRun()
+    # WHEN three destinations are prepared together, the cap refusing the third's name
+    hub.prepare_batches("p", [(["a"], None), (["b", "a"], None), (["c"], refuse)], create=True, run=run)
+    # THEN "a" and "b" were created once each, with one read before and one after
+    assert [method for method, _, _ in session.requests] == ["GET", "POST", "POST", "GET"] and run.calls == 4
+    assert hub.batch_ids("p", ["b", "a"], run=run) == ("i2", "i1") and run.calls == 4
+    # AND the refused one says why when asked, at no call
+    with pytest.raises(CapReached):
+        hub.batch_ids("p", ["c"], create=True, before_create=refuse, run=run)
+    assert len(session.requests) == 4
