@@ -115,6 +115,7 @@ class Shipper:
         """Ship the full groups whose claims are done, and (oldest first) as many more as it takes to
         pull no further ahead of the ledger than CLAIMS_AHEAD unfinished claims (memory stays flat)."""
         # (an item without a claim, given back for a deletion, is claimed again when it ships)
+        self._prepare([dest for dest, _, _ in self.full])
         while self.full and (self.claims.too_far_ahead()
                              or all(i.claim is None or i.claim.done() for i in self.full[0][1])):
             self._ship(*self.full.popleft())
@@ -122,13 +123,17 @@ class Shipper:
 
     def ship_all(self) -> None:
         """The pulling is over: ship every group, full or not (their new batches made together first)."""
-        if not (self.turn.out_of_time() or self.summary.hub_unavailable):
-            self.batches.prepare([dest for dest, _, _ in self.full] + list(self.groups))
+        self._prepare([dest for dest, _, _ in self.full] + list(self.groups))
         while self.full:
             self._ship(*self.full.popleft())
         while self.groups:
             dest, items = self.groups.popitem()
             self._ship(dest, list(items.values()), self.paths.pop(dest))
+
+    def _prepare(self, dests: list[Destination]) -> None:
+        """The new batches of groups about to ship, made together (one project read after them all)."""
+        if dests and not (self.turn.out_of_time() or self.summary.hub_unavailable):
+            self.batches.prepare(dests)
 
     def abandon(self) -> None:
         """The flush is failing: every group not yet shipped gives its claims back and comes back soon."""
