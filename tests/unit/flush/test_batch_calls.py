@@ -128,3 +128,13 @@ def test_new_batches_within_the_cap_cost_one_creation_each_and_one_read_for_all(
     assert summary.sent == 40 and len(subscriber.acked) == 40 and len(state.projects["proj"]["batches"]) == 40
     # AND the batches cost a read, the 40 creations and one read after them all (not a read each)
     assert summary.batch_calls == 1 + 40 + 1, summary.batch_calls
+
+
+def test_groups_shipped_as_they_fill_have_their_new_batches_made_together_too(tmp_path):
+    # GIVEN manifests of one file each, so that every group is full, and shipped, while pulling
+    state, hub = hub_over_standin(tmp_path)
+    # WHEN 40 files come with 40 distinct camera values
+    summary, subscriber, _ = flush(hub, settings(MAX_ASSETS_PER_MANIFEST="1"), [f"c{i}" for i in range(40)])
+    # THEN all are imported, and the batches cost a read, the creations and one read after them
+    assert summary.sent == 40 and len(state.projects["proj"]["batches"]) == 40
+    assert summary.batch_calls == 1 + 40 + 1, summary.batch_calls
