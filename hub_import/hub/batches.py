@@ -3,10 +3,11 @@
 The ids are kept for the process, per project. A name not kept sends the caller's run (a flush, a
 replay, a pass of the dead-letter inbox: one `BatchRun`) to read its project, once per run and
 project: a name still missing after that read is missing for the rest of the run and is not read
-for again (nor is a project whose read failed: its error stands for the run). Whether a missing name may be created (`create`: HUB_CREATE_BATCHES) and whether its
-template may make one more (`before_create`: MAX_TEMPLATE_BATCHES) are asked of every missing name
-of a destination before its first creation, so a destination that cannot have its batches costs no
-call beyond its run's one read. Creating is one POST per name, then one read of the project for
+for again (nor is a project whose read failed: its error stands for the run). Whether a missing
+name may be created (`create`: HUB_CREATE_BATCHES) and whether its template may make one more
+(`before_create`: MAX_TEMPLATE_BATCHES) are asked of every missing name of a destination before
+its first creation, so a destination that cannot have its batches costs no call beyond its run's
+one read. Creating is one POST per name, then one read of the project for
 all of them (hub-api.md: re-read the project after creating one).
 
 `prepare` does the same for several destinations at once (a flush's groups before it ships them):

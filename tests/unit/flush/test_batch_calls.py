@@ -64,7 +64,8 @@ def uploads(s, cameras: list[str]):
     """One message per file, as ingest queues it (its batch names filled in from its metadata)."""
     refs = [ObjectRef("landing", f"up/{i}.jpg", 1, size=10, metadata={"camera": camera})
             for i, camera in enumerate(cameras)]
-    return [(f"ack-{i}", ObjectMessage(ref, decide(ref, s).destination, (10, 10)).encode()) for i, ref in enumerate(refs)]
+    return [(f"ack-{i}", ObjectMessage(ref, decide(ref, s).destination, (10, 10)).encode())
+            for i, ref in enumerate(refs)]
 
 
 def flush(hub, s, cameras, publisher=None):
