@@ -1,5 +1,5 @@
 """What a destination needs before its import call: each object's asset (its contextData made from
-its custom metadata) and the guard that counts the batches a template creates against the cap."""
+its custom metadata). Its batch ids: batches.py."""
 from __future__ import annotations
 
 import logging
@@ -10,7 +10,6 @@ from hub_import.core.metadata import context_data
 from hub_import.core.objects import ObjectRef
 from hub_import.core.routes import Destination
 from hub_import.core.settings import Settings
-from hub_import.state.batch_budget import BatchBudget
 
 logger = logging.getLogger("hub_import.flush")
 
@@ -29,15 +28,3 @@ def asset_for(settings: Settings, ref: ObjectRef, dest: Destination, batch_ids: 
     return build_asset(ref, storage=dest.storage, batches=batch_ids, size=size, url_template=settings.url_template,
                        external_id_template=settings.external_id_template, context_data=context)
 
-
-def batch_guard(budget: BatchBudget, dest: Destination):
-    """For HubClient.batch_ids: counts each batch a template of `dest` is about to create against
-    the cap (TemplateCapError past it); None when `dest` has no templated names."""
-    made = dict(dest.templates)
-    if not made:
-        return None
-
-    def before_create(name: str) -> None:
-        if name in made:
-            budget.admit(dest.project, made[name], name)
-    return before_create

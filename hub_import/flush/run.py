@@ -46,6 +46,7 @@ from hub_import.state.manifests import ManifestStore
 from hub_import.state.storage_record import StorageRecord
 
 from . import dead_letters, heal, results
+from .batches import Batches
 from .bucket_storage import BucketStorage
 from .claims import Claims
 from .deleter import Deleter
@@ -92,8 +93,9 @@ class Flush:
         self.settler = Settler(self.turn, hub, self.ledger, self.manifests, self.queue)
         self.resumer = Resumer(self.turn, hub, self.ledger, self.manifests, self.settler)
         self.claims = Claims(self.turn, self.ledger, self.manifests, self.queue, live)
-        self.shipper = Shipper(self.turn, self.ledger, self.claims, self.manifests, hub, self.batch_budget,
-                               self.queue, self.settler)
+        self.batches = Batches(self.turn, hub, self.batch_budget)
+        self.shipper = Shipper(self.turn, self.ledger, self.claims, self.manifests, self.batches, self.queue,
+                               self.settler)
         soft = SoftDeleter(self.turn, hub, self.ledger, self.manifests, self.queue, live)
         self.deleter = Deleter(self.turn, self.ledger, self.manifests, self.queue, soft, live)
 

@@ -15,16 +15,17 @@ from collections import defaultdict, deque
 from hub_import.core.logs import log
 from hub_import.core.messages import ObjectMessage
 from hub_import.core.routes import Destination
-from hub_import.hub import HubClient, HubError, HubNotFoundError
-from hub_import.state.batch_budget import BatchBudget, TemplateCapError
+from hub_import.hub import HubError, HubNotFoundError
+from hub_import.state.batch_budget import TemplateCapError
 from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import FAILED as MANIFEST_FAILED
 from hub_import.state.manifests import ManifestStore
 from hub_import.state.store import ConflictError
 
+from .batches import Batches
 from .claims import Claims, maybe_ours
 from .crash_points import crash_point
-from .destinations import asset_for, batch_guard
+from .destinations import asset_for
 from .items import Item
 from .settler import Settler
 from .soft_delete import Gone
@@ -45,10 +46,10 @@ class Shipper:
     (ledger key -> the item admitted for it and not yet shipped), the open groups with the manifest
     path each is claimed for, and the closed groups waiting for their claims (`full`)."""
 
-    def __init__(self, turn: Turn, ledger: Ledger, claims: Claims, manifests: ManifestStore, hub: HubClient,
-                 batch_budget: BatchBudget, queue: Subscription, settler: Settler):
-        self.turn, self.ledger, self.claims, self.manifests, self.hub = turn, ledger, claims, manifests, hub
-        self.batch_budget, self.queue, self.settler = batch_budget, queue, settler
+    def __init__(self, turn: Turn, ledger: Ledger, claims: Claims, manifests: ManifestStore, batches: Batches,
+                 queue: Subscription, settler: Settler):
+        self.turn, self.ledger, self.claims, self.manifests = turn, ledger, claims, manifests
+        self.batches, self.queue, self.settler = batches, queue, settler
         self.settings, self.summary, self.id = turn.settings, turn.summary, turn.id
         self.held: dict[str, Item] = {}
         self.groups: dict[Destination, dict[str, Item]] = defaultdict(dict)
@@ -114,18 +115,25 @@ class Shipper:
         """Ship the full groups whose claims are done, and (oldest first) as many more as it takes to
         pull no further ahead of the ledger than CLAIMS_AHEAD unfinished claims (memory stays flat)."""
         # (an item without a claim, given back for a deletion, is claimed again when it ships)
+        self._prepare([dest for dest, _, _ in self.full])
         while self.full and (self.claims.too_far_ahead()
                              or all(i.claim is None or i.claim.done() for i in self.full[0][1])):
             self._ship(*self.full.popleft())
         self.claims.wait_until_near()  # the claims of groups still filling
 
     def ship_all(self) -> None:
-        """The pulling is over: ship every group, full or not."""
+        """The pulling is over: ship every group, full or not (their new batches made together first)."""
+        self._prepare([dest for dest, _, _ in self.full] + list(self.groups))
         while self.full:
             self._ship(*self.full.popleft())
         while self.groups:
             dest, items = self.groups.popitem()
             self._ship(dest, list(items.values()), self.paths.pop(dest))
+
+    def _prepare(self, dests: list[Destination]) -> None:
+        """The new batches of groups about to ship, made together (one project read after them all)."""
+        if dests and not (self.turn.out_of_time() or self.summary.hub_unavailable):
+            self.batches.prepare(dests)
 
     def abandon(self) -> None:
         """The flush is failing: every group not yet shipped gives its claims back and comes back soon."""
@@ -144,9 +152,7 @@ class Shipper:
             self.queue.defer(items)  # out of time, or the Hub refuses us: a later flush takes them
             return
         try:
-            batch_ids = self.hub.batch_ids(dest.project, dest.batches, create=self.settings.create_batches,
-                                           deadline=self.turn.deadline,
-                                           before_create=batch_guard(self.batch_budget, dest))
+            batch_ids = self.batches.ids(dest)
         except (HubNotFoundError, TemplateCapError) as exc:
             self.claims.give_back(items)
             self._fail_destination(dest, items, str(exc))

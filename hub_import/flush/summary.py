@@ -27,6 +27,7 @@ class Summary:
     uncertain: int = 0
     reconciled_manifests: int = 0
     reconcile_calls: int = 0
+    batch_calls: int = 0  # Hub calls spent resolving batch names to ids (reading projects, creating batches)
     manifests: list[str] = field(default_factory=list)
     hub_calls: int = 0
     seconds: float = 0.0

@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import logging
 import random
-import threading
 import unicodedata
 from hub_import.core import clock
 from dataclasses import dataclass
@@ -28,7 +27,8 @@ from hub_import.core.assets import Asset
 from hub_import.core.hub_quirks import LIST_SORT, STORAGES_READ_ON, SUCCESS_STATUS, Behaviour
 from hub_import.core.logs import log
 
-from .errors import HubNotFoundError, HubOutcomeUnknownError, HubRejectedError, HubUnavailableError
+from .batches import BatchIds, BatchRun
+from .errors import HubOutcomeUnknownError, HubRejectedError, HubUnavailableError
 from .reconcile import Progress, Reconcile
 from .transport import NotStored, Retryable, Transport, Unknown, data_of
 
@@ -79,8 +79,7 @@ class HubClient:
                                    default_budget=default_budget, rng=rng)
         self.base_url = self.transport.base_url
         self.behaviour = Behaviour()
-        self._batches: dict[str, dict[str, str]] = {}  # project -> batch name -> id
-        self._lock = threading.Lock()
+        self.batches = BatchIds(self.project, self.create_batch, self.transport.thread_calls)
 
     def __repr__(self) -> str:  # never the key
         return f"HubClient({self.base_url!r})"
@@ -224,44 +223,34 @@ class HubClient:
                                          asset_ids, sent_at)
 
     def batch_ids(self, project: str, names: Sequence[str], *, create: bool = False,
-                  deadline: float | None = None,
-                  before_create: Callable[[str], None] | None = None) -> tuple[str, ...]:
-        """The ids of batches named `names` in `project`, looked up once per process and cached.
+                  deadline: float | None = None, before_create: Callable[[str], None] | None = None,
+                  run: BatchRun | None = None) -> tuple[str, ...]:
+        """The ids of batches named `names` in `project`, kept for the process (batches.py).
 
         A missing batch is created when `create` is set, else HubNotFoundError names it.
-        `before_create(name)`, when given, is called before each creation; what it raises stops
-        it (the cap on batches a template makes).
+        `before_create(name)`, when given, is called for each missing name before any is created;
+        what it raises stops them all (the cap on batches a template makes). `run` is the caller's
+        (a flush): its project reads are not repeated for names still missing, its calls counted.
         """
-        if not names:
-            return ()
-        known = self._batches.get(project)
-        if known is None or any(n not in known for n in names):
-            known = self._load_batches(project, deadline)
-        missing = [n for n in names if n not in known]
-        if missing and not create:
-            raise HubNotFoundError(f"batch {missing[0]!r} does not exist in project {project}; "
-                                   f"create it in the Hub or allow creating batches", 404)
-        for name in missing:
-            if before_create is not None:
-                before_create(name)
-            try:
-                self.transport.attempt("POST", project_path(BATCHES_PATH, project), body={"name": name},
-                                       deadline=self.transport.deadline(deadline))
-            except Retryable as failure:
-                # Creating is not safe to repeat blindly; the re-read below tells what happened.
-                log(logger, logging.WARNING, "creating a batch failed; checking the project",
-                    project=project, batch=name, reason=str(failure))
-            known = self._load_batches(project, deadline)
-            if name not in known:
-                raise HubUnavailableError(f"could not create batch {name!r} in project {project}")
-            log(logger, logging.INFO, "created batch", project=project, batch=name, batch_id=known[name])
-        return tuple(known[n] for n in names)
+        return self.batches.ids(project, names, create=create, deadline=deadline, before_create=before_create,
+                                run=run if run is not None else BatchRun())
 
-    def _load_batches(self, project: str, deadline: float | None) -> dict[str, str]:
-        batches = {b["name"]: b["_id"] for b in self.project(project, deadline).get("batches", [])
-                   if isinstance(b, dict) and "name" in b and "_id" in b}
-        self._batches[project] = batches
-        return batches
+    def prepare_batches(self, project: str, wanted: Sequence[tuple[Sequence[str], Callable[[str], None] | None]], *,
+                        create: bool = False, deadline: float | None = None, run: BatchRun | None = None) -> None:
+        """Create the missing batches of several destinations of `project` (each its names and its
+        `before_create`) with one project read after all of them (batches.py `prepare`)."""
+        self.batches.prepare(project, wanted, create=create, deadline=deadline,
+                             run=run if run is not None else BatchRun())
+
+    def create_batch(self, project: str, name: str, deadline: float | None = None) -> None:
+        """POST one batch, once: a failure that is not an answer is only logged, since creating is
+        not safe to repeat blindly; the caller reads the project to learn what happened."""
+        try:
+            self.transport.attempt("POST", project_path(BATCHES_PATH, project), body={"name": name},
+                                   deadline=self.transport.deadline(deadline))
+        except Retryable as failure:
+            log(logger, logging.WARNING, "creating a batch failed; checking the project",
+                project=project, batch=name, reason=str(failure))
 
 
 def _as_map(wanted) -> dict[str, str | None]:

@@ -57,7 +57,6 @@ def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, ob
     """("republish", "", message with today's route) | ("drop", why, None) | ("keep", why, None)."""
     from hub_import.core.decisions import decide
     from hub_import.core.messages import DeletionMessage, MessageError, ObjectMessage, decode_message
-    from hub_import.flush.destinations import batch_guard
     from hub_import.hub import HubError, HubNotFoundError
     from hub_import.state.batch_budget import TemplateCapError
     from hub_import.state.ledger import FAILED, SENT
@@ -85,8 +84,7 @@ def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, ob
     dest = decision.destination
     if dest not in batch_checks:
         try:
-            flush.hub.batch_ids(dest.project, dest.batches, create=flush.settings.create_batches,
-                                deadline=clock.monotonic() + 60, before_create=batch_guard(flush.batch_budget, dest))
+            flush.batches.ids(dest, deadline=clock.monotonic() + 60)
             batch_checks[dest] = ""
         except (HubNotFoundError, TemplateCapError) as exc:
             batch_checks[dest] = f"still failing: {exc}"

@@ -30,7 +30,7 @@ from hub_import.core.logs import log
 from hub_import.core.objects import ObjectRef
 from hub_import.core.routes import Destination
 from hub_import.flush import results
-from hub_import.flush.destinations import asset_for, batch_guard
+from hub_import.flush.destinations import asset_for
 from hub_import.flush.run import Flush
 from hub_import.flush.turn import sender_lease_s
 from hub_import.hub import HubError
@@ -191,8 +191,7 @@ def _route_today(flush: Flush, manifest: Manifest) -> tuple[dict[Destination, li
             grouped[dest].append((ref, old if ref.generation == failed.generation else None))
     plan = {}
     for dest, objects in grouped.items():
-        batch_ids = flush.hub.batch_ids(dest.project, dest.batches, create=settings.create_batches,
-                                        deadline=flush.turn.deadline, before_create=batch_guard(flush.batch_budget, dest))
+        batch_ids = flush.batches.ids(dest)
         plan[dest] = [(ref, asset_for(settings, ref, dest, batch_ids, old and sizes.get(old.external_id),
                                       flush_id=flush.id)) for ref, old in objects]
     return plan, skipped, already

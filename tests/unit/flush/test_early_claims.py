@@ -25,6 +25,16 @@ from tests.unit.flush.test_result_messages import DictStore
 DEST = Destination(project="proj", storage="store-1")
 
 
+class NoBatches:
+    """Batches for destinations that name none."""
+
+    def prepare(self, dests):
+        pass
+
+    def ids(self, dest, deadline=None):
+        return ()
+
+
 class Store(DictStore):
     """Conditional creates too, and creates that fail with 503 for names in `failing`."""
 
@@ -76,7 +86,7 @@ class Shipper:
         bucket = live or {}
         self.live = lambda ref: bucket.get(ref.name)
         self.claims = Claims(self.turn, self.ledger, manifests, self.queue, self.live)
-        self.shipper = ShipperPart(self.turn, self.ledger, self.claims, manifests, None, None, self.queue, None)
+        self.shipper = ShipperPart(self.turn, self.ledger, self.claims, manifests, NoBatches(), self.queue, None)
         soft = SoftDeleter(self.turn, None, self.ledger, manifests, self.queue, self.live)
         self.deleter = Deleter(self.turn, self.ledger, manifests, self.queue, soft, self.live)
 

@@ -35,6 +35,9 @@ class Hub:
     def batch_ids(self, project, names, **kwargs):
         return tuple(names)
 
+    def prepare_batches(self, project, wanted, **kwargs):
+        pass
+
     def import_assets(self, project, assets, **kwargs):
         self.calls += 1
         self.imported += [a.external_id for a in assets]
