@@ -24,6 +24,8 @@ from .metadata import RESERVED
 from .routes import Destination, Route, check_glob, parse_routes
 from .settings_table import ENV, HUB_HOSTS, NUMBERS  # noqa: F401 - ENV and HUB_HOSTS are read from here too
 
+HUB_HOSTNAMES = frozenset(urlsplit(url).hostname for url in HUB_HOSTS.values())
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -108,7 +110,8 @@ def _resource_path(project: str, kind: str, name: str) -> str:
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting. Raises ConfigError naming the first bad variable."""
     env = Reader(os.environ if environ is None else environ, ENV, NUMBERS)
-    hub_api_url = _check_hub_url(env.text("HUB_API_URL").rstrip("/"), env.flag("HUB_ALLOW_HTTP"))
+    hub_api_url = _check_hub_url(env.text("HUB_API_URL").rstrip("/"), env.flag("HUB_ALLOW_HTTP"),
+                                 env.flag("HUB_ALLOW_CUSTOM_HOST"))
     project = env.text("HUB_PROJECT_ID")
     default = None
     if project:
@@ -223,16 +226,44 @@ def _fields(template: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(template) if f}
 
 
-def _check_hub_url(url: str, allow_http: bool) -> str:
+def _check_hub_url(url: str, allow_http: bool, allow_custom_host: bool = False) -> str:
+    """The Hub URL, if the key may go there: one of the Hub's own hosts (HUB_HOSTS) over https on
+    443, or a local host (the stand-in); another host, a port, or a user@ (which makes
+    https://imeritapi.ango.ai@other.example a URL of other.example) only with HUB_ALLOW_CUSTOM_HOST.
+    No error repeats a user@ part (it may hold a secret)."""
     parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(f"HUB_API_URL: expected an https:// URL such as {HUB_HOSTS['eu']}, got {url!r}")
+    shown = repr(parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl())
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:  # a port that is not a number
+        raise ConfigError(f"HUB_API_URL: not a valid URL: {shown}") from None
+    if parts.scheme not in ("https", "http") or not host:
+        raise ConfigError(f"HUB_API_URL: expected an https:// URL such as {HUB_HOSTS['eu']}, got {shown}")
     if parts.path.rstrip("/").endswith("/v2"):
         raise ConfigError("HUB_API_URL: leave out /v2 (it is part of every path)")
-    if parts.scheme == "http" and not allow_http and not _is_local(parts.hostname):
-        raise ConfigError(f"HUB_API_URL: plain http:// is only allowed for a local host, not {parts.hostname!r} "
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise ConfigError("HUB_API_URL: a base URL has no ?query or #fragment (every path is appended to it)")
+    if parts.scheme == "http" and not allow_http and not _is_local(host):
+        raise ConfigError(f"HUB_API_URL: plain http:// is only allowed for a local host, not {host!r} "
                           f"(set HUB_ALLOW_HTTP=true to override)")
+    custom = "" if allow_custom_host else _custom_part(parts.netloc, host, port)
+    if custom:
+        raise ConfigError(f"HUB_API_URL: {shown} has {custom}; the API key goes where it points "
+                          f"(set HUB_ALLOW_CUSTOM_HOST=true if that is meant)")
     return url
+
+
+def _custom_part(netloc: str, host: str, port: int | None) -> str:
+    """What makes a URL point elsewhere than the Hub's own hosts or a local one ("": nothing)."""
+    if "@" in netloc:
+        return f"a user@ part, which makes its host {host!r}"
+    if _is_local(host):
+        return ""
+    if host not in HUB_HOSTNAMES:
+        return f"a host that is not one of the Hub's ({', '.join(sorted(HUB_HOSTNAMES))})"
+    if port not in (None, 443):
+        return f"port {port} (the Hub's hosts answer on 443)"
+    return ""
 
 
 def _is_local(host: str) -> bool:

@@ -22,6 +22,8 @@ ENV: dict[str, tuple[str | None, str]] = {
     "HUB_API_URL": (HUB_HOSTS["eu"], "the Hub's API base URL, without /v2"),
     "HUB_API_KEY": ("", "the Hub API key (from Secret Manager; only the flush needs it)"),
     "HUB_ALLOW_HTTP": ("false", "allow a plain http:// HUB_API_URL on a non-local host (true/false)"),
+    "HUB_ALLOW_CUSTOM_HOST": ("false", "allow a HUB_API_URL that is not one of the Hub's own hosts (or a local one), "
+                              "or that has a port or user@ in it: the key goes wherever it points (true/false)"),
     "HUB_PROJECT_ID": ("", "the Hub project that objects no route matches go to (empty: skip them)"),
     "HUB_STORAGE_ID": ("", "the Hub storage integration id that can read the bucket (empty: the flush finds the "
                        "one whose bucket is LANDING_BUCKET)"),

@@ -1,10 +1,12 @@
 """Image width and height, as a browser shows them, from an object's first bytes.
 
-`image_size(fetch, size, cap)` reads through `fetch(start, end) -> bytes` (a ranged read, end
+`image_size(fetch, size, cap, max_reads)` reads through `fetch(start, end) -> bytes` (a ranged read, end
 exclusive): one small first read, then only the few bytes a format points at beyond it (the
 frame header after a large EXIF block, a TIFF directory at the end of the file), never more
-than `cap` bytes in all. JPEG, PNG, GIF, WebP, BMP and TIFF are understood; EXIF orientation
-(JPEG, TIFF, PNG eXIf) swaps width and height for orientations 5 to 8, as browsers do.
+than `cap` bytes in all, in no more than `max_reads` ranged reads (a crafted JPEG whose segments
+each point just past the last read would otherwise cost one request per 4 KiB of `cap`). JPEG,
+PNG, GIF, WebP, BMP and TIFF are understood; EXIF orientation (JPEG, TIFF, PNG eXIf) swaps width
+and height for orientations 5 to 8, as browsers do.
 An unsupported, truncated or corrupt file raises `ProbeError`; the caller goes on without size.
 """
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Callable
 
 FIRST_READ = 16 * 1024
 FAR_READ = 4 * 1024
+# Requests per object: a first read, an EXIF block, a frame header past it, one more for the odd
+# file; past that the probe gives up (the object is queued without its size).
+MAX_READS = 4
 Fetch = Callable[[int, int], bytes]
 
 
@@ -33,8 +38,8 @@ class ImageSize:
 class _Source:
     """Bytes of one object, fetched lazily in a few ranged reads, `cap` bytes at most."""
 
-    def __init__(self, fetch: Fetch, size: int, cap: int):
-        self.fetch, self.size, self.cap = fetch, size, cap
+    def __init__(self, fetch: Fetch, size: int, cap: int, max_reads: int = MAX_READS):
+        self.fetch, self.size, self.cap, self.max_reads = fetch, size, cap, max_reads
         self.segments: list[tuple[int, bytes]] = []
         self.bytes_read = 0
 
@@ -53,6 +58,8 @@ class _Source:
             end = offset + max(n, self.cap - self.bytes_read)
             if self.bytes_read + (end - offset) > self.cap:
                 raise ProbeError(f"header not found within the first {self.cap} bytes read")
+        if len(self.segments) >= self.max_reads:
+            raise ProbeError(f"header not found within {self.max_reads} reads (its parts are spread too far apart)")
         chunk = self.fetch(offset, end)
         self.bytes_read += len(chunk)
         self.segments.append((offset, chunk))
@@ -67,9 +74,9 @@ class _Source:
         return struct.unpack(">I" if big else "<I", self.get(offset, 4))[0]
 
 
-def image_size(fetch: Fetch, size: int = 0, cap: int = 1024 * 1024) -> ImageSize:
+def image_size(fetch: Fetch, size: int = 0, cap: int = 1024 * 1024, max_reads: int = MAX_READS) -> ImageSize:
     """Width and height of the image behind `fetch` (see the module docstring)."""
-    src = _Source(fetch, size, cap)
+    src = _Source(fetch, size, cap, max_reads)
     head = src.get(0, min(32, size) if size else 32)
     for magic, kind, reader in _FORMATS:
         if head.startswith(magic) and (kind != "webp" or head[8:12] == b"WEBP"):

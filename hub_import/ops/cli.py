@@ -12,7 +12,8 @@
 
 Reads the same environment variables as the functions (`. .local/stack.env` for the local
 stack; on GCP, export them and use application-default credentials); `--set NAME=VALUE`
-overrides one for this run.
+overrides one for this run. The Hub API key never goes on a command line (`--set HUB_API_KEY` is
+refused): export HUB_API_KEY, or give `--api-key-file PATH`.
 """
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ import sys
 from hub_import.core import logs
 from hub_import.core import settings as config
 from hub_import.core.text import for_terminal
+
+from .cli_env import CliEnvError, check_argv, environment
 
 
 def say(line: str, file=None) -> None:
@@ -225,7 +228,9 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     if version:
         top.add_argument("--version", action="version", version=f"%(prog)s {version}")
     top.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override one setting (an environment variable) for this run")
+                     help="override one setting (an environment variable) for this run; not HUB_API_KEY")
+    top.add_argument("--api-key-file", metavar="PATH",
+                     help="read the Hub API key from this file (its one line) instead of HUB_API_KEY")
     top.add_argument("--verbose", action="store_true", help="log INFO lines to standard error")
     commands = top.add_subparsers(dest="command", required=True)
 
@@ -284,14 +289,13 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
 
 def main(argv: list[str] | None = None, *, prog: str = "hub-import", version: str | None = None) -> int:
     """Run one command; `prog` and `version` come from the entry point (hub_import/__main__.py)."""
-    args = parser(prog, version).parse_args(argv)
-    environ = dict(os.environ)
-    for item in args.set:
-        name, sep, value = item.partition("=")
-        if not sep or name not in config.ENV:
-            say(f"--set {item!r}: expected NAME=VALUE with NAME one of the settings", file=sys.stderr)
-            return 2
-        environ[name] = value
+    try:
+        check_argv(sys.argv[1:] if argv is None else argv)  # before argparse, which may echo a value
+        args = parser(prog, version).parse_args(argv)
+        environ = environment(os.environ, args.set, args.api_key_file)
+    except CliEnvError as exc:
+        say(str(exc), file=sys.stderr)
+        return 2
     try:
         settings = config.load(environ)
     except config.ConfigError as exc:

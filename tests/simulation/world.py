@@ -38,7 +38,7 @@ ROUTES = [{"prefix": "cams/", "project": "cams", "storage": STORAGE, "batches": 
           {"prefix": "x/", "project": "proj", "storage": "st-missing"}]  # a storage the Hub lacks: rejected
 BASE_ENV = {
     "GOOGLE_CLOUD_PROJECT": "sim", "STATE_BUCKET": "state", "LANDING_BUCKET": "landing",
-    "HUB_API_URL": BASE_URL, "HUB_API_KEY": API_KEY, "HUB_PROJECT_ID": "proj", "HUB_STORAGE_ID": STORAGE,
+    "HUB_API_URL": BASE_URL, "HUB_ALLOW_CUSTOM_HOST": "true", "HUB_API_KEY": API_KEY, "HUB_PROJECT_ID": "proj", "HUB_STORAGE_ID": STORAGE,
     "HUB_BATCHES": "incoming", "HUB_CREATE_BATCHES": "true", "HUB_ROUTES": json.dumps(ROUTES),
     "HUB_CONTEXT_KEYS": "camera", "RESULTS_TOPIC": "results", "MAX_ASSETS_PER_MANIFEST": "3",
     "HUB_TIMEOUT_SECONDS": "30", "FLUSH_BUDGET_SECONDS": "120", "ON_DELETE": "delete", "ON_OVERWRITE": "skip",

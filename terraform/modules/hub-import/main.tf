@@ -29,6 +29,7 @@ locals {
     GOOGLE_CLOUD_PROJECT    = var.project_id
     HUB_API_URL             = var.hub_api_url
     HUB_ALLOW_HTTP          = "false"
+    HUB_ALLOW_CUSTOM_HOST   = "false" # hub_api_url is one of the Hub's hosts (its validation)
     HUB_PROJECT_ID          = var.hub_project_id
     HUB_STORAGE_ID          = var.hub_storage_id
     HUB_PUBLIC_BUCKET       = tostring(var.hub_public_bucket)

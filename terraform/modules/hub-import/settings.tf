@@ -8,9 +8,12 @@ variable "hub_api_url" {
   description = "The Hub's API base URL, without /v2: https://imeritapi.ango.ai (EU), https://us-api.ango.ai (US), https://in-api.ango.ai (India)."
   default     = "https://imeritapi.ango.ai"
 
+  # The key goes where this points: one of the Hub's hosts (hub_import/core/settings_table.py
+  # HUB_HOSTS; tests/terraform checks both lists agree), https on its port, no user@ (which would
+  # make https://imeritapi.ango.ai@other.example a URL of other.example), no path.
   validation {
-    condition     = can(regex("^https://[^/]+$", var.hub_api_url))
-    error_message = "hub_api_url: an https:// URL without a path."
+    condition     = can(regex("^https://(imeritapi|us-api|in-api|testapi)\\.ango\\.ai(:443)?$", var.hub_api_url))
+    error_message = "hub_api_url: one of the Hub's API hosts, https:// and without a path, port or user@: https://imeritapi.ango.ai (EU), https://us-api.ango.ai (US), https://in-api.ango.ai (India), https://testapi.ango.ai."
   }
 }
 

@@ -105,7 +105,9 @@ def test_plain_http_hub_is_refused_unless_local_or_allowed():
         load({**BASE, "HUB_API_URL": "http://hub.example.com"})
     assert load({**BASE, "HUB_API_URL": "http://127.0.0.1:8080"}).hub_api_url == "http://127.0.0.1:8080"
     assert load({**BASE, "HUB_API_URL": "http://localhost:1/"}).hub_api_url == "http://localhost:1"
-    assert load({**BASE, "HUB_API_URL": "http://hub.internal", "HUB_ALLOW_HTTP": "true"})
+    assert load({**BASE, "HUB_API_URL": "http://hub.internal", "HUB_ALLOW_HTTP": "true",
+                 "HUB_ALLOW_CUSTOM_HOST": "true"})
+    assert load({**BASE, "HUB_API_URL": "http://us-api.ango.ai", "HUB_ALLOW_HTTP": "true"})
 
 
 def test_routes_fall_back_on_the_default_route_fields():

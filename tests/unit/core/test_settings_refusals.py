@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[3]
 BASE = {"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "HUB_PROJECT_ID": "proj", "HUB_STORAGE_ID": "st"}
 
 # Every setting that is not numeric: a value it refuses. A setting that takes any text says why.
-FLAGS = ("HUB_ALLOW_HTTP", "HUB_PUBLIC_BUCKET", "HUB_CREATE_BATCHES", "HUB_METADATA_OVERRIDES", "SKIP_EMPTY_OBJECTS",
+FLAGS = ("HUB_ALLOW_HTTP", "HUB_ALLOW_CUSTOM_HOST", "HUB_PUBLIC_BUCKET", "HUB_CREATE_BATCHES", "HUB_METADATA_OVERRIDES", "SKIP_EMPTY_OBJECTS",
          "PROBE_IMAGE_SIZE")
 MALFORMED = {
     **{name: "maybe" for name in FLAGS},

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from deploy.local.samples import make_image
-from hub_import.ingest.probe import ProbeError, image_size
+from hub_import.ingest.probe import FAR_READ, FIRST_READ, MAX_READS, ProbeError, image_size
 
 
 def reader(data: bytes, log: list | None = None):
@@ -72,3 +72,59 @@ def test_truncated_files_raise_probe_error(fmt):
 def test_corrupt_or_unsupported_files_raise_probe_error(data):
     with pytest.raises(ProbeError):
         image_size(reader(data), len(data))
+
+
+def scattered_jpeg(width: int = 640, height: int = 480, span: int = 1_200_000) -> bytes:
+    """A crafted JPEG: each APP segment ends one byte past the probe's last read, so that every
+    next marker needs a read of its own; the frame header comes after `span` bytes of them."""
+    out = bytearray(b"\xff\xd8")
+    read_end = FIRST_READ
+    while len(out) < span:
+        length = read_end + 1 - len(out) - 2
+        out += b"\xff\xe1" + length.to_bytes(2, "big") + b"\0" * (length - 2)
+        read_end = len(out) + FAR_READ
+    out += b"\xff\xc0\x00\x11\x08" + height.to_bytes(2, "big") + width.to_bytes(2, "big") + b"\x03" + b"\0" * 9
+    return bytes(out + b"\xff\xd9")
+
+
+def test_a_jpeg_whose_segments_each_point_past_the_last_read_costs_at_most_max_reads_requests():
+    # GIVEN a JPEG crafted so that every segment jumps just past what was read (1 MiB of them)
+    data = scattered_jpeg()
+    reads: list = []
+    # WHEN the probe reads it under the default byte cap
+    with pytest.raises(ProbeError, match=f"within {MAX_READS} reads"):
+        image_size(reader(data, reads), len(data), cap=1024 * 1024)
+    # THEN it gave up after MAX_READS ranged reads, not one per 4 KiB
+    assert len(reads) == MAX_READS
+
+
+def test_a_normal_jpeg_costs_one_read_and_the_crafted_one_is_a_valid_jpeg():
+    plain = make_image("JPEG", 640, 480)
+    reads: list = []
+    assert (image_size(reader(plain, reads), len(plain)).width, len(reads)) == (640, 1)
+    # the crafted file is no corrupt one: given the reads, its size is there to be found
+    data = scattered_jpeg(span=40_000)
+    size = image_size(reader(data), len(data), max_reads=1000)
+    assert (size.width, size.height) == (640, 480)
+
+
+def test_an_upload_of_the_crafted_jpeg_is_queued_without_its_size_and_a_warning(caplog):
+    import logging
+
+    from hub_import.core.objects import ObjectRef
+    from hub_import.core.settings import load
+    from hub_import.ingest.handler import describe
+
+    settings = load({"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "HUB_PROJECT_ID": "proj",
+                     "HUB_STORAGE_ID": "st"})
+    data = scattered_jpeg()
+    ref = ObjectRef("landing", "cams/crafted.jpg", 1712345678901234, size=len(data), content_type="image/jpeg")
+    reads: list = []
+    caplog.set_level(logging.INFO, logger="hub_import")
+    # WHEN the upload is described for the queue
+    message = describe(ref, settings, event="e1", fetch=reader(data, reads))
+    # THEN it is still queued, without dimensions, after MAX_READS reads, and the reason is a WARNING
+    assert message is not None and message.ref == ref and message.size is None
+    assert len(reads) == MAX_READS
+    warned = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert warned and f"within {MAX_READS} reads" in warned[0].getMessage()
