@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help venv tools schema artifact demo bench soak test test-unit test-integration up down status hub clean
+.PHONY: help venv lock tools schema artifact demo bench soak test test-unit test-integration up down status hub clean
 
 help:
 	@echo "make demo    the whole product on this machine: files in a bucket, assets in the Hub stand-in"
@@ -13,6 +13,7 @@ help:
 	@echo "make soak    the long runs: 1,000 files through the stack under every Hub switch, a five-minute outage (.local/soak.log)"
 	@echo "make bench   speed, Hub calls, memory and cost against floors measured in the same run (.local/bench.json)"
 	@echo "make artifact build the functions' zip as Terraform does, install it as Google's buildpack does, check its imports"
+	@echo "make lock    regenerate requirements.txt (every package pinned, with hashes) from requirements.in"
 	@echo "make up      start the local stack (emulators, Eventarc bridge, ingest function, Hub stand-in);"
 	@echo "             settings from your environment reach both functions: MAX_OBJECT_BYTES=1000000 make up"
 	@echo "make down    stop it;  make status: what runs, and .local/stack.env"
@@ -21,13 +22,31 @@ help:
 
 venv: $(STAMP)
 
-# The virtualenv is rebuilt whenever a requirements file is newer than the last install.
-$(STAMP): requirements.txt requirements-dev.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed; found " + sys.version.split()[0])'
+# The virtualenv is rebuilt whenever a requirements file is newer than the last install. The
+# functions' lock first, hash-checked as the buildpack installs it (pip will not mix hashed and
+# unhashed requirements in one call), then the tests' and the CLI's packages on top. The lock is
+# resolved for the functions' Python (3.12) and holds from 3.11 on; 3.10 would need other versions.
+$(STAMP): requirements.txt requirements-dev.txt requirements-cli.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (requirements.txt is locked for 3.11 to 3.13); found " + sys.version.split()[0])'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || { echo "Cannot create a virtualenv: install python3-venv (apt-get install python3-venv)"; exit 1; }
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@touch $(STAMP)
+
+# requirements.txt, generated from requirements.in (edit that one): every package the functions
+# install pinned, with the hashes of its files, resolved on the functions' Python (artifact.json's
+# runtime, when this machine has it). pip-compile keeps the pins it can; to move them:
+# make lock LOCK_ARGS="--upgrade-package requests" (or LOCK_ARGS=--upgrade for all).
+LOCK_TOOLS := .venv-lock/.installed
+$(LOCK_TOOLS):
+	@test -x .venv-lock/bin/python || "$$($(PYTHON) -c 'from deploy.artifact import interpreter; print(interpreter()[0])')" -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet pip-tools==7.6.2
+	@touch $(LOCK_TOOLS)
+
+lock: $(LOCK_TOOLS)
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links --output-file=requirements.txt $(LOCK_ARGS) requirements.in
 
 # checkov, for the Terraform tests, in a virtualenv of its own (its pins clash with the runtime's).
 CHECKOV := .venv-checkov/.installed
@@ -102,4 +121,4 @@ hub: $(STAMP)
 	$(PY) deploy/local/hub_standin.py --port 0 --api-key local-dev-key --project demo-project --storage demo-storage --batch demo-project:incoming
 
 clean: down
-	rm -rf $(VENV) .venv-checkov .venv-sdk .local .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-checkov .venv-sdk .venv-lock .local .pytest_cache .hypothesis

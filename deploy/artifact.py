@@ -98,7 +98,11 @@ def interpreter(definition: Path = DEFINITION) -> tuple[str, str | None]:
 def runtime(requirements: Path, definition: Path = DEFINITION) -> Path:
     """A virtualenv holding what `requirements` installs and nothing else, as the buildpack makes
     it (`pip install -r requirements.txt`), on the runtime's Python (see interpreter); made once
-    per requirements file and interpreter, then kept. Returns its bin directory."""
+    per requirements file and interpreter, then kept. Returns its bin directory.
+
+    Hashes are required, as the buildpack's pip requires them of a file whose lines carry --hash:
+    a package without a pin or a hash, a file whose hash differs, or a dependency the lock left
+    out (pip still resolves dependencies, and each must be in the file) stops the install here."""
     base, note = interpreter(definition)
     if note:
         print(f"note: {note}", file=sys.stderr)
@@ -114,7 +118,7 @@ def runtime(requirements: Path, definition: Path = DEFINITION) -> Path:
             shutil.rmtree(venv, ignore_errors=True)
             for step in ([base, "-m", "venv", str(venv)],
                          [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                          "--no-input", "-r", str(requirements)]):
+                          "--no-input", "--require-hashes", "-r", str(requirements)]):
                 done = subprocess.run(step, capture_output=True, text=True)
                 if done.returncode != 0:
                     shutil.rmtree(venv, ignore_errors=True)

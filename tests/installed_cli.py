@@ -1,10 +1,10 @@
 """The `hub-import` command as a user installs it: `pip install .` into a virtualenv of its own.
 
 The virtualenv is built once per machine in the cache (`$HUB_IMPORT_CACHE`, else
-`~/.cache/gcs-to-hub`, as for the provider schema), named by a hash of pyproject.toml and
-requirements.txt, so that a test run pays for the dependencies only when they change. The
-package itself is installed again whenever its files differ from what the virtualenv holds. A
-file lock keeps parallel test workers from building it twice at once.
+`~/.cache/gcs-to-hub`, as for the provider schema), named by a hash of pyproject.toml and the
+requirements files it reads (BUILD_FILES), so that a test run pays for the dependencies only when
+they change. The package itself is installed again whenever its files differ from what the
+virtualenv holds. A file lock keeps parallel test workers from building it twice at once.
 
     python -m tests.installed_cli     # build it now; prints the command's path, or what is missing
 """
@@ -22,6 +22,9 @@ from deploy.artifact import cache_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMAND = "hub-import"
+# What `pip install .` reads besides the package: pyproject.toml and the files its dependencies
+# come from (the functions' direct pins and the CLI's own; not requirements.txt, the hashed lock).
+BUILD_FILES = ("pyproject.toml", "requirements.in", "requirements-cli.txt")
 
 
 class CliMissing(RuntimeError):
@@ -49,7 +52,7 @@ def _run(args: list[str], what: str, cwd: Path = ROOT) -> None:
 
 def installed() -> Path:
     """The path of `hub-import` in the cached virtualenv, built (`pip install .`) if missing or stale."""
-    venv = cache_dir() / f"cli-{_digest([ROOT / 'pyproject.toml', ROOT / 'requirements.txt'])}"
+    venv = cache_dir() / f"cli-{_digest([ROOT / name for name in BUILD_FILES])}"
     command = venv / "bin" / COMMAND
     stamp = venv / ".package"
     package = _digest(_package_files())
@@ -62,12 +65,12 @@ def installed() -> Path:
             shutil.rmtree(venv, ignore_errors=True)
             _run([sys.executable, "-m", "venv", str(venv)], "creating a virtualenv (python3-venv)")
         # As the README says: pip builds the package in an isolated environment (setuptools from
-        # PyPI) and installs requirements.txt's pins; only the package is reinstalled when only it
-        # changed. From a copy of what the build reads, so that the build leaves nothing in the tree.
+        # PyPI) and installs requirements.in's and requirements-cli.txt's pins; only the package is
+        # reinstalled when only it changed. From a copy of what the build reads, so that the build leaves nothing in the tree.
         with tempfile.TemporaryDirectory() as tmp:
             source = Path(tmp) / "source"
             shutil.copytree(ROOT / "hub_import", source / "hub_import", ignore=shutil.ignore_patterns("__pycache__"))
-            for name in ("pyproject.toml", "requirements.txt"):
+            for name in BUILD_FILES:
                 shutil.copyfile(ROOT / name, source / name)
             again = ["--force-reinstall", "--no-deps"] if command.exists() else []
             _run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",

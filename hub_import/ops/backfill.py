@@ -59,7 +59,8 @@ def list_objects(bucket, prefix: str, since: datetime | None):
 
 
 class Progress:
-    """A tqdm bar on a terminal; a plain line every few seconds otherwise."""
+    """A tqdm bar on a terminal; a plain line every few seconds otherwise, and wherever tqdm is not
+    installed: it is the CLI's (requirements-cli.txt), not in the functions' artifact."""
 
     def __init__(self, total: int | None, stream=None, every_s: float = 5.0):
         self.stream = stream or sys.stderr
@@ -68,8 +69,10 @@ class Progress:
         self.every_s = every_s
         self.bar = None
         if self.tty:
-            from tqdm import tqdm
-
+            try:
+                from tqdm import tqdm
+            except ImportError:
+                return
             self.bar = tqdm(total=total, unit="obj", file=self.stream, dynamic_ncols=True)
 
     def update(self, report: BackfillReport) -> None:

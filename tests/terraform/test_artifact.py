@@ -79,9 +79,9 @@ def test_what_the_stack_runs_is_what_the_definition_lists_unpacked_with_nothing_
         assert sorted(z.namelist()) == artifact.files()
         assert {i.date_time for i in z.infolist()} == {artifact.ZIP_TIME}
         assert {i.external_attr >> 16 for i in z.infolist()} == {0o100644}
-    # The functions' virtualenv holds functions-framework, and none of the tests' own packages.
+    # The functions' virtualenv holds functions-framework, and none of the tests' or the CLI's own packages.
     assert (built.bin / "functions-framework").exists()
-    probe = "import importlib.util as u; print([n for n in ('PIL', 'pytest', 'hypothesis') if u.find_spec(n)])"
+    probe = "import importlib.util as u; print([n for n in ('PIL', 'pytest', 'hypothesis', 'tqdm') if u.find_spec(n)])"
     assert subprocess.run([str(built.bin / "python"), "-I", "-c", probe], capture_output=True, text=True,
                           check=True).stdout.strip() == "[]"
     # on the Python Cloud Run builds them for, when this machine has it (make test's machine does)

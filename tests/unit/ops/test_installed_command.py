@@ -46,3 +46,10 @@ def test_only_the_package_is_installed(command):
     found = subprocess.run([str(command.with_name("python")), "-c", script], capture_output=True, text=True, timeout=60)
     assert found.returncode == 0, found.stderr
     assert found.stdout.split() == ["..", "hub_import"]  # `..` holds bin/hub-import
+
+
+def test_the_command_has_the_clis_own_packages_which_the_functions_do_not_get(command):
+    # tqdm is in requirements-cli.txt, which pyproject.toml reads, and not in requirements.txt
+    probe = "import importlib.util as u; print(u.find_spec('tqdm') is not None)"
+    found = subprocess.run([str(command.with_name("python")), "-c", probe], capture_output=True, text=True, timeout=60)
+    assert found.stdout.strip() == "True", found.stderr
