@@ -165,6 +165,23 @@ def test_project_level_grants_are_the_one_eventarc_needs_and_the_builds_logs_and
     assert one("google_project_iam_member", "build_reads_sources")["condition"][0]["expression"]
 
 
+def test_the_builds_object_admin_role_reaches_the_two_function_source_buckets_and_nothing_else():
+    # Issue 22's suspicion (objectAdmin where objectViewer may do): Google's page on the build
+    # service account lists Storage Object Admin, "for retrieving the function source ... and to
+    # store build images"; what keeps it harmless is its condition: the two buckets of function
+    # sources (ours, and the one Cloud Functions copies each deployed source into), each bucket
+    # itself or an object in it, never the landing or the state bucket.
+    sources = [b["source_buckets"] for b in (blk.body for blk in CONFIG.blocks if blk.kind == "locals")
+               if "source_buckets" in b]
+    assert sources == [["${google_storage_bucket.source.name}",
+                        "gcf-v2-sources-${data.google_project.this.number}-${var.region}"]]
+    expression = one("google_project_iam_member", "build_reads_sources")["condition"][0]["expression"]
+    assert "local.source_buckets" in expression and "landing" not in expression and "state" not in expression
+    assert 'resource.name == \\"projects/_/buckets/${b}\\"' in expression or \
+        'resource.name == \"projects/_/buckets/${b}\"' in expression, expression
+    assert 'resource.name.startsWith(' in expression and '/buckets/${b}/' in expression, expression
+
+
 def test_each_function_runs_as_its_own_account():
     accounts = {one("google_cloudfunctions2_function", n)["service_config"][0]["service_account_email"]
                 for n in ("ingest", "flush")}

@@ -83,6 +83,9 @@ locals {
   source_buckets = [google_storage_bucket.source.name, "gcf-v2-sources-${data.google_project.this.number}-${var.region}"]
 }
 
+# Object Admin, as Google's page on the build service account lists it ("for retrieving the function
+# source from the Cloud Storage bucket, and to store build images"); objectViewer alone is not
+# documented to be enough. The condition keeps it to the two source buckets (test_terraform.py).
 resource "google_project_iam_member" "build_reads_sources" {
   project = var.project_id
   role    = "roles/storage.objectAdmin"
