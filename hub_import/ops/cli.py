@@ -13,7 +13,7 @@
 Reads the same environment variables as the functions (`. .local/stack.env` for the local
 stack; on GCP, export them and use application-default credentials); `--set NAME=VALUE`
 overrides one for this run. The Hub API key never goes on a command line (`--set HUB_API_KEY` is
-refused): export HUB_API_KEY, or give `--api-key-file PATH`.
+refused): export HUB_API_KEY, or give `--api-key-file PATH` or `--api-key-secret NAME` (Secret Manager).
 """
 from __future__ import annotations
 
@@ -231,6 +231,9 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
                      help="override one setting (an environment variable) for this run; not HUB_API_KEY")
     top.add_argument("--api-key-file", metavar="PATH",
                      help="read the Hub API key from this file (its one line) instead of HUB_API_KEY")
+    top.add_argument("--api-key-secret", metavar="NAME",
+                     help="read the Hub API key from Secret Manager: projects/P/secrets/S[/versions/V] "
+                          "(Terraform's output hub_api_key_secret_version)")
     top.add_argument("--verbose", action="store_true", help="log INFO lines to standard error")
     commands = top.add_subparsers(dest="command", required=True)
 
@@ -292,7 +295,7 @@ def main(argv: list[str] | None = None, *, prog: str = "hub-import", version: st
     try:
         check_argv(sys.argv[1:] if argv is None else argv)  # before argparse, which may echo a value
         args = parser(prog, version).parse_args(argv)
-        environ = environment(os.environ, args.set, args.api_key_file)
+        environ = environment(os.environ, args.set, args.api_key_file, args.api_key_secret)
     except CliEnvError as exc:
         say(str(exc), file=sys.stderr)
         return 2

@@ -1,5 +1,5 @@
 """The environment one CLI run reads: the process's, with `--set NAME=VALUE` overrides and the Hub
-API key from `--api-key-file PATH`.
+API key from `--api-key-file PATH` or `--api-key-secret NAME` (Secret Manager, secret_key.py).
 
 The key never comes from a command line: a `--set HUB_API_KEY=...` would sit in `ps` and the
 shell's history, so any `--set` that names the key, in whatever form (`hub_api_key:...`,
@@ -16,7 +16,8 @@ from hub_import.core.settings_table import ENV
 
 KEY = "HUB_API_KEY"
 _KEY_LETTERS = re.sub(r"[^A-Z0-9]", "", KEY)
-KEY_SOURCES = f"export {KEY} in the shell, or give --api-key-file PATH (a file that holds only the key)"
+KEY_SOURCES = (f"export {KEY} in the shell, or give --api-key-file PATH (a file that holds only the key) or "
+               "--api-key-secret projects/P/secrets/S (Secret Manager)")
 _KEY_REFUSAL = ("{where}: the Hub API key is never given on a command line, where ps and the shell's history "
                 f"keep it; {KEY_SOURCES} (what was given is not shown)")
 
@@ -45,8 +46,10 @@ def check_argv(argv: Iterable[str]) -> None:
                 raise CliEnvError(_KEY_REFUSAL.format(where="--set"))
 
 
-def environment(base: Mapping[str, str], sets: Iterable[str], api_key_file: str | None) -> dict[str, str]:
-    """`base` with each `--set` applied, then the key read from `api_key_file` if one is given."""
+def environment(base: Mapping[str, str], sets: Iterable[str], api_key_file: str | None,
+                api_key_secret: str | None = None, session=None) -> dict[str, str]:
+    """`base` with each `--set` applied, then the key read from `api_key_file` or the Secret
+    Manager secret `api_key_secret` if one is given (not both)."""
     environ = dict(base)
     for n, item in enumerate(sets, 1):
         if names_the_key(item):
@@ -56,8 +59,17 @@ def environment(base: Mapping[str, str], sets: Iterable[str], api_key_file: str 
             raise CliEnvError(f"--set (#{n}): expected NAME=VALUE with NAME one of the settings"
                               f"{_suggestion(name if sep else '')} (what was given is not shown)")
         environ[name] = value
+    if api_key_file is not None and api_key_secret is not None:
+        raise CliEnvError("give --api-key-file or --api-key-secret, not both")
     if api_key_file is not None:
         environ[KEY] = read_key_file(api_key_file)
+    if api_key_secret is not None:
+        from .secret_key import SecretKeyError, read_secret_key
+
+        try:
+            environ[KEY] = read_secret_key(api_key_secret, session)
+        except SecretKeyError as exc:
+            raise CliEnvError(str(exc)) from None
     return environ
 
 
