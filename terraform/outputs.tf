@@ -29,6 +29,11 @@ output "hub_reader_key_command" {
   value       = module.hub_import.hub_reader_key_command
 }
 
+output "hub_api_key_secret_version" {
+  description = "The Secret Manager version holding the Hub API key (its name, never its value): hub-import --api-key-secret takes it."
+  value       = module.hub_import.hub_api_key_secret_version
+}
+
 output "dashboard_url" {
   description = "The Cloud Monitoring dashboard."
   value       = module.hub_import.dashboard_url
