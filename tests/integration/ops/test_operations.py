@@ -18,7 +18,7 @@ from hub_import.core.clients import storage_client
 from hub_import.core.messages import ObjectMessage
 from hub_import.core.routes import Destination
 from hub_import.hub import HubClient
-from tests.integration.flushing import flush_until_idle, held, hub, own_state, refs, run_flush
+from tests.integration.flushing import flush_until_idle, held, hub, own_state, publish, refs, run_flush
 from tests.integration.conftest import wait_for_ingest
 
 
@@ -52,7 +52,8 @@ def in_the_bucket(stack, objects) -> None:
 
 
 def publish_to(stack, objects, dest: Destination) -> None:
-    """Queue `objects` for `dest` as the ingest function would, whatever the routes say."""
+    """Queue `objects` for `dest` as the ingest function would (the flush takes them only if the
+    settings' routes produce `dest`: core/admission.py)."""
     from hub_import.core.clients import publisher_client
 
     topic = f"projects/{stack['GOOGLE_CLOUD_PROJECT']}/topics/{stack['PUBSUB_TOPIC']}"
@@ -149,12 +150,12 @@ def test_a_dry_run_counts_per_route_and_reason_and_changes_nothing(stack):
 
 
 def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twice(stack):
-    # GIVEN assets routed to a storage integration the Hub does not have yet: they fail
-    stack = own_state(stack, "replay")
+    # GIVEN assets routed to a storage integration the Hub does not have yet (HUB_STORAGE_ID): they fail
     run = uuid.uuid4().hex[:8]
     storage_id = f"late-{run}"
+    stack = {**own_state(stack, "replay"), "HUB_STORAGE_ID": storage_id}
     objects = refs(f"replay-{run}/", 12)
-    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], storage_id))
+    publish(stack, objects)
     summaries = flush_until_idle(stack)
     assert sum(s["failed"] for s in summaries) == 12 and held(stack, f"replay-{run}/") == {}
     status = cli(stack, "status", "--json")
@@ -180,11 +181,12 @@ def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twic
 
 
 def test_replay_of_a_manifest_already_in_the_hub_sends_nothing(stack):
-    stack = own_state(stack, "already")  # replay --failed sees this test's failed manifests only
     run = uuid.uuid4().hex[:8]
     storage_id = f"gone-{run}"
+    # replay --failed sees this test's failed manifests only
+    stack = {**own_state(stack, "already"), "HUB_STORAGE_ID": storage_id}
     objects = refs(f"already-{run}/", 5)
-    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], storage_id))
+    publish(stack, objects)
     flush_until_idle(stack)
     in_the_bucket(stack, objects)
     # Somebody fixes it by hand: creates the storage and uploads the same assets in the Hub UI.

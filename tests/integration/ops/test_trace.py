@@ -9,10 +9,9 @@ from pathlib import Path
 from hub_import.core.assets import build_asset
 from hub_import.core.clients import publisher_client, storage_client
 from hub_import.core.objects import ObjectRef
-from hub_import.core.routes import Destination
 from hub_import.hub import HubClient
-from tests.integration.flushing import hub, run_flush, take_dead_letters
-from tests.integration.ops.test_operations import cli, publish_to
+from tests.integration.flushing import hub, own_state, publish, run_flush, take_dead_letters
+from tests.integration.ops.test_operations import cli
 
 JPEG = b"\xff\xd8\xff\xe0 a photo"
 
@@ -37,12 +36,13 @@ def test_trace_says_where_each_file_is_in_one_verdict(stack):
     # twice, came as a poison message, and one nobody uploaded; after one flush
     run = uuid.uuid4().hex[:8]
     bucket = storage_client().create_bucket(f"trace-{run}")
-    good = Destination(stack["HUB_PROJECT_ID"], stack["HUB_STORAGE_ID"])
+    # a deployment whose landing bucket is this one, and one route to a storage the Hub lacks
+    stack = {**own_state(stack, "trace", queue=True), "LANDING_BUCKET": bucket.name,
+             "HUB_ROUTES": json.dumps([{"prefix": f"trace-{run}/rejected", "storage": f"no-such-storage-{run}"}])}
     imported, rejected = landed(bucket, f"trace-{run}/in.jpg"), landed(bucket, f"trace-{run}/rejected.jpg")
     skipped = landed(bucket, f"trace-{run}/setup.exe", b"MZ", "application/octet-stream")
     twice = landed(bucket, f"trace-{run}/twice.jpg")
-    publish_to(stack, [imported], good)
-    publish_to(stack, [rejected], Destination(stack["HUB_PROJECT_ID"], f"no-such-storage-{run}"))
+    publish(stack, [imported, rejected])
     topic = f"projects/{stack['GOOGLE_CLOUD_PROJECT']}/topics/{stack['PUBSUB_TOPIC']}"
     publisher_client().publish(topic, b"{not json", bucket=bucket.name, name=f"trace-{run}/poison.jpg",
                                generation="1").result()
@@ -92,8 +92,10 @@ def test_trace_shows_a_file_waiting_in_a_pending_manifest_until_a_flush_sends_it
     # GIVEN a flush that could not send its manifest in time (one Hub call a half minute)
     run = uuid.uuid4().hex[:8]
     bucket = storage_client().create_bucket(f"trace-{run}")
+    # no batches: a batch name costs a project read, which a flush makes before it writes a manifest
+    stack = {**own_state(stack, "trace", queue=True), "LANDING_BUCKET": bucket.name, "HUB_BATCHES": ""}
     ref = landed(bucket, "waiting.jpg")
-    publish_to(stack, [ref], Destination(stack["HUB_PROJECT_ID"], stack["HUB_STORAGE_ID"]))
+    publish(stack, [ref])
     run_flush(stack, HUB_REQUESTS_PER_MINUTE=2, **own_history(run))
     # WHEN it is traced, THEN it is waiting in its pending manifest, with the attempt and the reason
     t = json.loads(cli(stack, "trace", ref.uri, "--json", **own_history(run)).stdout)
@@ -109,8 +111,9 @@ def test_trace_shows_a_file_settling_after_a_lost_answer_and_then_in_the_hub_onc
     # GIVEN an import the Hub answered without storing anything and without saying so plainly
     run = uuid.uuid4().hex[:8]
     bucket = storage_client().create_bucket(f"trace-{run}")
+    stack = {**own_state(stack, "trace", queue=True), "LANDING_BUCKET": bucket.name}
     ref = landed(bucket, "settling.jpg")
-    publish_to(stack, [ref], Destination(stack["HUB_PROJECT_ID"], stack["HUB_STORAGE_ID"]))
+    publish(stack, [ref])
     h = hub(stack)
     h.faults(short_created=1.0, short_created_as="status_fail")
     failed_before = h.stats()["requests"].get("short created", {}).get("status fail", 0)
