@@ -20,7 +20,6 @@ def posts(session, name):
     return [r for r in session.requests if r[0] == "POST" and r[2].get("data") and name in r[2]["data"]]
 
 
-@pytest.mark.xfail(strict=True, reason="ids POSTs again a name whose confirming read failed")
 def test_a_creation_whose_confirming_read_failed_is_not_posted_again_in_the_run():
     # GIVEN groups prepared together: the read, the POST of `cam-1`, then a read that never answers
     hub, session = client(project(), CREATED, *[answer(503, {"status": "error"}) for _ in range(400)])
@@ -35,7 +34,6 @@ def test_a_creation_whose_confirming_read_failed_is_not_posted_again_in_the_run(
     assert len(posts(session, "cam-1")) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="prepare stops at a refused POST without the read; ids POSTs the others again")
 def test_a_refused_creation_while_preparing_does_not_make_the_others_posted_twice():
     # GIVEN two destinations prepared together: cam-1 is created, the Hub refuses cam-2 (400)
     hub, session = client(project(), CREATED, answer(400, {"status": "error", "message": "bad name"}),
