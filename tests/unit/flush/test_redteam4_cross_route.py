@@ -6,8 +6,6 @@ in for it. Routes are how a deployment keeps one prefix's files out of another a
 (A whole flush over fakes, as test_forged_messages.py builds it; no network.)"""
 from __future__ import annotations
 
-import pytest
-
 from hub_import.core.admission import refusal
 from hub_import.core.decisions import decide
 from hub_import.core.messages import ObjectMessage
@@ -19,7 +17,6 @@ from tests.unit.flush.test_forged_messages import SETTINGS_ENV, dead_letter_reas
 CAMS = Destination("cams", "st-cams", ("cams-2026-01-02",), templates=(("cams-2026-01-02", "cams-{date}"),))
 
 
-@pytest.mark.xfail(strict=True, reason="admission accepts a destination of any route, not the object's")
 def test_a_message_sending_an_object_to_another_routes_project_is_dead_lettered():
     # GIVEN an object the default route sends to `proj`, and a message sending it to `cams` instead
     ref = ObjectRef("landing", "hr/salaries.jpg", 1, size=10, time_created="2026-01-02T03:04:05Z")
@@ -32,7 +29,6 @@ def test_a_message_sending_an_object_to_another_routes_project_is_dead_lettered(
     assert dead_letter_reasons(publisher) and "refused" in dead_letter_reasons(publisher)[0]
 
 
-@pytest.mark.xfail(strict=True, reason="admission accepts a destination of any route, not the object's")
 def test_an_object_of_a_routed_prefix_cannot_be_sent_to_the_default_project():
     # GIVEN a cams/ object (route: project cams) and a message sending it to the default route's
     ref = ObjectRef("landing", "cams/a.jpg", 1, size=10, time_created="2026-01-02T03:04:05Z")
