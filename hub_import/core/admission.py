@@ -43,7 +43,15 @@ def refusal(message: ObjectMessage | DeletionMessage, settings: Settings,
             found_storage: str | None = None) -> str | None:
     """Why this deployment refuses `message` (None when it obeys it). `found_storage` is the
     integration the flush found for the landing bucket (HUB_STORAGE_ID empty), which a route that
-    names none binds to."""
+    names none binds to. Nothing escapes: a message is a publisher's text, and whatever judging it
+    raises refuses it (a dead letter), instead of ending the flush that pulled it."""
+    try:
+        return _refusal(message, settings, found_storage)
+    except Exception as exc:  # noqa: BLE001 - one message must not end a flush
+        return f"it could not be judged ({type(exc).__name__})"
+
+
+def _refusal(message: ObjectMessage | DeletionMessage, settings: Settings, found_storage: str | None) -> str | None:
     bucket = foreign_bucket(message.ref.bucket, settings)
     if bucket or isinstance(message, DeletionMessage):
         return bucket

@@ -5,14 +5,11 @@ message raises, that message is refused with the reason and dead-lettered, and t
 (A whole flush over fakes; the failure is injected where the template is filled in.)"""
 from __future__ import annotations
 
-import pytest
-
 from hub_import.core import admission
 from hub_import.core.routes import Destination
 from tests.unit.flush.test_forged_messages import SETTINGS_ENV, dead_letter_reasons, obj, run_flush
 
 
-@pytest.mark.xfail(strict=True, reason="an exception while judging a message ends the flush")
 def test_a_message_whose_judging_raises_is_dead_lettered_and_the_flush_goes_on(monkeypatch):
     def broken_fill(templates, ref):
         raise RecursionError("what a crafted message might do to a parser")
