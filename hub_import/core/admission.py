@@ -11,8 +11,8 @@ this deployment could have queued itself:
   integration (or, where the route names none, the one the flush found for the bucket); each
   batch a plain name of the route, a template of the route filled in for this object (and said
   so in `templates`, so that the cap on created batches counts it), or one its metadata
-  `hub-batches` names when overrides are allowed. An object no route takes is left to the rules,
-  which skip it.
+  `hub-batches` names when overrides are allowed; the route's priority (or its metadata
+  `hub-priority`, overrides allowed). An object no route takes is left to the rules, which skip it.
 A deletion message is obeyed only for an object of the landing bucket (what it may delete, the
 deleter finds in our own ledger). `refusal` says why not, in words for the dead letter; the
 ingest function asks `foreign_bucket` of each event.
@@ -65,6 +65,9 @@ def _refusal(message: ObjectMessage | DeletionMessage, settings: Settings, found
         return f"project {dest.project!r} is not one this deployment's routes can produce"
     if dest.storage not in {s for _, s in routes}:
         return f"storage {dest.storage!r} is not one this deployment's routes can produce"
+    priority = own.get("priority", route.priority)
+    if dest.priority != priority:  # (else any file could be put ahead of every labeler's queue)
+        return f"priority {dest.priority} is not the one its route gives ({priority})"
     made = dict(dest.templates)
     for name in dest.batches:
         if not any(_batch_made(name, made.get(name), d, ref, own) for d, _ in routes):

@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import pytest
-
 from hub_import.core.admission import refusal
 from hub_import.core.settings import load
 from tests.unit.flush.test_forged_messages import DEST, SETTINGS_ENV, dead_letter_reasons, obj, run_flush
 
 
-@pytest.mark.xfail(strict=True, reason="admission never looks at the priority")
 def test_a_priority_the_route_does_not_give_is_dead_lettered():
     forged = obj("a.jpg", dest=replace(DEST, priority=1000))
     hub, subscriber, publisher, _ = run_flush(SETTINGS_ENV, ("f1", forged))
@@ -21,7 +18,6 @@ def test_a_priority_the_route_does_not_give_is_dead_lettered():
     assert "priority 1000" in dead_letter_reasons(publisher)[0]
 
 
-@pytest.mark.xfail(strict=True, reason="admission never looks at the priority")
 def test_the_routes_priority_and_an_allowed_hub_priority_are_obeyed():
     assert refusal(obj("a.jpg"), load(SETTINGS_ENV)) is None
     own = obj("a.jpg", dest=replace(DEST, priority=7), metadata={"hub-priority": "7"})
