@@ -5,12 +5,14 @@ GCS service agent to hold pubsub.publisher on the project, and editors hold it t
 is a request, not an order. The flush obeys an object message only when what it names is what
 this deployment could have queued itself:
 - its bucket is the landing bucket (LANDING_BUCKET);
-- its destination is one today's routes (HUB_ROUTES, the HUB_* default route) produce for it:
-  the route's project, or the one its metadata `hub-project` names when HUB_METADATA_OVERRIDES
-  allows; the route's storage integration (or, where the route names none, the one the flush
-  found for the bucket); each batch a plain name of the route, a template of the route filled in
-  for this object (and said so in `templates`, so that the cap on created batches counts it), or
-  one its metadata `hub-batches` names when overrides are allowed.
+- its destination is one the route that takes its name today (HUB_ROUTES' first match, else the
+  HUB_* default route; never another route's) produces for it: the route's project, or the one
+  its metadata `hub-project` names when HUB_METADATA_OVERRIDES allows; the route's storage
+  integration (or, where the route names none, the one the flush found for the bucket); each
+  batch a plain name of the route, a template of the route filled in for this object (and said
+  so in `templates`, so that the cap on created batches counts it), or one its metadata
+  `hub-batches` names when overrides are allowed; the route's priority (or its metadata
+  `hub-priority`, overrides allowed). An object no route takes is left to the rules, which skip it.
 A deletion message is obeyed only for an object of the landing bucket (what it may delete, the
 deleter finds in our own ledger). `refusal` says why not, in words for the dead letter; the
 ingest function asks `foreign_bucket` of each event.
@@ -41,17 +43,31 @@ def refusal(message: ObjectMessage | DeletionMessage, settings: Settings,
             found_storage: str | None = None) -> str | None:
     """Why this deployment refuses `message` (None when it obeys it). `found_storage` is the
     integration the flush found for the landing bucket (HUB_STORAGE_ID empty), which a route that
-    names none binds to."""
+    names none binds to. Nothing escapes: a message is a publisher's text, and whatever judging it
+    raises refuses it (a dead letter), instead of ending the flush that pulled it."""
+    try:
+        return _refusal(message, settings, found_storage)
+    except Exception as exc:  # noqa: BLE001 - one message must not end a flush
+        return f"it could not be judged ({type(exc).__name__})"
+
+
+def _refusal(message: ObjectMessage | DeletionMessage, settings: Settings, found_storage: str | None) -> str | None:
     bucket = foreign_bucket(message.ref.bucket, settings)
     if bucket or isinstance(message, DeletionMessage):
         return bucket
     dest, ref = message.destination, message.ref
+    route = _route_of(ref.name, settings)
+    if route is None:  # no route takes it: the flush skips it by its rules (nothing is imported)
+        return None
     own = _own_overrides(ref, settings)
-    routes = [(d, d.storage or found_storage) for d in settings.destinations]
+    routes = [(route, route.storage or found_storage)]
     if dest.project not in {d.project for d, _ in routes} | ({own["project"]} if "project" in own else set()):
         return f"project {dest.project!r} is not one this deployment's routes can produce"
     if dest.storage not in {s for _, s in routes}:
         return f"storage {dest.storage!r} is not one this deployment's routes can produce"
+    priority = own.get("priority", route.priority)
+    if dest.priority != priority:  # (else any file could be put ahead of every labeler's queue)
+        return f"priority {dest.priority} is not the one its route gives ({priority})"
     made = dict(dest.templates)
     for name in dest.batches:
         if not any(_batch_made(name, made.get(name), d, ref, own) for d, _ in routes):
@@ -60,6 +76,17 @@ def refusal(message: ObjectMessage | DeletionMessage, settings: Settings,
         return (f"project {dest.project!r}, storage {dest.storage!r} and batches {list(dest.batches)} together "
                 "are not a destination this deployment's routes can produce")
     return None
+
+
+def _route_of(name: str, settings: Settings) -> Destination | None:
+    """The destination of the route that takes an object named `name`, as ingest chose it
+    (core/decisions.py: the first route that matches, else the default route); None when none does.
+    Only that route's destination is obeyed: another route's would move the object to a project
+    its prefix is kept out of."""
+    for route in settings.routes:
+        if route.matches(name):
+            return route.destination
+    return settings.default
 
 
 def _own_overrides(ref: ObjectRef, settings: Settings) -> dict:

@@ -113,13 +113,14 @@ def _value(field: str, ref: ObjectRef, template: str) -> str:
 
 
 def upload_date(time_created: str) -> str | None:
-    """YYYY-MM-DD in UTC of a GCS timeCreated (RFC 3339), or None when it is missing or malformed."""
+    """YYYY-MM-DD in UTC of a GCS timeCreated (RFC 3339), or None when it is missing or malformed,
+    or has no day in UTC (`9999-12-31T23:59:59-23:59`: a message may carry any text here)."""
     if not time_created:
         return None
     try:
         when = datetime.fromisoformat(time_created.replace("Z", "+00:00"))
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+        return when.astimezone(timezone.utc).strftime("%Y-%m-%d")
+    except (ValueError, OverflowError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%d")

@@ -231,7 +231,10 @@ def _check_hub_url(url: str, allow_http: bool, allow_custom_host: bool = False) 
     443, or a local host (the stand-in); another host, a port, or a user@ (which makes
     https://imeritapi.ango.ai@other.example a URL of other.example) only with HUB_ALLOW_CUSTOM_HOST.
     No error repeats a user@ part (it may hold a secret)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [, a character NFKC folds into @ : / ...; its message repeats the netloc
+        raise ConfigError("HUB_API_URL: not a valid URL (not shown: its user@ part may hold a secret)") from None
     shown = repr(parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl())
     try:
         host, port = parts.hostname, parts.port

@@ -95,11 +95,18 @@ class BatchIds:
                     continue
                 making += missing
             if making:
-                for name in making:
-                    self._create_one(project, name, deadline)
+                self._post(project, making, deadline, run)
                 self._read(project, deadline, run)
         finally:
             run.calls += self._thread_calls() - calls_before
+
+    def _post(self, project: str, names: Sequence[str], deadline: float | None, run: BatchRun) -> None:
+        """One POST per name. Until a read after them succeeds the project counts as not read in
+        this run, so that no later name is taken for missing, and POSTed again blindly, on what was
+        known before them (a read that failed, or never came because a POST raised)."""
+        run.read.discard(project)
+        for name in names:
+            self._create_one(project, name, deadline)
 
     def _missing(self, project: str, names: Sequence[str]) -> list[str]:
         known = self.known.get(project, {})
@@ -126,8 +133,7 @@ class BatchIds:
         for name in missing:  # every name admitted before any is created: a refused one costs no call
             if before_create is not None:
                 before_create(name)
-        for name in missing:
-            self._create_one(project, name, deadline)
+        self._post(project, missing, deadline, run)
         self._read(project, deadline, run)
         known = self.known[project]
         for name in missing:

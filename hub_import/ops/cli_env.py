@@ -9,6 +9,7 @@ nor the name itself when it is not a setting's (a mistyped item may be all value
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from typing import Iterable, Mapping
 
@@ -74,12 +75,15 @@ def environment(base: Mapping[str, str], sets: Iterable[str], api_key_file: str 
 
 
 def read_key_file(path: str) -> str:
-    """The key in the file at `path`: its one line, without surrounding whitespace."""
+    """The key in the file at `path`: its one line, without surrounding whitespace. A path that
+    names nothing is not repeated: it may be the key itself (`--api-key KEY`, which argparse takes
+    for `--api-key-file KEY`)."""
     try:
         with open(path, "rb") as f:
             raw = f.read(64 * 1024 + 1)
     except OSError as exc:
-        raise CliEnvError(f"--api-key-file {path}: cannot read it ({exc.strerror or type(exc).__name__})") from None
+        shown = f" {path}" if os.path.lexists(path) else " (the path given, not shown: it names no file)"
+        raise CliEnvError(f"--api-key-file{shown}: cannot read it ({exc.strerror or type(exc).__name__})") from None
     try:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:

@@ -55,6 +55,7 @@ class BringBackReport:
 
 def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, object]:
     """("republish", "", message with today's route) | ("drop", why, None) | ("keep", why, None)."""
+    from hub_import.core.admission import foreign_bucket
     from hub_import.core.decisions import decide
     from hub_import.core.messages import DeletionMessage, MessageError, ObjectMessage, decode_message
     from hub_import.hub import HubError, HubNotFoundError
@@ -68,6 +69,9 @@ def verdict(flush, letter: DeadLetter, batch_checks: dict) -> tuple[str, str, ob
         message = decode_message(letter.data)
     except MessageError as exc:
         return "keep", f"cannot be decoded: {exc}", None
+    foreign = foreign_bucket(message.ref.bucket, flush.settings)
+    if foreign:  # the flush refuses it whatever the route (core/admission.py): nothing to resolve or republish
+        return "keep", f"refused: {foreign}", None
     if isinstance(message, DeletionMessage):
         return "republish", "", message  # the flush judges it again: the ledger makes it safe
     decision = decide(message.ref, flush.settings)

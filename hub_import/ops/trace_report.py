@@ -36,9 +36,9 @@ def when(t) -> str:
     try:
         moment = datetime.fromtimestamp(float(t), timezone.utc) if isinstance(t, (int, float)) else \
             datetime.fromisoformat(str(t).replace("Z", "+00:00"))
-    except (TypeError, ValueError, OverflowError):
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (TypeError, ValueError, OverflowError):  # (9999-12-31T23:59:59-23:59 has no time in UTC)
         return str(t)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:

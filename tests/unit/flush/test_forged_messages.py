@@ -95,14 +95,16 @@ def test_a_refused_message_whose_dead_letter_is_not_confirmed_is_not_acked():
     assert hub.imported == [] and subscriber.acked == [] and summary.dead_lettered == 0
 
 
-@pytest.mark.parametrize("dest,why", [
-    (Destination("proj", "st-other", ("incoming",)), "storage 'st-other' is not one"),
-    (Destination("proj", "st", ("payroll",)), "batch 'payroll' is not one"),
-    (Destination("cams", "st", ("incoming",)), "together are not a destination"),
-    (Destination("cams", "st-cams", ("cams-2026-01-01",)), "batch 'cams-2026-01-01' is not one"),
+@pytest.mark.parametrize("name,dest,why", [
+    ("a.jpg", Destination("proj", "st-other", ("incoming",)), "storage 'st-other' is not one"),
+    ("a.jpg", Destination("proj", "st", ("payroll",)), "batch 'payroll' is not one"),
+    ("cams/a.jpg", Destination("cams", "st", ("incoming",)), "storage 'st' is not one"),
+    ("cams/a.jpg", Destination("cams", "st-cams", ("cams-2026-01-01",)), "batch 'cams-2026-01-01' is not one"),
+    # another route's destination: the object's own route is the only one obeyed (red team 4)
+    ("cams/a.jpg", DEST, "project 'proj' is not one"),
 ])
-def test_a_storage_or_batch_or_combination_no_route_produces_is_refused(dest, why):
-    message = obj("cams/a.jpg", dest=dest, time_created="2026-01-02T03:04:05Z")
+def test_a_storage_or_batch_or_combination_no_route_produces_is_refused(name, dest, why):
+    message = obj(name, dest=dest, time_created="2026-01-02T03:04:05Z")
     assert why in (refusal(message, load(SETTINGS_ENV)) or "")
 
 
@@ -113,7 +115,7 @@ def test_what_todays_routes_produce_is_obeyed():
     cams = Destination("cams", "st-cams", ("cams-2026-01-02",), templates=(("cams-2026-01-02", "cams-{date}"),))
     # THEN both are obeyed; a template's name passed off as a plain name (escaping the cap) is not
     assert refusal(ObjectMessage(ref, cams), settings) is None
-    assert refusal(ObjectMessage(ref, DEST), settings) is None
+    assert refusal(ObjectMessage(replace(ref, name="a.jpg"), DEST), settings) is None
     assert refusal(ObjectMessage(ref, replace(cams, templates=())), settings) is not None
 
 

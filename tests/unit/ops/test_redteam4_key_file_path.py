@@ -1,0 +1,37 @@
+"""Red team 4 (issue 22): `--api-key KEY`, which argparse takes for `--api-key-file KEY` (an
+abbreviation it accepts), or the key given to `--api-key-file` itself, must not have the key printed
+back: a path that names no file may be the key, so the refusal does not repeat it."""
+from __future__ import annotations
+
+import pytest
+
+from hub_import.ops import cli
+
+SECRET = "sk-7f3a9c2e41b8d6aa"
+BASE = {"GOOGLE_CLOUD_PROJECT": "p", "HUB_PROJECT_ID": "proj", "STATE_BUCKET": "state", "HUB_PUBLIC_BUCKET": "true"}
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for name in list(cli.config.ENV):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in BASE.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--api-key", SECRET, "check"],  # argparse reads it as --api-key-file
+    [f"--api-key={SECRET}", "check"],
+    ["--api", SECRET, "check"],
+    ["--api-key-file", SECRET, "check"],  # the key where its file's path belongs
+])
+def test_a_key_given_where_the_key_files_path_belongs_is_not_printed_back(env, capsys, monkeypatch, argv):
+    ran = []
+    monkeypatch.setattr(cli, "cmd_check", lambda settings, args: ran.append(settings) or 0)
+    # WHEN the key is given in place of a key file's path
+    code = cli.main(argv)
+    # THEN the run stops, says the file cannot be read, and prints no part of the key
+    out = capsys.readouterr()
+    assert code == 2 and not ran
+    assert "--api-key-file" in out.err and "cannot read" in out.err
+    assert SECRET[:8] not in out.out + out.err
