@@ -69,6 +69,8 @@ def _refusal(message: ObjectMessage | DeletionMessage, settings: Settings, found
     if dest.priority != priority:  # (else any file could be put ahead of every labeler's queue)
         return f"priority {dest.priority} is not the one its route gives ({priority})"
     made = dict(dest.templates)
+    if len(set(dest.batches)) != len(dest.batches):
+        return f"batches {list(dest.batches)} name one batch twice"
     for name in dest.batches:
         if not any(_batch_made(name, made.get(name), d, ref, own) for d, _ in routes):
             return f"batch {name!r} is not one this deployment's routes can produce for {ref.uri}"

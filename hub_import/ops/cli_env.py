@@ -41,6 +41,10 @@ def check_argv(argv: Iterable[str]) -> None:
         if token == "--":
             return
         flag, eq, attached = token.partition("=")
+        if flag.startswith("--api") and flag not in ("--api-key-file", "--api-key-secret"):
+            # an abbreviation argparse would take for one of them, or refuse with the line's rest
+            raise CliEnvError(f"{flag}: give --api-key-file PATH or --api-key-secret NAME in full "
+                              "(what follows it is not shown)")
         if len(flag) >= 3 and "--set".startswith(flag):
             value = attached if eq else (argv[i + 1] if i + 1 < len(argv) else "")
             if names_the_key(value):
