@@ -60,23 +60,19 @@ def _refusal(message: ObjectMessage | DeletionMessage, settings: Settings, found
     if route is None:  # no route takes it: the flush skips it by its rules (nothing is imported)
         return None
     own = _own_overrides(ref, settings)
-    routes = [(route, route.storage or found_storage)]
-    if dest.project not in {d.project for d, _ in routes} | ({own["project"]} if "project" in own else set()):
+    if dest.project not in {route.project} | ({own["project"]} if "project" in own else set()):
         return f"project {dest.project!r} is not one this deployment's routes can produce"
-    if dest.storage not in {s for _, s in routes}:
+    if dest.storage != (route.storage or found_storage):
         return f"storage {dest.storage!r} is not one this deployment's routes can produce"
     priority = own.get("priority", route.priority)
     if dest.priority != priority:  # (else any file could be put ahead of every labeler's queue)
         return f"priority {dest.priority} is not the one its route gives ({priority})"
-    made = dict(dest.templates)
     if len(set(dest.batches)) != len(dest.batches):
         return f"batches {list(dest.batches)} name one batch twice"
+    made = dict(dest.templates)
     for name in dest.batches:
-        if not any(_batch_made(name, made.get(name), d, ref, own) for d, _ in routes):
+        if not _batch_made(name, made.get(name), route, ref, own):
             return f"batch {name!r} is not one this deployment's routes can produce for {ref.uri}"
-    if not any(_is(dest, d, storage, ref, own) for d, storage in routes):
-        return (f"project {dest.project!r}, storage {dest.storage!r} and batches {list(dest.batches)} together "
-                "are not a destination this deployment's routes can produce")
     return None
 
 
@@ -116,12 +112,4 @@ def _batch_made(name: str, template: str | None, route: Destination, ref: Object
     except ValueError:
         return False
     return names == (name,)
-
-
-def _is(dest: Destination, route: Destination, storage: str | None, ref: ObjectRef, own: dict) -> bool:
-    """Whether `dest` is what `route` (bound to `storage`) gives `ref`, its overrides allowed."""
-    if dest.project not in (route.project, own.get("project")) or dest.storage != storage:
-        return False
-    made = dict(dest.templates)
-    return all(_batch_made(n, made.get(n), route, ref, own) for n in dest.batches)
 

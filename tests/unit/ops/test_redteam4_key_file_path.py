@@ -7,16 +7,7 @@ import pytest
 
 from hub_import.ops import cli
 
-SECRET = "sk-7f3a9c2e41b8d6aa"
-BASE = {"GOOGLE_CLOUD_PROJECT": "p", "HUB_PROJECT_ID": "proj", "STATE_BUCKET": "state", "HUB_PUBLIC_BUCKET": "true"}
-
-
-@pytest.fixture
-def env(monkeypatch):
-    for name in list(cli.config.ENV):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in BASE.items():
-        monkeypatch.setenv(name, value)
+from tests.unit.ops.conftest import SECRET
 
 
 @pytest.mark.parametrize("argv", [
