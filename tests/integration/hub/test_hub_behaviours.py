@@ -292,27 +292,29 @@ def test_every_file_is_in_the_hub_once_under_each_switch(stack, switched, switch
 
 def test_a_commit_later_than_the_settle_time_is_healed_to_one_copy(stack, switched):
     # GIVEN a Hub whose lost imports land 4 s later, and a settle time of only 1 s: the reconcile
-    # finds them absent, the flush sends them again, then the late commit lands as a second copy
+    # finds them absent, the flush sends them again, then the late commit lands as a second copy.
+    # A project of its own, so that what the Hub deleted there is this test's doing alone.
     prefix = f"heal-{uuid.uuid4().hex[:6]}/"
-    stack = own_state(stack, "heal", queue=True)
+    project = prefix.rstrip("/")
+    switched.add_project(project)
+    stack = {**own_state(stack, "heal", queue=True), "HUB_PROJECT_ID": project}
     messages = publish(stack, refs(prefix, 40))
     switched.faults(slow_commit=1.0, slow_commit_delay_s=4.0)
     late = {**FLUSH, "HUB_SETTLE_SECONDS": 1}
     flush_until_idle(stack, expect=messages, max_runs=40, **late)
     switched.faults(slow_commit=0.0)
     assert wait_for_slow_commits(switched).get("stored", 0) > 0  # the late commits landed
-    assert max(held(stack, prefix).values()) > 1, "the late commits must really have doubled some assets"
-    doubled = {name: n for name, n in held(stack, prefix).items() if n > 1}
-    deleted_before = switched.stats()["deleted"].get(stack["HUB_PROJECT_ID"], 0)
-    # WHEN later flushes run (the verification is due a few settle times after the resend)
-    healed, deadline = [], time.monotonic() + 60
+    # WHEN later flushes run (the verification is due a few settle times after the resend; on a
+    # slow machine it may already have come during the flushes above)
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline and max(held(stack, prefix).values()) > 1:
-        healed.append(run_flush(stack, **late))
+        run_flush(stack, **late)
         time.sleep(1)
-    # THEN the extra copies are gone, and each file is in the Hub once
+    # THEN each file is in the Hub once, and the late commits really had doubled some assets: the
+    # Hub holds more than 40 assets, live or deleted (a test whose fault never fired proves nothing).
+    # Each file is live once, so what was deleted was the extra copies and nothing else.
     assert_once(stack, messages)
-    removed = switched.stats()["deleted"].get(stack["HUB_PROJECT_ID"], 0) - deleted_before
-    assert removed == sum(n - 1 for n in doubled.values()), (removed, doubled)  # the copies, and nothing else
+    assert switched.stats()["deleted"].get(project, 0) > 0, "the late commits must really have doubled some assets"
 
 
 def test_a_redirect_never_carries_the_key_to_another_host(stack, switched):
