@@ -12,7 +12,8 @@ this deployment could have queued itself:
   batch a plain name of the route, a template of the route filled in for this object (and said
   so in `templates`, so that the cap on created batches counts it), or one its metadata
   `hub-batches` names when overrides are allowed; the route's priority (or its metadata
-  `hub-priority`, overrides allowed). An object no route takes is left to the rules, which skip it.
+  `hub-priority`, overrides allowed); and every batch the route (or that metadata) gives the
+  object, none left out. An object no route takes is left to the rules, which skip it.
 A deletion message is obeyed only for an object of the landing bucket (what it may delete, the
 deleter finds in our own ledger). `refusal` says why not, in words for the dead letter; the
 ingest function asks `foreign_bucket` of each event.
@@ -73,7 +74,18 @@ def _refusal(message: ObjectMessage | DeletionMessage, settings: Settings, found
     for name in dest.batches:
         if not _batch_made(name, made.get(name), route, ref, own):
             return f"batch {name!r} is not one this deployment's routes can produce for {ref.uri}"
+    left_out = [b for b in _batches_due(route, ref, own) if b not in dest.batches]
+    if left_out:  # (else a file could be kept out of the batches a team works through)
+        return f"batches {left_out} of its route are left out"
     return None
+
+
+def _batches_due(route: Destination, ref: ObjectRef, own: dict) -> tuple[str, ...]:
+    """Every batch ingest gives the object today (core/decisions.py _for_object): its metadata's
+    `hub-batches` when overrides allow, else the route's, templates filled in."""
+    if "batches" in own:
+        return tuple(own["batches"])
+    return fill(route.batches, ref)[0] if route.batches else ()
 
 
 def _route_of(name: str, settings: Settings) -> Destination | None:

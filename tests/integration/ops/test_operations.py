@@ -15,8 +15,6 @@ import requests
 
 from deploy.local.processes import ROOT
 from hub_import.core.clients import storage_client
-from hub_import.core.messages import ObjectMessage
-from hub_import.core.routes import Destination
 from hub_import.hub import HubClient
 from tests.integration.flushing import flush_until_idle, held, hub, own_state, publish, refs, run_flush
 from tests.integration.conftest import wait_for_ingest
@@ -49,17 +47,6 @@ def in_the_bucket(stack, objects) -> None:
         bucket.blob(ref.name).upload_from_string(make_image("JPEG", 64, 48), content_type="image/jpeg")
     names = {ref.name for ref in objects}
     assert len(pull_until(stack, lambda m: m.attributes.get("name") in names, len(names), timeout=60)) >= len(names)
-
-
-def publish_to(stack, objects, dest: Destination) -> None:
-    """Queue `objects` for `dest` as the ingest function would (the flush takes them only if the
-    settings' routes produce `dest`: core/admission.py)."""
-    from hub_import.core.clients import publisher_client
-
-    topic = f"projects/{stack['GOOGLE_CLOUD_PROJECT']}/topics/{stack['PUBSUB_TOPIC']}"
-    for ref in objects:
-        data, attributes = ObjectMessage(ref, dest).encode()
-        publisher_client().publish(topic, data, **attributes).result()
 
 
 def ledger_count(stack) -> int:
@@ -265,7 +252,7 @@ def test_audit_finds_a_duplicate_and_fix_removes_only_the_copy_we_made(stack):
     stack = {**own_state(stack, "audit"), "HUB_PROJECT_ID": f"audit-{run}"}
     hub(stack).add_project(stack["HUB_PROJECT_ID"])
     objects = refs(f"audit-{run}/", 6)
-    publish_to(stack, objects, Destination(stack["HUB_PROJECT_ID"], stack["HUB_STORAGE_ID"]))
+    publish(stack, objects)
     flush_until_idle(stack)
     # GIVEN a copy made behind our back of one of ours, and a person's upload under another's id
     c = HubClient(stack["HUB_API_URL"], stack["HUB_API_KEY"], requests_per_minute=0)

@@ -32,11 +32,13 @@ from hub_import.hub import HubClient
 from hub_import.ops.status import status, status_table
 from hub_import.ops.trace import trace
 from hub_import.ops.trace_report import render
-from tests.unit.flush.test_flush_in_memory import ENV, ListingStore, Subscriber
+from tests.unit.flush.test_flush_in_memory import ENV as ROUTED, ListingStore, Subscriber
 from tests.unit.flush.test_result_messages import Publisher
 from tests.unit.hub.test_hub_answers import answer
 from tests.unit.hub.test_redteam_key_echo import ODD_KEY, leaked, straddling
 
+# A route with no batches: its messages name none, and no batch call stands before the import.
+ENV = {**ROUTED, "HUB_BATCHES": ""}
 DEST = Destination(project="proj", storage="st")
 
 

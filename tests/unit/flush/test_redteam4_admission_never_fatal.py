@@ -6,13 +6,16 @@ message raises, that message is refused with the reason and dead-lettered, and t
 from __future__ import annotations
 
 from hub_import.core import admission
+from hub_import.core.batch_templates import fill
 from hub_import.core.routes import Destination
 from tests.unit.flush.test_forged_messages import SETTINGS_ENV, dead_letter_reasons, obj, run_flush
 
 
 def test_a_message_whose_judging_raises_is_dead_lettered_and_the_flush_goes_on(monkeypatch):
     def broken_fill(templates, ref):
-        raise RecursionError("what a crafted message might do to a parser")
+        if any("{" in t for t in templates):
+            raise RecursionError("what a crafted message might do to a parser")
+        return fill(templates, ref)
 
     monkeypatch.setattr(admission, "fill", broken_fill)
     odd = obj("cams/a.jpg", dest=Destination("cams", "st-cams", ("cams-x",), templates=(("cams-x", "cams-{date}"),)),
