@@ -54,26 +54,31 @@ def cmd_flush(settings, args) -> int:
 
 def cmd_backfill(settings, args) -> int:
     from .backfill import Progress, backfill, parse_since
+    from .backfill_plan import dry_run_lines
 
+    ledger = None
+    if args.dry_run:  # each file judged against the ledger too (backfill_plan.py)
+        from hub_import.core.clients import storage_client
+        from hub_import.state.ledger import Ledger
+        from hub_import.state.store import JsonStore
+
+        ledger = Ledger(JsonStore(storage_client().bucket(settings.state_bucket)), settings.ledger_prefix,
+                        settings.each_generation)
     try:
         report = backfill(settings, args.target, since=parse_since(args.since), dry_run=args.dry_run,
-                          workers=args.workers, progress=Progress(None))
+                          workers=args.workers, progress=Progress(None), ledger=ledger)
     except ValueError as exc:  # a target that is not the landing bucket's
         print(f"FAIL backfill: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
         return 0
-    verb = "would queue" if args.dry_run else "queued"
-    say(f"{report.listed} objects listed, {report.queued} {verb}, {report.skipped} skipped "
-        f"in {report.seconds:.1f} s")
     if args.dry_run:
-        for title, counter in (("by route", report.by_route), ("skipped, by reason", report.by_reason)):
-            if counter:
-                say(f"{title}:")
-                for label, n in counter.most_common():
-                    say(f"  {n:>7}  {label}   e.g. {', '.join(report.examples[label])}")
-        print("(dry run: nothing was queued)")
+        for line in dry_run_lines(report):
+            say(line)
+        return 0
+    say(f"{report.listed} objects listed, {report.queued} queued, {report.skipped} skipped "
+        f"in {report.seconds:.1f} s")
     return 0
 
 
@@ -142,15 +147,23 @@ def cmd_audit(settings, args) -> int:
 
     from .audit import audit
     from .backfill import parse_since
+    from .progress import Progress as TerminalProgress
 
     project = args.project or (settings.default.project if settings.default else settings.routes[0].destination.project)
-    report = audit(settings, JsonStore(storage_client().bucket(settings.state_bucket)), hub_client(settings),
-                   project, since=parse_since(args.since), fix=args.fix)
+    progress = TerminalProgress(None, sys.stderr, unit="asset", terminal_only=True)  # a person watching: a bar
+    try:
+        report = audit(settings, JsonStore(storage_client().bucket(settings.state_bucket)), hub_client(settings),
+                       project, since=parse_since(args.since), fix=args.fix,
+                       progress=lambda seen, total: progress.update(
+                           seen, f"audit: {seen} of {total} assets of {project} read from the Hub", total=total))
+    finally:
+        progress.close()
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
         say(f"project {report.project}: {report.sent} sent by us, {report.in_hub} assets in the Hub, "
-            f"{len(report.missing)} missing, {len(report.recent)} sent too recently to judge, "
+            f"missing: {len(report.missing)}, deleted: {len(report.deleted)} (ON_DELETE=delete), "
+            f"{len(report.recent)} sent too recently to judge, "
             f"{len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
             f"{len(report.removed)} removed ({report.hub_calls} Hub calls)")
         for external_id in report.missing[:20]:
