@@ -83,6 +83,8 @@ def cmd_backfill(settings, args) -> int:
 
 
 def cmd_replay(settings, args) -> int:
+    from hub_import.core.clients import subscriber_client
+
     from .backfill import parse_since
     from .replay import manifest_paths, replay
 
@@ -92,16 +94,22 @@ def cmd_replay(settings, args) -> int:
     try:
         paths = args.manifests or manifest_paths(flush, failed=args.failed, since=parse_since(args.since))
         if not paths:
-            print(json.dumps({"manifests": []}) if args.json else "nothing to replay")
+            print(json.dumps({"dry_run": args.dry_run, "manifests": [], "dead_letters_acked": 0}) if args.json
+                  else "nothing to replay")
             return 0
-        report = replay(flush, paths, dry_run=args.dry_run)
+        report = replay(flush, paths, dry_run=args.dry_run, inbox=None if args.dry_run else subscriber_client())
     finally:
         flush.pool.shutdown()
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
         for m in report.manifests:
-            say("  ".join(f"{k}={v}" for k, v in m.items()))
+            say(f"{m['manifest']}  {m['outcome']}: {m['detail']}" + "".join(
+                f"  {k}={v}" for k, v in m.items() if k not in ("manifest", "outcome", "detail")))
+        if report.dead_letters_acked:
+            say(f"{report.dead_letters_acked} dead letter(s) of files now in the Hub acked")
+        if args.dry_run:
+            print("(dry run: nothing was sent or changed)")
     return 0
 
 
