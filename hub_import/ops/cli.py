@@ -6,7 +6,7 @@
     status [--since DATE] [--json]                             the import history at a glance
     audit [--project P] [--since DATE] [--fix] [--json]       what we sent against what the Hub holds
     trace gs://BUCKET/NAME [--since DATE] [--json]             one file's whole story, and a verdict
-    check                                                      reach every dependency once
+    check [--json]                                             reach every dependency once
     storages [--json]                                          the organization's Hub storage integrations
     flush                                                      one flush, as the scheduler runs it
 
@@ -208,19 +208,18 @@ def cmd_check(settings, args) -> int:
     from hub_import.flush.run import hub_client
     from hub_import.hub import HubClient
 
-    from .status import check
+    from .check import check, report_json, summary_line
 
     hub = hub_client(settings) if settings.hub_api_key else HubClient(settings.hub_api_url, "",
                                                                       requests_per_minute=0, default_budget=30)
     results = check(settings, storage_client(), publisher_client(), subscriber_client(), hub)
-    print("ok   configuration: every variable valid")
-    for result in results:
-        print(result.line())
-    failed = [r for r in results if not r.ok and not r.skipped]
-    warned = sum(r.warning for r in results)
-    print(f"{sum(r.ok and not r.warning for r in results)} ok, {len(failed)} failed, {sum(r.skipped for r in results)} "
-          f"skipped" + (f", {warned} warning(s)" if warned else ""))
-    return 1 if failed else 0
+    if args.json:
+        print(json.dumps(report_json(results), indent=1))
+    else:
+        for result in results:
+            print(result.line())
+        print(summary_line(results))
+    return 1 if any(r.status == "fail" for r in results) else 0
 
 
 def cmd_storages(settings, args) -> int:
@@ -299,6 +298,7 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.set_defaults(run=cmd_trace)
 
     p = commands.add_parser("check", help="check the configuration and reach every dependency once")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
 
     p = commands.add_parser("storages", help="the organization's Hub storage integrations: id, type, bucket, name "

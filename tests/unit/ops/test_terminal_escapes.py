@@ -22,7 +22,8 @@ from hub_import.ops import cli
 from hub_import.ops import status as status_module
 from hub_import.ops import trace as trace_module
 from hub_import.ops.backfill import BackfillReport
-from hub_import.ops.status import Check, Status, status_table
+from hub_import.ops.check import Check
+from hub_import.ops.status import Status, status_table
 from hub_import.ops.storages import listing_lines
 from hub_import.ops.trace_report import Trace, render
 from tests.unit.ops.test_storage_messages import ENV
