@@ -47,6 +47,15 @@ class AuditReport:
     removed: list[dict] = field(default_factory=list)
     hub_calls: int = 0
 
+    def lines(self) -> list[str]:
+        """The report for a person: the counts, then up to 20 missing and 20 duplicated."""
+        return ([f"project {self.project}: {self.sent} sent by us, {self.in_hub} assets in the Hub, "
+                 f"missing: {len(self.missing)}, deleted: {len(self.deleted)} (ON_DELETE=delete), "
+                 f"{len(self.recent)} sent too recently to judge, {len(self.duplicated)} duplicated, "
+                 f"{self.unknown} unknown to us, {len(self.removed)} removed ({self.hub_calls} Hub calls)"]
+                + [f"  missing     {e}" for e in self.missing[:20]]
+                + [f"  duplicated  {e}  x{n}" for e, n in sorted(self.duplicated.items())[:20]])
+
     def to_json(self) -> dict:
         """The schema of `audit --json` (docs/json/audit.md)."""
         return {"project": self.project, "sent": self.sent, "in_hub": self.in_hub, "missing": self.missing,

@@ -103,13 +103,8 @@ def cmd_replay(settings, args) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
-        for m in report.manifests:
-            say(f"{m['manifest']}  {m['outcome']}: {m['detail']}" + "".join(
-                f"  {k}={v}" for k, v in m.items() if k not in ("manifest", "outcome", "detail")))
-        if report.dead_letters_acked:
-            say(f"{report.dead_letters_acked} dead letter(s) of files now in the Hub acked")
-        if args.dry_run:
-            print("(dry run: nothing was sent or changed)")
+        for line in report.lines():
+            say(line)
     return 0
 
 
@@ -169,15 +164,8 @@ def cmd_audit(settings, args) -> int:
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
-        say(f"project {report.project}: {report.sent} sent by us, {report.in_hub} assets in the Hub, "
-            f"missing: {len(report.missing)}, deleted: {len(report.deleted)} (ON_DELETE=delete), "
-            f"{len(report.recent)} sent too recently to judge, "
-            f"{len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
-            f"{len(report.removed)} removed ({report.hub_calls} Hub calls)")
-        for external_id in report.missing[:20]:
-            say(f"  missing     {external_id}")
-        for external_id, n in sorted(report.duplicated.items())[:20]:
-            say(f"  duplicated  {external_id}  x{n}")
+        for line in report.lines():
+            say(line)
     return 1 if report.missing or (report.duplicated and not args.fix) else 0
 
 

@@ -50,6 +50,16 @@ class ReplayReport:
     dry_run: bool = False
     dead_letters_acked: int = 0
 
+    def lines(self) -> list[str]:
+        """The report for a person: one line per manifest, its outcome, detail and numbers."""
+        out = [f"{m['manifest']}  {m['outcome']}: {m['detail']}" + "".join(
+            f"  {k}={v}" for k, v in m.items() if k not in ("manifest", "outcome", "detail")) for m in self.manifests]
+        if self.dead_letters_acked:
+            out.append(f"{self.dead_letters_acked} dead letter(s) of files now in the Hub acked")
+        if self.dry_run:
+            out.append("(dry run: nothing was sent or changed)")
+        return out
+
     def to_json(self) -> dict:
         """The schema of `replay --json` (docs/json/replay.md)."""
         return {"dry_run": self.dry_run, "manifests": self.manifests, "dead_letters_acked": self.dead_letters_acked}
