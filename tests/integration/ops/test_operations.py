@@ -299,3 +299,37 @@ def test_audit_counts_deliberate_deletions_as_deleted_and_exits_0(stack):
     assert "audit:" not in done.stderr  # no progress where standard error is not a terminal
     body = json.loads(cli(state, "audit", "--json").stdout)
     assert sorted(body["deleted"]) == names[:3] and body["missing"] == []
+
+
+def test_check_reports_a_batch_template_as_a_template_and_counts_every_line(stack):
+    # GIVEN a batch template beside a plain batch name, and the flush not allowed to create batches
+    done = cli(stack, "check", HUB_BATCHES="incoming,{date}", HUB_CREATE_BATCHES="false")
+    # THEN the template is said to be filled per file, never looked for as a batch named "{date}"
+    assert "template {date}: filled per file; creation not allowed" in done.stdout, done.stdout
+    # (the stack's routes name a batch `night` that is missing: a plain name, still a failure)
+    assert not [line for line in done.stdout.splitlines() if "{date}" in line and "FAIL" in line], done.stdout
+    # AND the summary counts every ok line printed
+    ok_lines = [line for line in done.stdout.splitlines() if line.startswith("ok   ")]
+    assert done.stdout.splitlines()[-1].startswith(f"{len(ok_lines)} ok, "), done.stdout
+
+
+def test_backfill_dry_run_tells_new_files_from_those_in_the_hub(stack):
+    from tests.integration.flush.test_deletions import FAST, flush_until, upload
+
+    # GIVEN 5 files in the Hub, and 1 more in the bucket that no flush has taken yet
+    run = f"dry-{uuid.uuid4().hex[:8]}/"
+    state = {**own_state(stack, "dryrun"), **FAST}
+    names = [f"{run}f{i}.txt" for i in range(5)]
+    upload(stack, names)
+    flush_until(state, lambda _: len(held(stack, run)) == 5)
+    upload(stack, [f"{run}new.txt"])
+    # WHEN a dry run looks at the folder
+    done = cli(state, "backfill", f"gs://{stack['LANDING_BUCKET']}/{run}", "--dry-run", "--json")
+    # THEN the 5 are in the Hub (the ledger says so), the new one new, and nothing is queued
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["listed"], report["new"], report["in_hub"], report["skipped"]) == (6, 1, 5, 0), report
+    verdicts = {f["object"].rsplit("/", 1)[-1]: f["verdict"] for f in report["files"]}
+    assert verdicts["new.txt"] == "new" and {verdicts[n.rsplit("/", 1)[-1]] for n in names} == {"in_hub"}
+    [route] = report["routes"]
+    assert route["project"] == stack["HUB_PROJECT_ID"] and route["count"] == 6
