@@ -131,7 +131,7 @@ def test_a_dry_run_counts_per_route_and_reason_and_changes_nothing(stack):
     ledger, manifests = ledger_count(stack), manifest_count(stack)
     done = cli(stack, "backfill", f"gs://dry-{run}", "--dry-run", LANDING_BUCKET=f"dry-{run}")
     assert done.returncode == 0, done.stderr
-    assert "22 objects listed, 20 would queue, 2 skipped" in done.stdout
+    assert "22 files listed: 20 new, 0 already in the Hub (the ledger says sent), 2 skipped" in done.stdout
     assert "type not allowed" in done.stdout and "empty object" in done.stdout and "(dry run" in done.stdout
     assert run_flush(stack)["pulled"] == 0, "no message was queued"
     assert (ledger_count(stack), manifest_count(stack)) == (ledger, manifests)
