@@ -121,3 +121,16 @@ def test_replay_json_fields_and_types():
     [m] = replay(flush, [path], dry_run=True).to_json()["manifests"]
     assert {k: type(v) for k, v in m.items()} == {"manifest": str, "outcome": str, "detail": str, "state": str,
                                                   "not_before": str}
+
+
+def test_replay_dead_letters_json_fields_and_types():
+    from collections import Counter
+
+    from hub_import.ops.dead_letter_inbox import BringBackReport
+
+    report = BringBackReport(republished=2, already_in_hub=1, kept=Counter({"still failing: x": 3}),
+                             examples={"still failing: x": "gs://landing/a.jpg"}, dry_run=True)
+    body = json.loads(json.dumps(report.to_json()))
+    assert {k: type(v) for k, v in body.items()} == {"republished": int, "already_in_hub": int, "kept": list,
+                                                     "dry_run": bool}
+    assert body["kept"] == [{"reason": "still failing: x", "count": 3, "example": "gs://landing/a.jpg"}]
