@@ -22,6 +22,7 @@ assets): `progress` (ops/progress.py) is told after each page.
 from __future__ import annotations
 
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -139,7 +140,8 @@ def audit(settings: Settings, store, hub: HubClient, project: str, since: dateti
     report.in_hub = sum(len(v) for v in held.values())
     absent = sorted(e for e in ours if e not in held and e not in recent)
     ledger = Ledger(store, settings.ledger_prefix, settings.each_generation)
-    gone = dict(zip(absent, map(lambda e: deleted_by_us(ledger, objects.get(e)), absent)))
+    with ThreadPoolExecutor(16) as pool:  # one ledger read per absent asset: deletions may be many
+        gone = dict(zip(absent, pool.map(lambda e: deleted_by_us(ledger, objects.get(e)), absent)))
     report.missing = [e for e in absent if not gone[e]]
     report.deleted = [e for e in absent if gone[e]]
     report.recent = sorted(e for e in ours if e not in held and e in recent)
