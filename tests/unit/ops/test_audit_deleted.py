@@ -140,3 +140,14 @@ def test_audit_json_fields_and_types():
     assert set(body["counts"]) == {"sent", "in_hub", "missing", "deleted", "recent", "duplicated", "unknown",
                                    "removed"}
     assert all(type(v) is int for v in body["counts"].values())
+
+
+def test_with_tqdm_installed_the_terminal_shows_a_bar_that_learns_its_total():
+    from hub_import.ops.progress import Progress
+
+    terminal = Terminal()
+    progress = Progress(None, terminal, unit="asset", terminal_only=True)  # the total is known after page 1
+    progress.update(100, "unused", total=250)
+    progress.update(250, "unused", total=250)
+    progress.close()
+    assert "250/250" in terminal.getvalue()
