@@ -58,3 +58,11 @@ def use(clock: Clock) -> Iterator[Clock]:
         yield clock
     finally:
         _current = before
+
+
+def iso_utc(t: float | None) -> str | None:
+    """Wall time `t` (seconds since the epoch) as ISO 8601 in UTC, with a Z: what every --json and
+    every time shown to a person says (None for None)."""
+    if t is None:
+        return None
+    return datetime.fromtimestamp(float(t), timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")

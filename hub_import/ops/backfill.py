@@ -3,42 +3,75 @@
 Listing is streamed in pages of 1000, image sizes are probed by a bounded pool, messages are
 published with client-side batching, and at most `window` objects are in flight at once, so
 memory stays flat however large the bucket. The ledger makes a second run, or a run beside
-live events, import nothing twice.
+live events, import nothing twice. A dry run publishes nothing: it judges each file against the
+rules and the ledger (backfill_plan.py) and keeps each file's plan for the report.
 """
 from __future__ import annotations
 
 import logging
-import sys
 from collections import Counter, defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from hub_import.core.admission import foreign_bucket
-from hub_import.core.decisions import decide
 from hub_import.core.messages import publish
 from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
 from hub_import.ingest.handler import describe
 from hub_import.core import clock
+from hub_import.state.ledger import Ledger
+
+from .progress import Progress as TerminalProgress
+from .backfill_plan import IN_HUB, NEW, SKIPPED, FilePlan, route_json, judge
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class BackfillReport:
+    """What a backfill did (or, dry run, would do). `queued` counts the messages published (dry run:
+    that would be); a dry run also judges each file (backfill_plan.py): `files`, and the counts
+    `new`, `in_hub`, `skipped` (by reason), routes by destination."""
     listed: int = 0
     queued: int = 0
     skipped: int = 0
-    by_route: Counter = field(default_factory=Counter)
-    by_reason: Counter = field(default_factory=Counter)
-    examples: dict = field(default_factory=lambda: defaultdict(list))
+    dry_run: bool = False
+    new: int = 0
+    in_hub: int = 0
+    by_route: Counter = field(default_factory=Counter)  # Destination -> files routed there
+    by_reason: Counter = field(default_factory=Counter)  # skip reason -> files
+    examples: dict = field(default_factory=lambda: defaultdict(list))  # Destination or reason -> up to 3 names
+    files: list[FilePlan] = field(default_factory=list)  # dry run: each file's plan, in listing order
     seconds: float = 0.0
 
+    def count(self, plan: FilePlan, name: str) -> None:
+        """Count one dry-run file's plan."""
+        self.files.append(plan)
+        self.new += plan.verdict == NEW
+        self.in_hub += plan.verdict == IN_HUB
+        if plan.verdict == SKIPPED:
+            self.skipped += 1
+            self.by_reason[plan.reason] += 1
+            label = plan.reason
+        else:
+            self.queued += 1  # a real run publishes its message; the flush drops one in the Hub already
+            self.by_route[plan.destination] += 1
+            label = plan.destination
+        if len(self.examples[label]) < 3:
+            self.examples[label].append(name)
+
     def to_json(self) -> dict:
-        return {"listed": self.listed, "queued": self.queued, "skipped": self.skipped,
-                "by_route": dict(self.by_route), "by_reason": dict(self.by_reason),
-                "examples": {k: v for k, v in self.examples.items()}, "seconds": round(self.seconds, 2)}
+        """The schema of `backfill --json` (docs/json/backfill.md)."""
+        body = {"dry_run": self.dry_run, "listed": self.listed, "queued": self.queued, "skipped": self.skipped,
+                "routes": [{**route_json(d), "count": n, "examples": self.examples.get(d, [])}
+                           for d, n in self.by_route.most_common()],
+                "skipped_by_reason": [{"reason": r, "count": n, "examples": self.examples.get(r, [])}
+                                      for r, n in self.by_reason.most_common()],
+                "seconds": round(self.seconds, 3)}
+        if self.dry_run:
+            body.update(new=self.new, in_hub=self.in_hub, files=[f.to_json() for f in self.files])
+        return body
 
 
 def parse_target(target: str) -> tuple[str, str]:
@@ -59,44 +92,27 @@ def list_objects(bucket, prefix: str, since: datetime | None):
 
 
 class Progress:
-    """A tqdm bar on a terminal; a plain line every few seconds otherwise, and wherever tqdm is not
-    installed: it is the CLI's (requirements-cli.txt), not in the functions' artifact."""
+    """Backfill's progress (progress.py): a bar on a terminal, else a plain line every few seconds."""
 
     def __init__(self, total: int | None, stream=None, every_s: float = 5.0):
-        self.stream = stream or sys.stderr
-        self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
-        self.started = self.last = clock.monotonic()
-        self.every_s = every_s
-        self.bar = None
-        if self.tty:
-            try:
-                from tqdm import tqdm
-            except ImportError:
-                return
-            self.bar = tqdm(total=total, unit="obj", file=self.stream, dynamic_ncols=True)
+        self.shown = TerminalProgress(total, stream, every_s, unit="obj")
 
     def update(self, report: BackfillReport) -> None:
-        if self.bar is not None:
-            self.bar.n = report.listed
-            self.bar.set_postfix(queued=report.queued, skipped=report.skipped, refresh=False)
-            self.bar.refresh()
-            return
-        now = clock.monotonic()
-        if now - self.last >= self.every_s:
-            self.last = now
-            rate = report.listed / max(now - self.started, 1e-9)
-            print(f"backfill: {report.listed} listed, {report.queued} queued, {report.skipped} skipped, "
-                  f"{rate:.0f}/s", file=self.stream, flush=True)
+        rate = self.shown.rate(report.listed)
+        self.shown.update(report.listed, f"backfill: {report.listed} listed, {report.queued} queued, "
+                                         f"{report.skipped} skipped, {rate:.0f}/s",
+                          queued=report.queued, skipped=report.skipped)
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.shown.close()
 
 
 def backfill(settings: Settings, target: str, *, since: datetime | None = None, dry_run: bool = False,
-             workers: int = 16, window: int = 500, progress: Progress | None = None, client=None) -> BackfillReport:
-    """List `target` and queue each eligible object as a finalize event would (or only count, dry-run).
-    ValueError when `target` is not gs://BUCKET[/PREFIX] of the landing bucket."""
+             workers: int = 16, window: int = 500, progress: Progress | None = None, client=None,
+             ledger: Ledger | None = None) -> BackfillReport:
+    """List `target` and queue each eligible object as a finalize event would (or, dry run, judge
+    each against the rules and `ledger`: backfill_plan.py). ValueError when `target` is not
+    gs://BUCKET[/PREFIX] of the landing bucket."""
     from hub_import.core.clients import storage_client
 
     bucket_name, prefix = parse_target(target)
@@ -105,7 +121,7 @@ def backfill(settings: Settings, target: str, *, since: datetime | None = None, 
         raise ValueError(f"{foreign}: the flush imports only objects of the landing bucket (LANDING_BUCKET) and "
                          "would dead-letter these; nothing queued")
     bucket = (client or storage_client()).bucket(bucket_name)
-    report = BackfillReport()
+    report = BackfillReport(dry_run=dry_run)
     started = clock.monotonic()
     publishing: deque = deque()  # published, not yet confirmed, oldest first
 
@@ -119,6 +135,10 @@ def backfill(settings: Settings, target: str, *, since: datetime | None = None, 
         return None if message is None else publish(settings.topic_path, message)
 
     def run_batch(refs: list[ObjectRef]) -> None:
+        if dry_run:
+            for ref, plan in zip(refs, pool.map(lambda r: judge(r, settings, ledger), refs)):
+                report.count(plan, ref.name)
+            return
         for published in pool.map(describe_and_publish, refs):
             if published is None:
                 report.skipped += 1
@@ -130,23 +150,10 @@ def backfill(settings: Settings, target: str, *, since: datetime | None = None, 
         batch: list[ObjectRef] = []
         for ref in list_objects(bucket, prefix, since):
             report.listed += 1
-            if dry_run:
-                decision = decide(ref, settings)
-                key = (f"{decision.destination.project} {list(decision.destination.batches)}"
-                       if decision.destination else None)
-                counter, label = (report.by_route, key) if key else (report.by_reason, decision.reason)
-                counter[label] += 1
-                if len(report.examples[label]) < 3:
-                    report.examples[label].append(ref.name)
-                if key:
-                    report.queued += 1
-                else:
-                    report.skipped += 1
-            else:
-                batch.append(ref)
-                if len(batch) >= window:
-                    run_batch(batch)
-                    batch = []
+            batch.append(ref)
+            if len(batch) >= window:
+                run_batch(batch)
+                batch = []
             if progress:
                 progress.update(report)
         run_batch(batch)

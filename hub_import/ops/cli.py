@@ -6,7 +6,7 @@
     status [--since DATE] [--json]                             the import history at a glance
     audit [--project P] [--since DATE] [--fix] [--json]       what we sent against what the Hub holds
     trace gs://BUCKET/NAME [--since DATE] [--json]             one file's whole story, and a verdict
-    check                                                      reach every dependency once
+    check [--json]                                             reach every dependency once
     storages [--json]                                          the organization's Hub storage integrations
     flush                                                      one flush, as the scheduler runs it
 
@@ -54,30 +54,37 @@ def cmd_flush(settings, args) -> int:
 
 def cmd_backfill(settings, args) -> int:
     from .backfill import Progress, backfill, parse_since
+    from .backfill_plan import dry_run_lines
 
+    ledger = None
+    if args.dry_run:  # each file judged against the ledger too (backfill_plan.py)
+        from hub_import.core.clients import storage_client
+        from hub_import.state.ledger import Ledger
+        from hub_import.state.store import JsonStore
+
+        ledger = Ledger(JsonStore(storage_client().bucket(settings.state_bucket)), settings.ledger_prefix,
+                        settings.each_generation)
     try:
         report = backfill(settings, args.target, since=parse_since(args.since), dry_run=args.dry_run,
-                          workers=args.workers, progress=Progress(None))
+                          workers=args.workers, progress=Progress(None), ledger=ledger)
     except ValueError as exc:  # a target that is not the landing bucket's
         print(f"FAIL backfill: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
         return 0
-    verb = "would queue" if args.dry_run else "queued"
-    say(f"{report.listed} objects listed, {report.queued} {verb}, {report.skipped} skipped "
-        f"in {report.seconds:.1f} s")
     if args.dry_run:
-        for title, counter in (("by route", report.by_route), ("skipped, by reason", report.by_reason)):
-            if counter:
-                say(f"{title}:")
-                for label, n in counter.most_common():
-                    say(f"  {n:>7}  {label}   e.g. {', '.join(report.examples[label])}")
-        print("(dry run: nothing was queued)")
+        for line in dry_run_lines(report):
+            say(line)
+        return 0
+    say(f"{report.listed} objects listed, {report.queued} queued, {report.skipped} skipped "
+        f"in {report.seconds:.1f} s")
     return 0
 
 
 def cmd_replay(settings, args) -> int:
+    from hub_import.core.clients import subscriber_client
+
     from .backfill import parse_since
     from .replay import manifest_paths, replay
 
@@ -87,16 +94,17 @@ def cmd_replay(settings, args) -> int:
     try:
         paths = args.manifests or manifest_paths(flush, failed=args.failed, since=parse_since(args.since))
         if not paths:
-            print(json.dumps({"manifests": []}) if args.json else "nothing to replay")
+            print(json.dumps({"dry_run": args.dry_run, "manifests": [], "dead_letters_acked": 0}) if args.json
+                  else "nothing to replay")
             return 0
-        report = replay(flush, paths, dry_run=args.dry_run)
+        report = replay(flush, paths, dry_run=args.dry_run, inbox=None if args.dry_run else subscriber_client())
     finally:
         flush.pool.shutdown()
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
-        for m in report.manifests:
-            say("  ".join(f"{k}={v}" for k, v in m.items()))
+        for line in report.lines():
+            say(line)
     return 0
 
 
@@ -142,21 +150,22 @@ def cmd_audit(settings, args) -> int:
 
     from .audit import audit
     from .backfill import parse_since
+    from .progress import Progress as TerminalProgress
 
     project = args.project or (settings.default.project if settings.default else settings.routes[0].destination.project)
-    report = audit(settings, JsonStore(storage_client().bucket(settings.state_bucket)), hub_client(settings),
-                   project, since=parse_since(args.since), fix=args.fix)
+    progress = TerminalProgress(None, sys.stderr, unit="asset", terminal_only=True)  # a person watching: a bar
+    try:
+        report = audit(settings, JsonStore(storage_client().bucket(settings.state_bucket)), hub_client(settings),
+                       project, since=parse_since(args.since), fix=args.fix,
+                       progress=lambda seen, total: progress.update(
+                           seen, f"audit: {seen} of {total} assets of {project} read from the Hub", total=total))
+    finally:
+        progress.close()
     if args.json:
         print(json.dumps(report.to_json(), indent=1))
     else:
-        say(f"project {report.project}: {report.sent} sent by us, {report.in_hub} assets in the Hub, "
-            f"{len(report.missing)} missing, {len(report.recent)} sent too recently to judge, "
-            f"{len(report.duplicated)} duplicated, {report.unknown} unknown to us, "
-            f"{len(report.removed)} removed ({report.hub_calls} Hub calls)")
-        for external_id in report.missing[:20]:
-            say(f"  missing     {external_id}")
-        for external_id, n in sorted(report.duplicated.items())[:20]:
-            say(f"  duplicated  {external_id}  x{n}")
+        for line in report.lines():
+            say(line)
     return 1 if report.missing or (report.duplicated and not args.fix) else 0
 
 
@@ -187,19 +196,18 @@ def cmd_check(settings, args) -> int:
     from hub_import.flush.run import hub_client
     from hub_import.hub import HubClient
 
-    from .status import check
+    from .check import check, report_json, summary_line
 
     hub = hub_client(settings) if settings.hub_api_key else HubClient(settings.hub_api_url, "",
                                                                       requests_per_minute=0, default_budget=30)
     results = check(settings, storage_client(), publisher_client(), subscriber_client(), hub)
-    print("ok   configuration: every variable valid")
-    for result in results:
-        print(result.line())
-    failed = [r for r in results if not r.ok and not r.skipped]
-    warned = sum(r.warning for r in results)
-    print(f"{sum(r.ok and not r.warning for r in results)} ok, {len(failed)} failed, {sum(r.skipped for r in results)} "
-          f"skipped" + (f", {warned} warning(s)" if warned else ""))
-    return 1 if failed else 0
+    if args.json:
+        print(json.dumps(report_json(results), indent=1))
+    else:
+        for result in results:
+            print(result.line())
+        print(summary_line(results))
+    return 1 if any(r.status == "fail" for r in results) else 0
 
 
 def cmd_storages(settings, args) -> int:
@@ -278,6 +286,7 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.set_defaults(run=cmd_trace)
 
     p = commands.add_parser("check", help="check the configuration and reach every dependency once")
+    p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_check)
 
     p = commands.add_parser("storages", help="the organization's Hub storage integrations: id, type, bucket, name "

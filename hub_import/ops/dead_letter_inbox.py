@@ -5,6 +5,10 @@ from it, handing messages back, and bringing back what can go through now.
 to the main topic again (with today's route) and then acked here; the ledger makes sure that
 nothing goes into the Hub twice, however often a message comes back. The others stay, each
 with the reason it cannot go yet, for `status` and for a later try.
+
+`ack_in_hub` is `replay --failed`'s: once it has brought a failed manifest's files into the Hub,
+their dead letters are stale; those the ledger shows in the Hub are acked, so that `status` no
+longer shows them.
 """
 from __future__ import annotations
 
@@ -144,3 +148,50 @@ def bring_back(flush, subscriber, publisher, dry_run: bool = False) -> BringBack
     finally:
         release(subscriber, subscription, held)
     return report
+
+
+def in_hub(flush, letter: DeadLetter) -> bool:
+    """Whether the ledger says the object of this dead letter (that very generation, or its name,
+    as the ledger keys it) is in the Hub."""
+    from hub_import.core.messages import MessageError, ObjectMessage, decode_message
+    from hub_import.state.ledger import SENT
+
+    if letter.truncated:
+        return False
+    try:
+        message = decode_message(letter.data)
+    except MessageError:
+        return False
+    if not isinstance(message, ObjectMessage):
+        return False
+    record = flush.ledger.read(message.ref)
+    if record is None:
+        return False
+    return record.body.get("state") == SENT or flush.ledger.is_sent(str(record.body.get("manifest") or ""))
+
+
+def ack_in_hub(flush, subscriber, objects: set[str]) -> int:
+    """Ack the dead letters of `objects` (gs:// URIs) that the ledger shows in the Hub; hand every
+    other one straight back. Returns how many were acked."""
+    subscription = subscription_path(flush.settings)
+    seen: set[str] = set()
+    held: list[str] = []
+    acked = 0
+    try:
+        while True:
+            pulled = pull(subscriber, subscription)
+            received = [r for r in pulled if r.message.message_id not in seen]
+            held += [r.ack_id for r in pulled if r.message.message_id in seen]
+            if not received:
+                break
+            done = []
+            for r in received:
+                seen.add(r.message.message_id)
+                letter = unwrap(r)
+                (done if letter.object in objects and in_hub(flush, letter) else held).append(r.ack_id)
+            for start in range(0, len(done), 2500):
+                subscriber.acknowledge(subscription=subscription, ack_ids=done[start:start + 2500])
+            acked += len(done)
+    finally:
+        release(subscriber, subscription, held)
+    return acked

@@ -44,10 +44,36 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class ReplayReport:
+    """What `replay` did (or, dry run, would do) with each manifest: one entry each (`entry`), and
+    how many dead letters of what it brought into the Hub it acked."""
     manifests: list[dict] = field(default_factory=list)
+    dry_run: bool = False
+    dead_letters_acked: int = 0
+
+    def lines(self) -> list[str]:
+        """The report for a person: one line per manifest, its outcome, detail and numbers."""
+        out = [f"{m['manifest']}  {m['outcome']}: {m['detail']}" + "".join(
+            f"  {k}={v}" for k, v in m.items() if k not in ("manifest", "outcome", "detail")) for m in self.manifests]
+        if self.dead_letters_acked:
+            out.append(f"{self.dead_letters_acked} dead letter(s) of files now in the Hub acked")
+        if self.dry_run:
+            out.append("(dry run: nothing was sent or changed)")
+        return out
 
     def to_json(self) -> dict:
-        return {"manifests": self.manifests}
+        """The schema of `replay --json` (docs/json/replay.md)."""
+        return {"dry_run": self.dry_run, "manifests": self.manifests, "dead_letters_acked": self.dead_letters_acked}
+
+
+# Each manifest's outcome, one of these codes (docs/json/replay.md), with a `detail` for a person.
+REPLAYED, WOULD_REPLAY, NOTHING_TO_SEND, STILL_FAILING = "replayed", "would_replay", "nothing_to_send", "still_failing"
+ALREADY_REPLAYED, TAKEN, SETTLING, NOTHING_TO_DO, NOT_FOUND = ("already_replayed", "taken", "settling",
+                                                              "nothing_to_do", "not_found")
+HUB_UNREACHABLE, STORAGE_WAITING, FLUSH_SENDING = "hub_unreachable", "storage_waiting", "flush_sending"
+
+
+def entry(manifest: str, outcome: str, detail: str = "", **more) -> dict:
+    return {"manifest": manifest, "outcome": outcome, "detail": detail, **more}
 
 
 def manifest_paths(flush: Flush, *, failed: bool, since: datetime | None) -> list[str]:
@@ -64,61 +90,98 @@ def manifest_paths(flush: Flush, *, failed: bool, since: datetime | None) -> lis
     return paths
 
 
-def replay(flush: Flush, paths: list[str], dry_run: bool = False) -> ReplayReport:
-    """Send each manifest in `paths` again; returns what happened to each."""
+def replay(flush: Flush, paths: list[str], dry_run: bool = False, inbox=None) -> ReplayReport:
+    """Send each manifest in `paths` again; returns what happened to each. `inbox`: a subscriber
+    on the dead-letter subscription people read: the dead letters of the files a failed manifest's
+    replay leaves in the Hub are acked there (dead_letter_inbox.py `ack_in_hub`)."""
     flush.turn.start(pull_share=False)
     flush.turn.reconcile_budget = 10 ** 6  # asked for by a person: settle what it takes, within the budget
-    report = ReplayReport()
+    report = ReplayReport(dry_run=dry_run)
     if not dry_run:
         try:
             flush.hub.ping(deadline=clock.monotonic() + 30)  # and learn the Hub's clock
             ready = flush.bucket_storage.ready(deadline=clock.monotonic() + 30)  # rebuilt assets name it
         except HubError as exc:
-            report.manifests.append({"manifest": "*", "outcome": f"the Hub does not answer: {exc}"})
+            report.manifests.append(entry("*", HUB_UNREACHABLE, f"the Hub does not answer: {exc}"))
             return report
         if not ready:
-            report.manifests.append({"manifest": "*", "outcome": flush.summary.storage_waiting})
+            report.manifests.append(entry("*", STORAGE_WAITING, flush.summary.storage_waiting))
             return report
     holder = None if dry_run else flush.lease.acquire(sender_lease_s(flush.settings))
     if holder is not None:
-        report.manifests.append({"manifest": "*", "outcome": f"a flush is sending ({holder.get('owner')}); "
-                                 f"try again after {datetime.fromtimestamp(float(holder.get('until', 0))).isoformat()}"})
+        until = clock.iso_utc(float(holder.get("until", 0)))
+        report.manifests.append(entry("*", FLUSH_SENDING, f"a flush is sending ({holder.get('owner')}); "
+                                      f"try again after {until}", until=until))
         return report
     if not dry_run:
         flush.turn.hold_lease(flush.lease.until)  # no Hub call starts that could outlast it
+    brought: set[str] = set()  # the objects of failed manifests now in the Hub, or that may be
     try:
-        _replay(flush, paths, dry_run, report)
+        _replay(flush, paths, dry_run, report, brought)
     finally:
         results.finish(flush.manifests, flush.lease, flush.summary, flush.id)
         flush.lease.release()
+    if inbox is not None and brought:
+        from .dead_letter_inbox import ack_in_hub
+
+        try:
+            report.dead_letters_acked = ack_in_hub(flush, inbox, brought)
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            log(logger, logging.WARNING, f"the dead letters of the files replayed could not be acked ({exc}); "
+                "`replay --dead-letters` acks those in the Hub", flush_id=flush.id)
     return report
 
 
-def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport) -> None:
+def held_back(flush: Flush, manifest: Manifest) -> dict | None:
+    """The entry of a manifest that replay leaves alone now (the same for a dry run and a real
+    one), or None when it is replayed."""
+    path, st = manifest.path, manifest.state
+    state = st.get("state")
+    if state == FAILED:
+        if st.get("replayed_as"):
+            return entry(path, ALREADY_REPLAYED, f"already replayed as {st['replayed_as']}",
+                         replayed_as=st["replayed_as"])
+        return None
+    if state != PENDING:
+        return entry(path, NOTHING_TO_DO, f"{state}: nothing to do", state=state)
+    if float(st.get("lease_until") or 0) > clock.now():
+        return entry(path, TAKEN, "taken by a running flush", state=state)
+    # A stuck manifest may have been sent by a flush that died: it settles like any other.
+    since, not_before = settle_window(st, flush.settings.settle_s, flush.hub.transport.clock_offset)
+    if since is not None and not_before > clock.now():
+        when = clock.iso_utc(not_before)
+        return entry(path, SETTLING, f"an import of it may still land; it settles after {when}", state=state,
+                     not_before=when)
+    return None
+
+
+def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport, brought: set[str]) -> None:
     for path in paths:
         manifest = flush.manifests.load(path)
         if manifest is None:
-            report.manifests.append({"manifest": path, "outcome": "not found"})
+            report.manifests.append(entry(path, NOT_FOUND, "not found"))
             continue
         state = manifest.state.get("state")
         before = flush.summary.sent, flush.summary.found_in_hub, flush.summary.failed
+        left = held_back(flush, manifest)
+        if left is not None:
+            report.manifests.append(left)
+            continue
         if dry_run:
-            report.manifests.append({"manifest": path, "state": state, "assets": len(manifest.assets),
-                                     "outcome": "would replay"})
+            report.manifests.append(entry(path, WOULD_REPLAY, f"{state}: would be sent again", state=state,
+                                          assets=len(manifest.assets)))
             continue
         if state == FAILED:
-            if manifest.state.get("replayed_as"):
-                report.manifests.append({"manifest": path, "outcome": f"already replayed as {manifest.state['replayed_as']}"})
-                continue
             try:
                 plan, skipped, already = _route_today(flush, manifest)
             except (HubError, TemplateCapError, ConflictError, exceptions.GoogleAPICallError,
                     exceptions.RetryError) as exc:  # (GCS: the bucket or the ledger could not say)
-                report.manifests.append({"manifest": path, "outcome": f"still failing: {exc}"})
+                report.manifests.append(entry(path, STILL_FAILING, f"still failing: {exc}", state=state))
                 continue
+            brought.update(ref.uri for ref in manifest.objects)  # the ledger says which are in the Hub
             if not plan:
-                report.manifests.append({"manifest": path, "outcome": "nothing to send", "skipped_by_rules": skipped,
-                                         "already_in_hub": already})
+                report.manifests.append(entry(path, NOTHING_TO_SEND, "nothing to send", state=state,
+                                              skipped_by_rules=skipped, already_in_hub=already))
                 continue
             created = float(manifest.state.get("created_at", 0)) + flush.hub.transport.clock_offset
             targets = []
@@ -128,32 +191,21 @@ def _replay(flush: Flush, paths: list[str], dry_run: bool, report: ReplayReport)
                                                       flush.id, flush.lease_s, uncertain_since=created))
                 flush.settler.settle_records([(ref, a, CLAIMED, new_path) for ref, a in rows], dest.project)
             flush.manifests.update(manifest, replayed_as=", ".join(t.path for t in targets))
-        elif state == PENDING:
+        else:  # PENDING, not held back
             st = manifest.state
-            if float(st.get("lease_until") or 0) > clock.now():
-                report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
-                continue
-            # A stuck manifest may have been sent by a flush that died: it settles like any other.
             since, not_before = settle_window(st, flush.settings.settle_s, flush.hub.transport.clock_offset)
-            if since is not None and not_before > clock.now():
-                report.manifests.append({"manifest": path, "outcome": "an import of it may still land; it "
-                                         f"settles after {datetime.fromtimestamp(not_before).isoformat()}"})
-                continue
             if not flush.manifests.update(manifest, owner=flush.id, lease_until=clock.now() + flush.lease_s,
                                           uncertain_since=since, not_before=not_before):
-                report.manifests.append({"manifest": path, "outcome": "taken by a running flush"})
+                report.manifests.append(entry(path, TAKEN, "taken by a running flush", state=state))
                 continue
             targets, skipped, already = [manifest], 0, 0
-        else:
-            report.manifests.append({"manifest": path, "state": state, "outcome": "nothing to do"})
-            continue
         for target in targets:
             flush.settler.send(target, {})
         sent, found, failed = (flush.summary.sent - before[0], flush.summary.found_in_hub - before[1],
                                flush.summary.failed - before[2])
-        outcome = {"manifest": path, "replayed_as": ", ".join(t.path for t in targets),
-                   "assets": sum(len(t.assets) for t in targets), "sent": sent - found,
-                   "already_in_hub": found + already, "failed": failed, "skipped_by_rules": skipped}
+        outcome = entry(path, REPLAYED, "sent again", state=state, replayed_as=", ".join(t.path for t in targets),
+                        assets=sum(len(t.assets) for t in targets), sent=sent - found,
+                        already_in_hub=found + already, failed=failed, skipped_by_rules=skipped)
         log(logger, logging.INFO, "replayed", **outcome)
         report.manifests.append(outcome)
 

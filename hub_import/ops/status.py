@@ -1,4 +1,4 @@
-"""`status` (what the import history says) and `check` (can every dependency be reached?)."""
+"""`status`: what the import history says (`check`, whether every dependency can be reached, is check.py)."""
 from __future__ import annotations
 
 import time
@@ -10,7 +10,7 @@ from hub_import.core.settings import Settings
 from hub_import.state.manifests import FAILED, PENDING, SENT
 from hub_import.flush.dead_letters import UNCONFIRMED
 from hub_import.core import clock
-from hub_import.core.text import for_terminal, lines_for_terminal
+from hub_import.core.text import lines_for_terminal
 
 
 @dataclass
@@ -130,131 +130,3 @@ def status_table(result: Status) -> str:
         for a in result.failed_assets:
             lines.append(f"  {a['object']}  ({a['reason']})  in {a['manifest']}")
     return lines_for_terminal(lines)
-
-
-# -- check ----------------------------------------------------------------------------------------
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    hint: str = ""
-    skipped: bool = False
-    warning: bool = False  # works, but something is missing: said, and not counted as a failure
-
-    def line(self) -> str:
-        mark = "skip" if self.skipped else "warn" if self.warning else "ok  " if self.ok else "FAIL"
-        shown = self.hint and (self.warning or not self.ok)
-        return f"{mark} {for_terminal(self.name)}: {for_terminal(self.detail)}" + (
-            f"\n     fix: {for_terminal(self.hint)}" if shown else "")
-
-
-def alerting(settings: Settings) -> list[Check]:
-    """Whether the deployment's alerts reach anyone (ALERT_CHANNELS, set by Terraform; nothing when unknown)."""
-    if settings.alert_channels is None:
-        return []
-    if settings.alert_channels == 0:
-        return [Check("alerts", True, "the alert policies have no notification channel: nobody hears of files "
-                      "waiting, dead letters or the Hub unreachable", "set alert_emails or notification_channels in "
-                      "the module call in terraform/main.tf, then terraform apply", warning=True)]
-    return [Check("alerts", True, f"the alert policies go to {settings.alert_channels} notification channel(s)")]
-
-
-def check(settings: Settings, storage, publisher, subscriber, hub) -> list[Check]:
-    """Reach every dependency once: the Hub (key, storages, projects, batches), both buckets,
-    the topic and the subscription."""
-    from google.api_core import exceptions
-
-    from hub_import.hub import HubAuthError, HubError, HubNotFoundError
-
-    results: list[Check] = []
-    hub_ok = False
-    try:
-        hub.ping(deadline=clock.monotonic() + 30)
-        hub_ok = True
-        results.append(Check("Hub API key", True, f"accepted by {settings.hub_api_url}"))
-    except HubAuthError as exc:
-        results.append(Check("Hub API key", False, f"refused ({exc.status})",
-                             "set the right key: TF_VAR_hub_api_key from a file, raise hub_api_key_version, terraform apply (or HUB_API_KEY locally)"))
-    except HubError as exc:
-        results.append(Check("Hub API key", False, f"Hub unreachable: {exc}", "check HUB_API_URL and the network"))
-    destinations = list(settings.destinations)
-    results += _storage_checks(settings, hub if hub_ok else None)
-    if hub_ok:
-        for project in sorted({d.project for d in destinations}):
-            names = sorted({b for d in destinations if d.project == project for b in d.batches})
-            try:
-                batches = {b["name"] for b in hub.project(project, deadline=clock.monotonic() + 30).get("batches", [])}
-            except HubNotFoundError:
-                results.append(Check(f"Hub project {project}", False, "not found",
-                                     "check HUB_PROJECT_ID / the routes' project ids (the id, not the name)"))
-                continue
-            except HubError as exc:
-                results.append(Check(f"Hub project {project}", False, str(exc)))
-                continue
-            missing = [n for n in names if n not in batches]
-            if project == destinations[0].project:
-                from hub_import.hub.learn import observe
-                try:
-                    for name, seen in observe(hub, project, deadline=clock.monotonic() + 60):
-                        results.append(Check(f"Hub behaviour: {name}", True, seen))
-                except HubError as exc:
-                    results.append(Check("Hub behaviour", False, f"could not read the asset listing: {exc}"))
-            if missing and not settings.create_batches:
-                results.append(Check(f"Hub project {project}", False, f"batches missing: {', '.join(missing)}",
-                                     "create them in the Hub, or set HUB_CREATE_BATCHES=true"))
-            else:
-                results.append(Check(f"Hub project {project}", True,
-                                     f"batches {', '.join(names) or '(none)'}"
-                                     + (f" ({', '.join(missing)} will be created)" if missing else "")))
-    for label, bucket in (("landing bucket", settings.landing_bucket), ("state bucket", settings.state_bucket)):
-        if not bucket:
-            results.append(Check(label, True, "not set (backfill needs gs://BUCKET)"))
-            continue
-        try:
-            storage.get_bucket(bucket)
-            results.append(Check(label, True, f"gs://{bucket} reachable"))
-        except exceptions.NotFound:
-            results.append(Check(label, False, f"gs://{bucket} does not exist", "check the name, or terraform apply"))
-        except exceptions.GoogleAPICallError as exc:
-            results.append(Check(label, False, f"gs://{bucket}: {exc.message}", "grant this account access"))
-    for label, call, path in (("topic", publisher.get_topic, settings.topic_path),
-                              ("subscription", subscriber.get_subscription, settings.subscription_path)):
-        try:
-            call(request={label: path}, timeout=15)
-            results.append(Check(label, True, path))
-        except exceptions.NotFound:
-            results.append(Check(label, False, f"{path} does not exist", "check PUBSUB_TOPIC / PUBSUB_SUBSCRIPTION"))
-        except exceptions.GoogleAPICallError as exc:
-            results.append(Check(label, False, f"{path}: {exc.message}"))
-    return results + alerting(settings)
-
-
-def _storage_checks(settings: Settings, hub) -> list[Check]:
-    """The storage integrations: each one the settings name exists and reads the landing bucket;
-    with HUB_STORAGE_ID empty, exactly one reads it (`hub` None: the Hub cannot be asked)."""
-    from hub_import.hub import HubError
-
-    from .storages import judge_configured, judge_found
-
-    results = []
-    for storage_id in sorted({d.storage for d in settings.destinations if d.storage}):
-        name = f"Hub storage {storage_id}"
-        if hub is None:
-            results.append(Check(name, False, "not checked without Hub access", skipped=True))
-            continue
-        try:
-            ok, detail, hint = judge_configured(settings, hub, storage_id, clock.monotonic() + 30)
-        except HubError as exc:
-            ok, detail, hint = False, f"could not read it: {exc}", ""
-        results.append(Check(name, ok, detail, hint))
-    if settings.discovers_storage:
-        name = f"Hub storage integration for bucket {settings.landing_bucket}"
-        if hub is None:
-            return results + [Check(name, False, "not checked without Hub access", skipped=True)]
-        try:
-            finding = judge_found(settings, hub, clock.monotonic() + 30)
-        except HubError as exc:
-            return results + [Check(name, False, f"could not list the storages: {exc}")]
-        results.append(Check(name, finding.storage_id is not None, finding.says()))
-    return results

@@ -165,7 +165,7 @@ def test_a_missing_batch_fails_visibly_and_its_dead_letters_come_back_once_the_b
     # AND replaying the failed manifest too sends nothing twice: the ledger has them in the Hub
     again = json.loads(cli(stack, "replay", "--failed", "--json", **routed).stdout)["manifests"]
     mine = [m for m in again if m.get("already_in_hub") == 20]
-    assert mine and mine[0]["outcome"] == "nothing to send"
+    assert mine and mine[0]["outcome"] == "nothing_to_send"
     assert set(held(stack, run).values()) == {1}
     report("dead letter brought back", files=20, missing=20 - len(held(stack, run)),
            duplicates=sum(n - 1 for n in held(stack, run).values()), dead_lettered=21,

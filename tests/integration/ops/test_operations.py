@@ -16,7 +16,8 @@ import requests
 from deploy.local.processes import ROOT
 from hub_import.core.clients import storage_client
 from hub_import.hub import HubClient
-from tests.integration.flushing import flush_until_idle, held, hub, own_state, publish, refs, run_flush
+from tests.integration.flushing import (flush_until_idle, held, hub, own_state, publish, refs, run_flush,
+                                        take_dead_letters)
 from tests.integration.conftest import wait_for_ingest
 
 
@@ -130,7 +131,7 @@ def test_a_dry_run_counts_per_route_and_reason_and_changes_nothing(stack):
     ledger, manifests = ledger_count(stack), manifest_count(stack)
     done = cli(stack, "backfill", f"gs://dry-{run}", "--dry-run", LANDING_BUCKET=f"dry-{run}")
     assert done.returncode == 0, done.stderr
-    assert "22 objects listed, 20 would queue, 2 skipped" in done.stdout
+    assert "22 files listed: 20 new, 0 already in the Hub (the ledger says sent), 2 skipped" in done.stdout
     assert "type not allowed" in done.stdout and "empty object" in done.stdout and "(dry run" in done.stdout
     assert run_flush(stack)["pulled"] == 0, "no message was queued"
     assert (ledger_count(stack), manifest_count(stack)) == (ledger, manifests)
@@ -158,6 +159,9 @@ def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twic
     assert sum(m["sent"] for m in mine) == 12, done.stdout
     counts = held(stack, f"replay-{run}/")
     assert len(counts) == 12 and set(counts.values()) == {1}
+    # AND their dead letters are acked by the replay: none is left for `status` to show
+    assert json.loads(done.stdout)["dead_letters_acked"] >= 12, done.stdout
+    assert take_dead_letters(stack, lambda letter: f"replay-{run}/" in letter.object, 1, timeout=5) == []
     # AND a second replay leaves them alone (it may retry other tests' still-failing manifests)
     first = {m["manifest"] for m in json.loads(done.stdout)["manifests"] if m.get("sent")}
     second = cli(stack, "replay", "--failed", "--json")
@@ -272,3 +276,60 @@ def test_audit_finds_a_duplicate_and_fix_removes_only_the_copy_we_made(stack):
     counts = held(stack, f"audit-{run}/")
     assert counts[objects[0].name] == 1 and counts[objects[1].name] == 2
     assert all(counts[o.name] == 1 for o in objects[2:])
+
+
+def test_audit_counts_deliberate_deletions_as_deleted_and_exits_0(stack):
+    from tests.integration.flush.test_deletions import FAST, delete, flush_until, import_files
+
+    # GIVEN 5 files imported, 3 of them then deleted from the bucket (ON_DELETE=delete): the flush
+    # removes their assets from the Hub
+    run = f"audit-del-{uuid.uuid4().hex[:8]}/"
+    state = {**own_state(stack, "auditdel"), **FAST}
+    names = [f"{run}f{i}.txt" for i in range(5)]
+    import_files(stack, state, names)
+    delete(stack, names[:3])
+    wait_for_ingest(stack, run, "deletion queued", 3)
+    flush_until(state, lambda _: len(held(stack, run)) == 2)
+    time.sleep(float(stack["HUB_SETTLE_SECONDS"]) + 1)  # (past the settle time: judged, not "too recent")
+    # WHEN audit compares the history with the Hub
+    done = cli(state, "audit")
+    # THEN it counts them as deleted, nothing missing, and exits 0 (a cron job raises no alarm)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "missing: 0, deleted: 3" in done.stdout, done.stdout
+    assert "audit:" not in done.stderr  # no progress where standard error is not a terminal
+    body = json.loads(cli(state, "audit", "--json").stdout)
+    assert sorted(body["deleted"]) == names[:3] and body["missing"] == []
+
+
+def test_check_reports_a_batch_template_as_a_template_and_counts_every_line(stack):
+    # GIVEN a batch template beside a plain batch name, and the flush not allowed to create batches
+    done = cli(stack, "check", HUB_BATCHES="incoming,{date}", HUB_CREATE_BATCHES="false")
+    # THEN the template is said to be filled per file, never looked for as a batch named "{date}"
+    assert "template {date}: filled per file; creation not allowed" in done.stdout, done.stdout
+    # (the stack's routes name a batch `night` that is missing: a plain name, still a failure)
+    assert not [line for line in done.stdout.splitlines() if "{date}" in line and "FAIL" in line], done.stdout
+    # AND the summary counts every ok line printed
+    ok_lines = [line for line in done.stdout.splitlines() if line.startswith("ok   ")]
+    assert done.stdout.splitlines()[-1].startswith(f"{len(ok_lines)} ok, "), done.stdout
+
+
+def test_backfill_dry_run_tells_new_files_from_those_in_the_hub(stack):
+    from tests.integration.flush.test_deletions import FAST, flush_until, upload
+
+    # GIVEN 5 files in the Hub, and 1 more in the bucket that no flush has taken yet
+    run = f"dry-{uuid.uuid4().hex[:8]}/"
+    state = {**own_state(stack, "dryrun"), **FAST}
+    names = [f"{run}f{i}.txt" for i in range(5)]
+    upload(stack, names)
+    flush_until(state, lambda _: len(held(stack, run)) == 5)
+    upload(stack, [f"{run}new.txt"])
+    # WHEN a dry run looks at the folder
+    done = cli(state, "backfill", f"gs://{stack['LANDING_BUCKET']}/{run}", "--dry-run", "--json")
+    # THEN the 5 are in the Hub (the ledger says so), the new one new, and nothing is queued
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["listed"], report["new"], report["in_hub"], report["skipped"]) == (6, 1, 5, 0), report
+    verdicts = {f["object"].rsplit("/", 1)[-1]: f["verdict"] for f in report["files"]}
+    assert verdicts["new.txt"] == "new" and {verdicts[n.rsplit("/", 1)[-1]] for n in names} == {"in_hub"}
+    [route] = report["routes"]
+    assert route["project"] == stack["HUB_PROJECT_ID"] and route["count"] == 6

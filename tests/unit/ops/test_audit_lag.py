@@ -14,7 +14,7 @@ from hub_import.state.manifests import SENT, ManifestStore
 from tests.unit.flush.test_deletions_listing import LAG_S, SETTLE_S, ListingHub, VirtualClock
 from tests.unit.flush.test_result_messages import DictStore
 
-SETTINGS = SimpleNamespace(manifest_prefix="manifests/", settle_s=SETTLE_S)
+SETTINGS = SimpleNamespace(manifest_prefix="manifests/", ledger_prefix="ledger/", each_generation=False, settle_s=SETTLE_S)
 
 
 def sent(manifests: ManifestStore, hub: ListingHub, names: list[str], in_hub: bool = True) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub_import.core.settings import ConfigError, load
-from hub_import.ops.status import Check, alerting
+from hub_import.ops.check import Check, alerting
 
 BASE = {"GOOGLE_CLOUD_PROJECT": "p", "STATE_BUCKET": "state", "HUB_PROJECT_ID": "proj", "HUB_STORAGE_ID": "st"}
 

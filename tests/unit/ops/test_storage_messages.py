@@ -8,7 +8,8 @@ import json
 from hub_import.core.bucket_storage import find, waiting_line
 from hub_import.core.settings import load
 from hub_import.ops import cli
-from hub_import.ops.status import Status, _storage_checks, status_table
+from hub_import.ops.check import _storage_checks
+from hub_import.ops.status import Status, status_table
 from hub_import.ops.storages import last_found, listing, listing_lines
 from hub_import.state.storage_record import StorageRecord
 from tests.unit.flush.test_result_messages import DictStore

@@ -22,7 +22,8 @@ from hub_import.ops import cli
 from hub_import.ops import status as status_module
 from hub_import.ops import trace as trace_module
 from hub_import.ops.backfill import BackfillReport
-from hub_import.ops.status import Check, Status, status_table
+from hub_import.ops.check import Check
+from hub_import.ops.status import Status, status_table
 from hub_import.ops.storages import listing_lines
 from hub_import.ops.trace_report import Trace, render
 from tests.unit.ops.test_storage_messages import ENV
@@ -103,20 +104,23 @@ def test_status_and_trace_print_nothing_that_drives_the_terminal(monkeypatch, ca
         assert json.loads(second)["uri"] == URI
 
 
-def test_backfill_dry_run_prints_hostile_names_and_reasons_escaped(monkeypatch, capsys):
+def test_backfill_dry_run_prints_hostile_names_and_reasons_escaped(monkeypatch, capsys, no_clients):
     # GIVEN a bucket whose objects have hostile names (one skipped for its hostile metadata)
+    from hub_import.core.routes import Destination
     from hub_import.ops import backfill as backfill_module
+    from hub_import.ops.backfill_plan import FilePlan
 
-    report = BackfillReport(listed=2, skipped=1, by_route=Counter({"p/st": 1}),
-                            by_reason=Counter({f"metadata hub-project {NAME}": 1}))
-    report.examples.update({"p/st": [NAME], f"metadata hub-project {NAME}": [NAME]})
+    dest = Destination("p", "st")
+    report = BackfillReport(listed=2, dry_run=True)
+    report.count(FilePlan(f"gs://landing/{NAME}", "new", "", dest), NAME)
+    report.count(FilePlan(f"gs://landing/{NAME}", "skipped", f"metadata hub-project {NAME}"), NAME)
     monkeypatch.setattr(backfill_module, "backfill", lambda *a, **k: report)
     # WHEN a person runs backfill --dry-run
     cli.cmd_backfill(SETTINGS, Namespace(target="gs://landing", since=None, dry_run=True, workers=1, json=False))
     out = capsys.readouterr().out
     # THEN the names are shown, escaped
     assert raw_controls(out) == [], raw_controls(out)
-    assert out.count("\\u202egpj.exe") == 3
+    assert out.count("\\u202egpj.exe") == 6  # each file (2) and the reason on its line, the reason, 2 examples
 
 
 def test_storages_and_check_lines_escape_what_the_hub_and_the_settings_say():
