@@ -34,7 +34,8 @@ import requests
 
 from .. import artifact as functions_artifact
 from . import gcs_fault_proxy
-from .processes import ROOT, StackError, free_port, http_ok, spawn, start_hub_standin, stop_all, wait_until
+from .processes import (ROOT, StackError, free_port, http_ok, refuse_if_running, spawn, start_hub_standin, stop_all,
+                        wait_until)
 
 GCP_PROJECT = "local-project"
 LANDING_BUCKET = "landing"
@@ -186,11 +187,12 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
     fault proxy with these switches; GCS_DIRECT_HOST is the emulator itself.
     `bridge_concurrency`: events the Eventarc bridge delivers at once (Eventarc pushes many).
     """
+    state_dir = Path(state_dir).resolve()
+    refuse_if_running(state_dir)
     missing = missing_tools()
     if missing:
         raise StackError("the local stack needs:\n  - " + "\n  - ".join(missing))
-    state_dir = Path(state_dir).resolve()
-    stop_all(state_dir)
+    stop_all(state_dir)  # what a stack that died left: its pid files
     try:
         # Both functions run from the artifact Terraform ships, installed as the buildpack does.
         artifact = functions_artifact.prepare(state_dir / "artifact")
