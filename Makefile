@@ -90,7 +90,7 @@ artifact: $(STAMP)
 demo: $(STAMP) tools
 	$(PY) -m deploy.local.demo
 
-# The long runs, beside `make test`'s shorter ones: figures in .local/soak.log and the README.
+# The long runs, beside `make test`'s shorter ones: figures in .local/soak.log and docs/performance.md.
 soak: $(STAMP) $(SDK) tools
 	@mkdir -p .local
 	bash -o pipefail -c 'SOAK=1 OUTAGE_TEST_SECONDS=300 HUB_SWITCH_FILES=1000 $(PY) -m pytest -s -p no:cacheprovider \

@@ -30,7 +30,7 @@ module "hub_import" {
     { prefix = "cameras/night/", batches = ["night"], priority = 10 },
     { glob = "**/*.pdf", project = "64f0c0ffee0123456789abce" },
   ]
-  exclude_globs = ["tmp/**", "*.part"]
+  exclude_globs = ["**/tmp/**", "**/*.part"] # any tmp/ folder, any .part file, at any depth (`*` stays within one folder)
   # on_delete   = "delete"   # a file deleted from the bucket is soft-deleted in the Hub (README, Deletions)
 
   # The key comes from TF_VAR_hub_api_key and goes only into Secret Manager. To rotate it, put

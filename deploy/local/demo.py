@@ -65,9 +65,13 @@ def run(env: dict, state_dir: Path, started: float) -> int:
     bucket = storage_client().bucket(env["LANDING_BUCKET"])
     for name, (data, kind) in files.items():
         bucket.blob(name).upload_from_string(data, content_type=kind)
-    expected = {n for n in files if not n.endswith(".exe")}
-    print(f"uploaded {len(files)} files to gs://{env['LANDING_BUCKET']}/ ({len(expected)} for the Hub, "
-          f"1 the rules skip); waiting for the Hub...")
+    skipped = skips(bucket, files)
+    expected = set(files) - set(skipped)
+    print(f"uploaded {len(files)} files to gs://{env['LANDING_BUCKET']}/: {len(expected)} for the Hub, "
+          f"{len(skipped)} the rules skip:")
+    for name, reason in sorted(skipped.items()):
+        print(f"  skipped {name}: {reason}")
+    print("waiting for the Hub...")
     headers = {"apikey": env["HUB_API_KEY"]}
     hub = env["HUB_API_URL"]
     deadline = time.monotonic() + 90
@@ -118,6 +122,18 @@ def run(env: dict, state_dir: Path, started: float) -> int:
 
     traced = hub_import(["trace", f"gs://{env['LANDING_BUCKET']}/{TRACED}"])
     return 0 if len(rows) == len(expected) and traced == 0 else 1
+
+
+def skips(bucket, names) -> dict[str, str]:
+    """The uploaded files the rules skip, each with its reason: what the ingest function decides of
+    each (hub_import.core.decisions, with the stack's settings), asked of the object as stored."""
+    from hub_import.core.decisions import decide
+    from hub_import.core.objects import ObjectRef
+    from hub_import.core.settings import load
+
+    settings = load()
+    decisions = {name: decide(ObjectRef.from_blob(bucket.get_blob(name)), settings) for name in names}
+    return {name: d.reason for name, d in decisions.items() if d.destination is None}
 
 
 def manifest_of(state_bucket) -> dict[str, str]:

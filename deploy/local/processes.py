@@ -74,6 +74,33 @@ def http_ok(url: str) -> Callable[[], bool]:
     return lambda: requests.get(url, timeout=1).status_code < 500
 
 
+def running(state_dir: Path) -> dict[str, int]:
+    """The servers recorded in STATE_DIR/*.pid whose process group is still alive, by name; pid
+    files left by a stack that died are not a running stack."""
+    alive = {}
+    for pid_file in sorted(state_dir.glob("*.pid")):
+        try:
+            pid = int(pid_file.read_text())
+        except (ValueError, OSError):
+            continue
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            continue
+        except PermissionError:
+            pass  # alive, another user's
+        alive[pid_file.stem] = pid
+    return alive
+
+
+def refuse_if_running(state_dir: Path) -> None:
+    """StackError when a stack already runs in STATE_DIR: starting again would stop it and wipe its
+    buckets, queues and Hub (`up` starts fresh), so the person must say so with `make down`."""
+    alive = running(state_dir)
+    if alive:
+        raise StackError(f"a local stack is already running (pid {min(alive.values())}); make down first")
+
+
 def stop_all(state_dir: Path, grace: float = 5.0) -> list[str]:
     """End every process group recorded in STATE_DIR/*.pid; returns the names stopped."""
     stopped = []

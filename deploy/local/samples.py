@@ -1,8 +1,16 @@
 """Sample files made on the spot: real images of every format the probe reads (Pillow), for
-the demo, the tests and the benchmarks."""
+the demo, the tests and the benchmarks.
+
+    python -m deploy.local.samples photo.jpg [WIDTHxHEIGHT]   (the README's explore snippet)
+
+writes one image, its format from the name's extension (jpg, png, gif, webp, bmp, tif), 640x480 unless told.
+"""
 from __future__ import annotations
 
 import io
+import re
+import sys
+from pathlib import Path
 
 from PIL import Image
 
@@ -28,3 +36,24 @@ def make_image(fmt: str, width: int, height: int, orientation: int | None = None
         save["exif"] = exif.tobytes()
     img.save(buf, fmt, **save)
     return buf.getvalue()
+
+
+FORMATS = {"jpg": "JPEG", "jpeg": "JPEG", "png": "PNG", "gif": "GIF", "webp": "WEBP", "bmp": "BMP",
+           "tif": "TIFF", "tiff": "TIFF"}
+
+
+def main(argv: list[str]) -> int:
+    size = argv[1] if len(argv) == 2 else "640x480"
+    if len(argv) not in (1, 2) or Path(argv[0]).suffix.lower().lstrip(".") not in FORMATS \
+            or not re.fullmatch(r"[1-9]\d{0,4}x[1-9]\d{0,4}", size):
+        print(f"usage: python -m deploy.local.samples NAME.{{{','.join(FORMATS)}}} [WIDTHxHEIGHT]", file=sys.stderr)
+        return 2
+    width, _, height = size.partition("x")
+    path = Path(argv[0])
+    path.write_bytes(make_image(FORMATS[path.suffix.lower().lstrip(".")], int(width), int(height)))
+    print(f"{path}: {FORMATS[path.suffix.lower().lstrip('.')]}, {width}x{height}, {path.stat().st_size} bytes")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

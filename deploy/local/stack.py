@@ -34,7 +34,8 @@ import requests
 
 from .. import artifact as functions_artifact
 from . import gcs_fault_proxy
-from .processes import ROOT, StackError, free_port, http_ok, spawn, start_hub_standin, stop_all, wait_until
+from .processes import (ROOT, StackError, free_port, http_ok, refuse_if_running, spawn, start_hub_standin, stop_all,
+                        wait_until)
 
 GCP_PROJECT = "local-project"
 LANDING_BUCKET = "landing"
@@ -186,11 +187,12 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
     fault proxy with these switches; GCS_DIRECT_HOST is the emulator itself.
     `bridge_concurrency`: events the Eventarc bridge delivers at once (Eventarc pushes many).
     """
+    state_dir = Path(state_dir).resolve()
+    refuse_if_running(state_dir)
     missing = missing_tools()
     if missing:
         raise StackError("the local stack needs:\n  - " + "\n  - ".join(missing))
-    state_dir = Path(state_dir).resolve()
-    stop_all(state_dir)
+    stop_all(state_dir)  # what a stack that died left: its pid files
     try:
         # Both functions run from the artifact Terraform ships, installed as the buildpack does.
         artifact = functions_artifact.prepare(state_dir / "artifact")
@@ -276,9 +278,22 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
         stop_all(state_dir)
         raise
     lines = [f"export {k}={_shell_quote(v)}" for k, v in sorted(env.items())]
+    gcloud = [f"export {k}={_shell_quote(v)}" for k, v in sorted(gcloud_env(env).items())]
     (state_dir / "stack.env").write_text("# Written by `make up`; source it: . .local/stack.env\n"
-                                         + "\n".join(lines) + "\n")
+                                         + "\n".join(lines) + "\n# gcloud storage and gcloud pubsub reach the "
+                                         "emulators, without credentials, in a shell that sourced this\n"
+                                         + "\n".join(gcloud) + "\n")
     return env
+
+
+def gcloud_env(env: dict) -> dict[str, str]:
+    """What points the gcloud CLI at the stack's emulators (its API endpoint overrides), so that the
+    README's `gcloud storage` and `gcloud pubsub` commands run here as on GCP. Only in stack.env:
+    the processes the stack starts never see it."""
+    return {"CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE": env["STORAGE_EMULATOR_HOST"].rstrip("/") + "/",
+            "CLOUDSDK_API_ENDPOINT_OVERRIDES_PUBSUB": f"http://{env['PUBSUB_EMULATOR_HOST']}/",
+            "CLOUDSDK_AUTH_DISABLE_CREDENTIALS": "true", "CLOUDSDK_CORE_PROJECT": env["GOOGLE_CLOUD_PROJECT"],
+            "CLOUDSDK_CORE_DISABLE_PROMPTS": "1"}
 
 
 def down(state_dir: Path) -> list[str]:

@@ -121,8 +121,7 @@ def _instances(root, address: str) -> set[str]:
 
 
 def test_with_on_delete_the_first_apply_makes_the_deletion_triggers_too(tmp_path):
-    root = _deployment(tmp_path, **{r'exclude_globs = \["tmp/\*\*", "\*\.part"\]':
-                                    'exclude_globs = ["tmp/**", "*.part"]\n  on_delete     = "delete"'})
+    root = _deployment(tmp_path, **{r'# on_delete += "delete"[^\n]*': 'on_delete = "delete"'})
     _tf(root, "apply", "-auto-approve", "-input=false")
     assert _created(root) == DECLARED - NOT_ASKED_FOR | FOR_DELETIONS
     assert _instances(root, "google_eventarc_trigger.deleted") == {"deleted", "archived"}
@@ -166,4 +165,4 @@ def test_the_printed_commands_hand_the_cli_the_functions_settings(tmp_path):
         assert settings.state_bucket == "my-team-labeling-inbox-state"
         assert [r.glob or r.prefix for r in settings.routes] == ["cameras/night/", "**/*.pdf"]
         assert {r.destination.storage for r in settings.routes} == {"5f0c0ffee0123456789abc01"}
-        assert env["EXCLUDE_GLOBS"] == "tmp/**,*.part" and "HUB_API_KEY" not in env
+        assert env["EXCLUDE_GLOBS"] == "**/tmp/**,**/*.part" and "HUB_API_KEY" not in env

@@ -107,7 +107,7 @@ def test_the_readme_shows_a_second_instance_that_is_a_valid_call(tmp_path, schem
     "hub_api_key_version",
 ])
 def test_the_readme_deploys_with_the_key_from_a_file(text):
-    deploy = README[README.index("## Deploy to GCP"):README.index("## Configure")]
+    deploy = README[README.index("## Deploy\n"):README.index("## Configure")]
     assert text in deploy
 
 

@@ -17,7 +17,7 @@ from .tfconfig import MODULE, ROOT, TF_ROOT, load
 CONFIG = load(MODULE)
 RESOURCES = CONFIG.resources
 README = (ROOT / "README.md").read_text()
-DEPLOY = README[README.index("## Deploy to GCP"):README.index("## Configure")]
+DEPLOY = README[README.index("## Deploy\n"):README.index("## Configure")]
 FUNCTIONS = {
     "google_cloudfunctions2_function.ingest", "google_cloudfunctions2_function.flush",
     "google_cloud_scheduler_job.flush",

@@ -118,13 +118,13 @@ variable "hub_timeout_seconds" {
 # -- rules -----------------------------------------------------------------------------------
 variable "include_globs" {
   type        = list(string)
-  description = "When not empty, only object names matching one of these globs are imported."
+  description = "When not empty, only object names matching one of these globs are imported. `*` matches within one folder, `**` any depth: \"**/*.jpg\" is every .jpg, \"*.jpg\" only those at the top."
   default     = []
 }
 
 variable "exclude_globs" {
   type        = list(string)
-  description = "Object names matching any of these globs are never imported."
+  description = "Object names matching any of these globs are never imported. `*` matches within one folder, `**` any depth: \"**/tmp/**\" is every tmp/ folder, \"tmp/**\" only the top one."
   default     = []
 }
 

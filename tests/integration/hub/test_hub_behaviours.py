@@ -139,9 +139,9 @@ def failures(stats: dict) -> int:
 
 
 def call_bound(n_files: int, per_manifest: int, failed: int, flushes: int, deleted: int = 0) -> int:
-    """The README's bound, from the files, the manifest size, the failures the stand-in injected and
-    the flushes the test ran; nothing the flush reports of itself. Imports: one per manifest, and
-    per failure at most two more (a resend, or the two halves of a 413). Settling: each failure at
+    """The bound docs/once.md states (reconcile at a bounded cost), from the files, the manifest size,
+    the failures the stand-in injected and the flushes the test ran; nothing the flush reports of
+    itself. Imports: one per manifest, and per failure at most two more (a resend, or the two halves of a 413). Settling: each failure at
     most one reconcile and one heal check, each scanning at most 2 T / 100 + 2 pages (a page cap or a
     substring filter makes it page on) in a project of T <= 2 n + OTHERS assets (a copy healed away).
     Deletions: per deleted object one lookup (a filtered listing, or under an ignored filter one

@@ -266,7 +266,7 @@ def test_a_reconcile_is_exact_and_within_its_stated_cost_under_each_listing_beha
     fresh = client(hub)
     progress = Progress()
     done = fresh.reconcile(PROJECT, {a.external_id for a in lost}, since=since, progress=progress, max_calls=10_000)
-    # THEN it knows exactly which are in the Hub, at no more than the README's cost
+    # THEN it knows exactly which are in the Hub, at no more than docs/once.md's cost
     assert done and progress.found == {a.external_id for a in lost[:100]}
     assert progress.absent == {a.external_id for a in lost[100:]}
     total, n, recent = 2400, 200, 400

@@ -129,7 +129,7 @@ def test_the_printed_check_command_passes_against_the_deployment(deployment):
 
 def test_the_printed_backfill_command_queues_the_files_a_user_uploaded(stack, deployment):
     # GIVEN files a user put in the landing bucket before the functions could see them, some of
-    # which main.tf's rules leave out (exclude_globs tmp/** and *.part; an .exe is no allowed type)
+    # which main.tf's rules leave out (exclude_globs **/tmp/** and **/*.part; an .exe is no allowed type)
     landing = storage_client().bucket(deployment["settings"]["LANDING_BUCKET"])
     wanted = {"cameras/night/cam 1.jpg": ("64f0c0ffee0123456789abcd", ["night"]),
               "scans/übersicht.png": ("64f0c0ffee0123456789abcd", ["incoming"]),
