@@ -18,7 +18,7 @@ from typing import Callable
 from hub_import.core.environment import ConfigError
 from hub_import.core.text import for_terminal
 from hub_import.hub.errors import HubAuthError, HubError, HubNotFoundError
-from hub_import.hub.redact import Redactor
+from hub_import.hub.redact import PIECE, Redactor
 
 from . import exit_codes
 from .cli_env import CliEnvError
@@ -32,8 +32,10 @@ class UsageError(ValueError):
     """Input a command cannot use (a target, a date, a name); the message says what is expected."""
 
 
-def guarded(run: Callable[[], int], *, debug: bool = False, key: str = "") -> int:
-    """`run()`'s exit code; when it raises, one line on stderr and the code `explain` gives.
+def guarded(run: Callable[[], int], *, debug: Callable[[], bool] = bool,
+            key: Callable[[], str] = str) -> int:
+    """`run()`'s exit code; when it raises, one line on stderr and the code `explain` gives (with
+    the traceback before it when `debug()`). `key()` is the Hub API key, taken out of the line.
     stdout is flushed inside, so that a reader gone before the last line is seen here too."""
     try:
         code = run()
@@ -42,15 +44,15 @@ def guarded(run: Callable[[], int], *, debug: bool = False, key: str = "") -> in
     except BrokenPipeError:
         return _pipe_closed()
     except KeyboardInterrupt:
-        _say("interrupted", key)
+        _say("interrupted", key())
         return exit_codes.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the point: every error gets one line, not a traceback
         line, code = explain(exc)
-        if debug:
+        if debug():
             traceback.print_exc(file=sys.stderr)
         elif code == exit_codes.INTERNAL:
             line = f"{line}; {DEBUG_HINT}"
-        _say(line, key)
+        _say(line, key())
         return code
 
 
@@ -117,7 +119,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _say(line: str, key: str) -> None:
-    text = Redactor(key).redact(line) if key else line
+    # (A "key" of a few characters is no secret, and masking it would mask every word that holds them.)
+    text = Redactor(key).redact(line) if len(key) >= PIECE else line
     print(for_terminal(text), file=sys.stderr, flush=True)
 
 

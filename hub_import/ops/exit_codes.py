@@ -16,8 +16,9 @@ BROKEN_PIPE = 141  # the reader of stdout went away (`status | head -1`), as for
 
 HELP = f"""exit codes (every command):
   {OK}    ok
-  {PROBLEMS}    problems found: status --fail-on-problems with something that needs a person, audit findings,
-       trace of a file that failed or was dead-lettered, check failures
+  {PROBLEMS}    problems found: audit findings, check failures, trace of a file that failed, was dead-lettered,
+       is missing or duplicated in the Hub; status, when asked to (see status --help), with something that
+       needs a person
   {USAGE}    usage or settings: a bad argument, an unknown or malformed setting, a bucket or Hub project
        that does not exist
   {UNREACHABLE}    a dependency unreachable: GCS, Pub/Sub, the Hub, or Google credentials
