@@ -29,10 +29,10 @@ from hub_import.core import settings as config
 from hub_import.core.text import for_terminal
 
 from . import exit_codes
-from .cli_args import Parser, add_global_options, sets, since
+from .cli_args import Parser, add_global_options, positive, sets, since
 from .cli_env import CliEnvError, check_argv, environment
 from .cli_errors import guarded
-from .flush_report import summary_lines
+from .flush_report import cmd_flush
 
 # trace verdicts that need a person: `trace` exits PROBLEMS on them
 TRACE_PROBLEMS = frozenset({"failed", "dead_lettered", "duplicated", "missing"})
@@ -51,21 +51,6 @@ def _flush(settings):
 
     store = JsonStore(storage_client().bucket(settings.state_bucket))
     return Flush(settings, hub_client(settings), store, subscriber_client(), publisher_client())
-
-
-def cmd_flush(settings, args) -> int:
-    """A summary for a person on a terminal; its JSON with --json or when stdout is not a terminal
-    (the scheduler's answer; scripts and the tests read it). 0 whenever the flush ran, also when
-    another flush held the lease or the Hub did not answer: the summary says so."""
-    from hub_import.flush.run import flush_once
-
-    summary = flush_once(settings).to_json()
-    if args.json or not sys.stdout.isatty():
-        print(json.dumps(summary, indent=1))
-    else:
-        for line in summary_lines(summary):
-            say(line)
-    return exit_codes.OK
 
 
 def cmd_backfill(settings, args) -> int:
@@ -245,7 +230,7 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.add_argument("target", help="gs://BUCKET or gs://BUCKET/PREFIX")
     p.add_argument("--since", type=since, help="only objects created on or after this date (YYYY-MM-DD or ISO time)")
     p.add_argument("--dry-run", action="store_true", help="count per route and skip reason; change nothing")
-    p.add_argument("--workers", type=int, default=16, help="concurrent size probes (default 16)")
+    p.add_argument("--workers", type=positive, default=16, help="concurrent size probes (default 16)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_backfill)
 

@@ -54,3 +54,14 @@ def since(text: str) -> str:
         why = str(exc) if "isoformat" not in str(exc) else "not a date"
         raise argparse.ArgumentTypeError(f"{text!r}: {why}; expected {SINCE_FORMS}") from None
     return text
+
+
+def positive(text: str) -> int:
+    """A count of at least 1 (--workers)."""
+    try:
+        number = int(text)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number of at least 1")
+    return number

@@ -2,6 +2,27 @@
 scripts and the scheduler, flush/summary.py)."""
 from __future__ import annotations
 
+import json
+import sys
+
+from hub_import.core.text import lines_for_terminal
+
+from . import exit_codes
+
+
+def cmd_flush(settings, args) -> int:
+    """A summary for a person on a terminal; its JSON with --json or when stdout is not a terminal
+    (the scheduler's answer; scripts and the tests read it). OK whenever the flush ran, also when
+    another flush held the lease or the Hub did not answer: the summary says so."""
+    from hub_import.flush.run import flush_once
+
+    summary = flush_once(settings).to_json()
+    if args.json or not sys.stdout.isatty():
+        print(json.dumps(summary, indent=1))
+    else:
+        print(lines_for_terminal(summary_lines(summary)))
+    return exit_codes.OK
+
 
 def summary_lines(s: dict) -> list[str]:
     """The lines that tell a person what the flush whose summary (Summary.to_json()) is `s` did."""

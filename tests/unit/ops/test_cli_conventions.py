@@ -56,7 +56,8 @@ def test_a_misspelt_setting_in_the_environment_is_refused(seen, capsys, monkeypa
                   "a misspelt setting would be ignored)\n"
 
 
-@pytest.mark.parametrize("argv", [["nosuch"], [], ["status", "--nosuch"], ["backfill"]])
+@pytest.mark.parametrize("argv", [["nosuch"], [], ["status", "--nosuch"], ["backfill"],
+                                  ["backfill", "gs://b", "--workers", "0"]])
 def test_a_usage_error_is_one_line_that_points_to_help(seen, capsys, argv):
     assert cli.main(argv) == exit_codes.USAGE
     [line] = capsys.readouterr().err.splitlines()
