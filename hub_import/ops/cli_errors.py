@@ -68,9 +68,9 @@ def explain(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, auth.DefaultCredentialsError):
         return ("no Google credentials: run `gcloud auth application-default login` (or set "
                 f"GOOGLE_APPLICATION_CREDENTIALS to a service account's key file); {LOCAL_HINT}"), exit_codes.UNREACHABLE
-    if isinstance(exc, auth.GoogleAuthError):  # refresh failed, a revoked or expired login
-        return (f"Google refused the credentials ({_first_line(exc)}): run `gcloud auth application-default "
-                "login` again"), exit_codes.UNREACHABLE
+    if isinstance(exc, auth.GoogleAuthError):  # a refresh refused (a revoked or expired login) or unreachable
+        return (f"Google credentials could not be used ({_first_line(exc)}): run `gcloud auth application-default "
+                "login` again, or check the network"), exit_codes.UNREACHABLE
     if isinstance(exc, api.NotFound):
         return _not_found(exc), exit_codes.USAGE
     if isinstance(exc, (api.Forbidden, api.Unauthorized, api.PermissionDenied, api.Unauthenticated)):
