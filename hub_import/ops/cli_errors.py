@@ -25,7 +25,7 @@ from .cli_env import CliEnvError
 
 LINE_LIMIT = 400  # characters of an exception's text quoted in the one line
 DEBUG_HINT = "rerun with --debug (or LOG_LEVEL=DEBUG) to see the traceback"
-LOCAL_HINT = "for the local stack, run `. .local/stack.env` first"
+LOCAL_HINT = "on the local stack: is it up (make up), and is .local/stack.env sourced?"
 
 
 class UsageError(ValueError):
@@ -77,8 +77,10 @@ def explain(exc: BaseException) -> tuple[str, int]:
         return (f"Google Cloud refused access ({_first_line(exc)}): the account in use (`gcloud auth "
                 "application-default login`, or the service account) needs a role on it"), exit_codes.UNREACHABLE
     if isinstance(exc, api.GoogleAPIError):
-        return (f"GCS or Pub/Sub did not answer ({_first_line(exc)}): check the network and GOOGLE_CLOUD_PROJECT; "
-                f"{LOCAL_HINT} and that it runs (make up)"), exit_codes.UNREACHABLE
+        cause = getattr(exc, "cause", None)  # a RetryError's last failure
+        last = f"; last: {type(cause).__name__}" if cause is not None else ""
+        return (f"GCS or Pub/Sub did not answer ({_first_line(exc)}{last}): check the network and "
+                f"GOOGLE_CLOUD_PROJECT; {LOCAL_HINT}"), exit_codes.UNREACHABLE
     if isinstance(exc, HubNotFoundError):
         return (f"the Hub has no such project or object ({exc.message}): check the project id (--project, "
                 "HUB_PROJECT_ID, HUB_ROUTES) and that the API key's organization holds it"), exit_codes.USAGE
@@ -90,7 +92,7 @@ def explain(exc: BaseException) -> tuple[str, int]:
             exit_codes.UNREACHABLE
     if _is_connection_error(exc):
         return (f"a connection failed ({type(exc).__name__}: {_first_line(exc)}): check the network; "
-                f"{LOCAL_HINT} and that it runs (make up)"), exit_codes.UNREACHABLE
+                f"{LOCAL_HINT}"), exit_codes.UNREACHABLE
     return f"unexpected error: {type(exc).__name__}: {_first_line(exc)}", exit_codes.INTERNAL
 
 

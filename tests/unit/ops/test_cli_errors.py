@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import requests
 from google.api_core import exceptions as api
 
 from hub_import.hub import HubUnavailableError
@@ -188,3 +189,20 @@ def test_a_closed_pipe_ends_quietly_with_141(tmp_path):
     # THEN it stops at once, says nothing, and exits as a tool SIGPIPE ends does
     assert proc.wait(timeout=60) == exit_codes.BROKEN_PIPE and first == b"line 0\n"
     assert err == ""
+
+
+@pytest.mark.parametrize("error, code, says", [
+    (api.RetryError("Timeout of 60.0s exceeded", cause=ConnectionError("refused")), exit_codes.UNREACHABLE,
+     "GCS or Pub/Sub did not answer (Timeout of 60.0s exceeded; last: ConnectionError)"),
+    (api.ServiceUnavailable("the emulator is gone"), exit_codes.UNREACHABLE, "GCS or Pub/Sub did not answer"),
+    (api.PermissionDenied("no storage.objects.list"), exit_codes.UNREACHABLE, "Google Cloud refused access"),
+    (api.NotFound("Resource not found (resource=hub-import-flush)."), exit_codes.USAGE, "PUBSUB_SUBSCRIPTION"),
+    (requests.ConnectionError("Max retries exceeded"), exit_codes.UNREACHABLE, "a connection failed"),
+])
+def test_a_google_cloud_that_does_not_answer_or_refuses_is_one_line(env, capsys, error, code, says):
+    def fails(settings, args):
+        raise error
+
+    env.setattr(cli, "cmd_check", fails)
+    assert cli.main(["check"]) == code
+    assert says in one_line(capsys.readouterr().err)
