@@ -262,7 +262,8 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p = commands.add_parser("trace", help="one file's whole story: rules, ledger, manifests, dead letters, the Hub; "
                                           "and a verdict")
     p.add_argument("target", help="gs://BUCKET/NAME")
-    p.add_argument("--since", type=since, help="only manifests written on or after this date (default: all that are kept)")
+    p.add_argument("--since", type=since,
+                   help="only manifests written on or after this date (default: all that are kept)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_trace)
 

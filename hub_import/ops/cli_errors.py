@@ -67,7 +67,8 @@ def explain(exc: BaseException) -> tuple[str, int]:
         return str(exc), exit_codes.USAGE
     if isinstance(exc, auth.DefaultCredentialsError):
         return ("no Google credentials: run `gcloud auth application-default login` (or set "
-                f"GOOGLE_APPLICATION_CREDENTIALS to a service account's key file); {LOCAL_HINT}"), exit_codes.UNREACHABLE
+                f"GOOGLE_APPLICATION_CREDENTIALS to a service account's key file); {LOCAL_HINT}"), \
+            exit_codes.UNREACHABLE
     if isinstance(exc, auth.GoogleAuthError):  # a refresh refused (a revoked or expired login) or unreachable
         return (f"Google credentials could not be used ({_first_line(exc)}): run `gcloud auth application-default "
                 "login` again, or check the network"), exit_codes.UNREACHABLE

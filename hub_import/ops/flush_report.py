@@ -34,7 +34,8 @@ def summary_lines(s: dict) -> list[str]:
              f"in {len(s.get('manifests') or [])} manifest(s), {s.get('found_in_hub', 0)} already there, "
              f"{s.get('skipped_by_rule', 0)} skipped by rule, {s.get('failed', 0)} failed, "
              f"{s.get('dead_lettered', 0)} dead-lettered"]
-    more = [(s.get("deferred"), "deferred to a later flush"), (s.get("resumed_manifests"), "pending manifest(s) resumed"),
+    more = [(s.get("deferred"), "deferred to a later flush"),
+            (s.get("resumed_manifests"), "pending manifest(s) resumed"),
             (s.get("uncertain"), "import(s) whose answer was lost (settled later)"),
             (s.get("duplicates_removed"), "duplicate(s) removed"), (s.get("deletions"), "deletion(s) done with"),
             (s.get("deleted_assets"), "asset(s) soft-deleted")]

@@ -21,8 +21,8 @@ def seen(env, monkeypatch):
     return ran
 
 
-@pytest.mark.parametrize("argv", [["--set", "HUB_PROJECT_ID=other", "check"], ["check", "--set", "HUB_PROJECT_ID=other"],
-                                  ["check", "--set=HUB_PROJECT_ID=other"]])
+@pytest.mark.parametrize("argv", [["--set", "HUB_PROJECT_ID=other", "check"],
+                                  ["check", "--set", "HUB_PROJECT_ID=other"], ["check", "--set=HUB_PROJECT_ID=other"]])
 def test_set_is_taken_before_or_after_the_command(seen, argv):
     assert cli.main(argv) == 0
     assert seen[0][0].default.project == "other"
