@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 from hub_import.ops import exit_codes
+from tests.integration.flushing import wait_for_the_flush_lease
 from tests.integration.ops.test_operations import ROOT, cli
 
 
@@ -36,3 +38,43 @@ def test_status_into_a_reader_that_stops_early_ends_quietly(stack):
                           capture_output=True, text=True, timeout=300, executable="/bin/bash")
     assert done.returncode == 0 and len(done.stdout.splitlines()) == 1
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+
+
+def on_a_terminal(args: list[str], env: dict) -> tuple[int, str]:
+    """Run a command with its stdout on a pseudo-terminal, as a person at a shell sees it."""
+    import pty
+
+    reader, writer = pty.openpty()
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=writer, stderr=subprocess.PIPE)
+    os.close(writer)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(reader, 4096)
+        except OSError:  # the other end closed: the command is done
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(reader)
+    return proc.wait(timeout=300), out.decode().replace("\r\n", "\n")
+
+
+def test_a_flush_by_hand_while_another_holds_the_lease_says_so_in_one_line(stack):
+    from hub_import.core.clients import storage_client
+    from hub_import.state.lease import Lease
+    from hub_import.state.store import JsonStore
+
+    # GIVEN another flush holding the one-sender lease
+    wait_for_the_flush_lease(stack)  # (one an earlier test's killed flush left)
+    other = Lease(JsonStore(storage_client().bucket(stack["STATE_BUCKET"])), "ledger/leases/flush.json", "other-flush")
+    assert other.acquire(120) is None
+    held_until = time.strftime("%H:%M:%SZ", time.gmtime(other.until))
+    try:
+        # WHEN a person runs flush at a terminal
+        code, out = on_a_terminal([sys.executable, "-m", "hub_import", "flush"], {**os.environ, **stack})
+    finally:
+        other.release()
+    # THEN one line says who holds it until when, and that nothing was done
+    assert code == exit_codes.OK, out
+    assert out == f"another flush holds the lease until {held_until}; nothing done\n"
