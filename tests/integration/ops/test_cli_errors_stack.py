@@ -3,6 +3,7 @@
 scheme (hub_import/ops/exit_codes.py), never a traceback."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -78,3 +79,13 @@ def test_a_flush_by_hand_while_another_holds_the_lease_says_so_in_one_line(stack
     # THEN one line says who holds it until when, and that nothing was done
     assert code == exit_codes.OK, out
     assert out == f"another flush holds the lease until {held_until}; nothing done\n"
+
+
+def test_a_flush_by_hand_at_a_terminal_says_what_it_did_and_json_when_asked(stack):
+    env = {**os.environ, **stack}
+    code, out = on_a_terminal([sys.executable, "-m", "hub_import", "flush"], env)
+    lines = out.splitlines()
+    assert code == exit_codes.OK and 2 <= len(lines) <= 5, out
+    assert lines[0].startswith("flush ") and "pulled" in lines[0] and "Hub calls in" in lines[-1]
+    code, out = on_a_terminal([sys.executable, "-m", "hub_import", "flush", "--json"], env)
+    assert code == exit_codes.OK and json.loads(out)["lease_held_by"] == ""
