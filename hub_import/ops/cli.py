@@ -228,7 +228,8 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
 
     p = commands.add_parser("backfill", help="queue the eligible objects already in a bucket, once each")
     p.add_argument("target", help="gs://BUCKET or gs://BUCKET/PREFIX")
-    p.add_argument("--since", type=since, help="only objects created on or after this date (YYYY-MM-DD or ISO time)")
+    p.add_argument("--since", type=since, metavar="DATE",
+                   help="only objects created on or after this date (YYYY-MM-DD or ISO time)")
     p.add_argument("--dry-run", action="store_true", help="count per route and skip reason; change nothing")
     p.add_argument("--workers", type=positive, default=16, help="concurrent size probes (default 16)")
     p.add_argument("--json", action="store_true")
@@ -242,19 +243,19 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.add_argument("--dead-letters", action="store_true",
                    help="republish the dead letters that can go through now and ack them on the dead-letter "
                         "subscription; the rest stay, with their reason (see status)")
-    p.add_argument("--since", type=since, help="only manifests written on or after this date")
+    p.add_argument("--since", type=since, metavar="DATE", help="only manifests written on or after this date")
     p.add_argument("--dry-run", action="store_true", help="say what would be replayed; change nothing")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_replay)
 
     p = commands.add_parser("status", help="manifests by state, failed assets, oldest pending, dead letters")
-    p.add_argument("--since", type=since, help="only manifests written on or after this date")
+    p.add_argument("--since", type=since, metavar="DATE", help="only manifests written on or after this date")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
 
     p = commands.add_parser("audit", help="what the ledger says was sent against what the Hub holds")
     p.add_argument("--project", help="the Hub project (default: HUB_PROJECT_ID, else the first route's)")
-    p.add_argument("--since", type=since, help="only manifests written on or after this date")
+    p.add_argument("--since", type=since, metavar="DATE", help="only manifests written on or after this date")
     p.add_argument("--fix", action="store_true", help="remove duplicates this product created (oldest copy stays)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_audit)
@@ -262,7 +263,7 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p = commands.add_parser("trace", help="one file's whole story: rules, ledger, manifests, dead letters, the Hub; "
                                           "and a verdict")
     p.add_argument("target", help="gs://BUCKET/NAME")
-    p.add_argument("--since", type=since,
+    p.add_argument("--since", type=since, metavar="DATE",
                    help="only manifests written on or after this date (default: all that are kept)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_trace)
