@@ -22,6 +22,7 @@ from .environment import ConfigError, Reader
 from .hub_quirks import DEFAULT_SETTLE_S
 from .metadata import RESERVED
 from .routes import Destination, Route, check_glob, parse_routes
+from .setting_names import misspelt
 from .settings_table import ENV, HUB_HOSTS, NUMBERS  # noqa: F401 - ENV and HUB_HOSTS are read from here too
 
 HUB_HOSTNAMES = frozenset(urlsplit(url).hostname for url in HUB_HOSTS.values())
@@ -108,8 +109,16 @@ def _resource_path(project: str, kind: str, name: str) -> str:
 
 
 def load(environ: Mapping[str, str] | None = None) -> Settings:
-    """Read and check every setting. Raises ConfigError naming the first bad variable."""
-    env = Reader(os.environ if environ is None else environ, ENV, NUMBERS)
+    """Read and check every setting. Raises ConfigError naming the first bad variable, or a variable
+    that is not a setting but looks like a misspelt one (core/setting_names.py)."""
+    source = os.environ if environ is None else environ
+    wrong = misspelt(source)
+    if wrong:
+        name, near = wrong[0]
+        more = f" (and {', '.join(n for n, _ in wrong[1:])})" if len(wrong) > 1 else ""
+        raise ConfigError(f"{name}{more}: not a setting; did you mean {near}? (rename or unset it: a misspelt "
+                          "setting would be ignored)")
+    env = Reader(source, ENV, NUMBERS)
     hub_api_url = _check_hub_url(env.text("HUB_API_URL").rstrip("/"), env.flag("HUB_ALLOW_HTTP"),
                                  env.flag("HUB_ALLOW_CUSTOM_HOST"))
     project = env.text("HUB_PROJECT_ID")

@@ -55,7 +55,7 @@ from .settler import Settler
 from .shipper import Shipper
 from .soft_delete import SoftDeleter
 from .subscription import Subscription
-from .summary import Summary
+from .summary import Summary, iso_utc
 from .turn import Turn, sender_lease_s
 from hub_import.core import clock
 
@@ -108,6 +108,7 @@ class Flush:
                 self.turn.hold_lease(self.lease.until)  # no Hub call starts that could outlast it
             if holder is not None:
                 self.summary.lease_held_by = str(holder.get("owner", "?"))
+                self.summary.lease_held_until = iso_utc(holder.get("until"))
                 log(logger, logging.INFO, "another flush is sending; this one does nothing", flush_id=self.id,
                     holder=self.summary.lease_held_by, until=holder.get("until"))
             else:

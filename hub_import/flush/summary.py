@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 
 
 @dataclass
@@ -36,6 +37,16 @@ class Summary:
     hub_unavailable: str = ""
     storage_waiting: str = ""  # why nothing was pulled: no (or no single) Hub storage integration for the bucket
     lease_held_by: str = ""
+    lease_held_until: str = ""  # ISO 8601 UTC: when the lease of the flush that held it runs out
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+def iso_utc(seconds) -> str:
+    """Epoch seconds as ISO 8601 UTC to the second (`2026-05-01T18:02:31Z`); "" when not a time."""
+    try:
+        moment = datetime.fromtimestamp(float(seconds), timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return ""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -8,12 +8,13 @@
     trace gs://BUCKET/NAME [--since DATE] [--json]             one file's whole story, and a verdict
     check [--json]                                             reach every dependency once
     storages [--json]                                          the organization's Hub storage integrations
-    flush                                                      one flush, as the scheduler runs it
+    flush [--json]                                             one flush, as the scheduler runs it
 
 Reads the same environment variables as the functions (`. .local/stack.env` for the local
-stack; on GCP, export them and use application-default credentials); `--set NAME=VALUE`
-overrides one for this run. The Hub API key never goes on a command line (`--set HUB_API_KEY` is
-refused): export HUB_API_KEY, or give `--api-key-file PATH` or `--api-key-secret NAME` (Secret Manager).
+stack; on GCP, export them and use application-default credentials); `--set NAME=VALUE`, before
+or after the command, overrides one for this run. The Hub API key never goes on a command line
+(`--set HUB_API_KEY` is refused): export HUB_API_KEY, or give `--api-key-file PATH` or
+`--api-key-secret NAME` (Secret Manager). An error is one line on stderr; --debug adds its traceback.
 """
 from __future__ import annotations
 
@@ -27,7 +28,14 @@ from hub_import.core import logs
 from hub_import.core import settings as config
 from hub_import.core.text import for_terminal
 
+from . import exit_codes
+from .cli_args import Parser, add_global_options, positive, sets, since
 from .cli_env import CliEnvError, check_argv, environment
+from .cli_errors import guarded
+from .flush_report import cmd_flush
+
+# trace verdicts that need a person: `trace` exits PROBLEMS on them
+TRACE_PROBLEMS = frozenset({"failed", "dead_lettered", "duplicated", "missing"})
 
 
 def say(line: str, file=None) -> None:
@@ -43,13 +51,6 @@ def _flush(settings):
 
     store = JsonStore(storage_client().bucket(settings.state_bucket))
     return Flush(settings, hub_client(settings), store, subscriber_client(), publisher_client())
-
-
-def cmd_flush(settings, args) -> int:
-    from hub_import.flush.run import flush_once
-
-    print(json.dumps(flush_once(settings).to_json(), indent=1))
-    return 0
 
 
 def cmd_backfill(settings, args) -> int:
@@ -188,7 +189,7 @@ def cmd_trace(settings, args) -> int:
                    hub=hub_client(settings) if settings.hub_api_key else None,
                    since=parse_since(args.since))
     print(json.dumps(result.to_json(), indent=1, default=str) if args.json else render(result))
-    return 0
+    return exit_codes.PROBLEMS if result.outcome in TRACE_PROBLEMS else exit_codes.OK
 
 
 def cmd_check(settings, args) -> int:
@@ -214,15 +215,10 @@ def cmd_storages(settings, args) -> int:
     from hub_import.core import clock
 
     from hub_import.flush.run import hub_client
-    from hub_import.hub import HubError
 
     from .storages import listing, listing_lines
 
-    try:
-        rows = listing(hub_client(settings), settings.landing_bucket, deadline=clock.monotonic() + 60)
-    except (config.ConfigError, HubError) as exc:
-        say(f"storages: {exc}", file=sys.stderr)
-        return 1
+    rows = listing(hub_client(settings), settings.landing_bucket, deadline=clock.monotonic() + 60)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
@@ -231,25 +227,19 @@ def cmd_storages(settings, args) -> int:
 
 
 def parser(prog: str = "hub-import", version: str | None = None) -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
-                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    top = Parser(prog=prog, description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+                 epilog=__doc__.split("\n\n", 1)[1] + "\n" + exit_codes.HELP)
     if version:
         top.add_argument("--version", action="version", version=f"%(prog)s {version}")
-    top.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                     help="override one setting (an environment variable) for this run; not HUB_API_KEY")
-    top.add_argument("--api-key-file", metavar="PATH",
-                     help="read the Hub API key from this file (its one line) instead of HUB_API_KEY")
-    top.add_argument("--api-key-secret", metavar="NAME",
-                     help="read the Hub API key from Secret Manager: projects/P/secrets/S[/versions/V] "
-                          "(Terraform's output hub_api_key_secret_version)")
-    top.add_argument("--verbose", action="store_true", help="log INFO lines to standard error")
+    add_global_options(top)
     commands = top.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("backfill", help="queue the eligible objects already in a bucket, once each")
     p.add_argument("target", help="gs://BUCKET or gs://BUCKET/PREFIX")
-    p.add_argument("--since", help="only objects created on or after this date (YYYY-MM-DD or ISO time)")
+    p.add_argument("--since", type=since, metavar="DATE",
+                   help="only objects created on or after this date (YYYY-MM-DD or ISO time)")
     p.add_argument("--dry-run", action="store_true", help="count per route and skip reason; change nothing")
-    p.add_argument("--workers", type=int, default=16, help="concurrent size probes (default 16)")
+    p.add_argument("--workers", type=positive, default=16, help="concurrent size probes (default 16)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_backfill)
 
@@ -261,19 +251,19 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.add_argument("--dead-letters", action="store_true",
                    help="republish the dead letters that can go through now and ack them on the dead-letter "
                         "subscription; the rest stay, with their reason (see status)")
-    p.add_argument("--since", help="only manifests written on or after this date")
+    p.add_argument("--since", type=since, metavar="DATE", help="only manifests written on or after this date")
     p.add_argument("--dry-run", action="store_true", help="say what would be replayed; change nothing")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_replay)
 
     p = commands.add_parser("status", help="manifests by state, failed assets, oldest pending, dead letters")
-    p.add_argument("--since", help="only manifests written on or after this date")
+    p.add_argument("--since", type=since, metavar="DATE", help="only manifests written on or after this date")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_status)
 
     p = commands.add_parser("audit", help="what the ledger says was sent against what the Hub holds")
     p.add_argument("--project", help="the Hub project (default: HUB_PROJECT_ID, else the first route's)")
-    p.add_argument("--since", help="only manifests written on or after this date")
+    p.add_argument("--since", type=since, metavar="DATE", help="only manifests written on or after this date")
     p.add_argument("--fix", action="store_true", help="remove duplicates this product created (oldest copy stays)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_audit)
@@ -281,7 +271,8 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p = commands.add_parser("trace", help="one file's whole story: rules, ledger, manifests, dead letters, the Hub; "
                                           "and a verdict")
     p.add_argument("target", help="gs://BUCKET/NAME")
-    p.add_argument("--since", help="only manifests written on or after this date (default: all that are kept)")
+    p.add_argument("--since", type=since, metavar="DATE",
+                   help="only manifests written on or after this date (default: all that are kept)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_trace)
 
@@ -295,24 +286,38 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.set_defaults(run=cmd_storages)
 
     p = commands.add_parser("flush", help="drain the queue into the Hub once, as the scheduled function does")
+    p.add_argument("--json", action="store_true", help="the summary as JSON (so it is when stdout is not a terminal)")
     p.set_defaults(run=cmd_flush)
+    for p in commands.choices.values():
+        add_global_options(p, after_command=True)
     return top
 
 
 def main(argv: list[str] | None = None, *, prog: str = "hub-import", version: str | None = None) -> int:
-    """Run one command; `prog` and `version` come from the entry point (hub_import/__main__.py)."""
+    """Run one command and return its exit code (exit_codes.py); `prog` and `version` come from the
+    entry point (hub_import/__main__.py). Every error is one line on stderr (cli_errors.py)."""
     try:
         check_argv(sys.argv[1:] if argv is None else argv)  # before argparse, which may echo a value
-        args = parser(prog, version).parse_args(argv)
-        environ = environment(os.environ, args.set, args.api_key_file, args.api_key_secret)
     except CliEnvError as exc:
         say(str(exc), file=sys.stderr)
-        return 2
-    try:
+        return exit_codes.USAGE
+    args = argparse.Namespace(debug=False)
+    environ: dict = {}
+
+    def debug() -> bool:
+        return args.debug or (environ or os.environ).get("LOG_LEVEL", "").strip().upper() == "DEBUG"
+
+    def run() -> int:
+        try:
+            parser(prog, version).parse_args(argv, namespace=args)
+        except SystemExit as done:  # --help, --version, or a usage error's one line (cli_args.Parser)
+            return done.code if isinstance(done.code, int) else exit_codes.USAGE
+        environ.update(environment(os.environ, sets(args), args.api_key_file, args.api_key_secret))
         settings = config.load(environ)
-    except config.ConfigError as exc:
-        say(f"FAIL configuration: {exc}", file=sys.stderr)
-        return 2
-    level = logging.INFO if args.verbose else max(logging.WARNING, logging.getLevelName(settings.log_level))
-    logs.setup(level, stream=sys.stderr)
-    return args.run(settings, args)
+        level = logging.DEBUG if args.debug else logging.INFO if args.verbose else \
+            max(logging.WARNING, logging.getLevelName(settings.log_level))
+        logs.setup(level, stream=sys.stderr)
+        return args.run(settings, args)
+
+    # The key is taken out of an error's line, wherever it came from.
+    return guarded(run, debug=debug, key=lambda: environ.get("HUB_API_KEY") or os.environ.get("HUB_API_KEY", ""))

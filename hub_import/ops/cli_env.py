@@ -8,11 +8,11 @@ nor the name itself when it is not a setting's (a mistyped item may be all value
 """
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from typing import Iterable, Mapping
 
+from hub_import.core.setting_names import closest
 from hub_import.core.settings_table import ENV
 
 KEY = "HUB_API_KEY"
@@ -101,5 +101,5 @@ def read_key_file(path: str) -> str:
 
 def _suggestion(name: str) -> str:
     """`; did you mean X?` when `name` is close to a setting's name (only a setting's name is shown)."""
-    close = difflib.get_close_matches(name.strip().upper(), [n for n in ENV if n != KEY], n=1, cutoff=0.75)
-    return f"; did you mean {close[0]}?" if close else ""
+    close = closest(name, [n for n in ENV if n != KEY])
+    return f"; did you mean {close}?" if close else ""
