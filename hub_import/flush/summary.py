@@ -36,6 +36,8 @@ class Summary:
     hub_unavailable: str = ""
     storage_waiting: str = ""  # why nothing was pulled: no (or no single) Hub storage integration for the bucket
     lease_held_by: str = ""
+    oldest_deferred_published: str = ""  # ISO 8601 UTC: when the oldest message this flush handed back was published
+    error: str = ""  # the flush failed (it raised this): for its health record
 
     def to_json(self) -> dict:
         return asdict(self)
