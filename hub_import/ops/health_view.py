@@ -14,6 +14,10 @@ from hub_import.state import health as record_
 # The Hub silent for more flushes than this needs a person (a blip of a few minutes does not).
 HUB_SILENT_FLUSHES = 5
 STALE_MARGIN_S = 180  # beyond the longest a flush may hold the lease: no record that late means none ran
+# What the last flush's record says, in one word (`status --json`: health.state).
+STATES = ("healthy", "catching_up", "lease_held", "hub_silent", "rate_limited", "storage_waiting", "flush_failed",
+          "landing_unset", "stale", "no_record")
+HEALTHY = ("healthy", "catching_up", "lease_held")
 
 
 @dataclass
@@ -22,13 +26,14 @@ class Health:
     `waiting` (why files wait, or None), `record` (the record itself, or None)."""
 
     line: str
+    state: str = "no_record"  # one word of STATES
     problems: list[str] = field(default_factory=list)
     waiting: str | None = None
     stale: bool = False
     record: dict | None = None
 
     def to_json(self) -> dict:
-        return {"says": self.line, "healthy": not self.problems,
+        return {"says": self.line, "state": self.state, "healthy": self.state in HEALTHY,
                 "problems": list(self.problems), "stale": self.stale, "waiting_why": self.waiting,
                 "record": self.record}
 
@@ -79,31 +84,36 @@ def judge(record: dict | None, settings: Settings, now: float | None = None) -> 
     now = clock.now() if now is None else now
     if record is None:
         return Health(f"no flush has run yet: no health record at gs://{settings.state_bucket}/"
-                      f"{record_.path(settings.ledger_prefix)} (the scheduler calls the flush every minute)")
+                      f"{record_.path(settings.ledger_prefix)} (the scheduler calls the flush every minute)",
+                      "no_record")
     at = clock.epoch(record.get("at")) or 0.0
     why = record.get("waiting_why")
     if now - at > stale_after_s(settings):
         line = (f"no flush has run for {age(now - at)} (the last at {short_time(at, now)}): check the scheduler "
                 "and the flush function's logs")
-        return Health(line, [line], why, True, record)
+        return Health(line, "stale", [line], why, True, record)
     silent = int(record.get("flushes_without_hub") or 0)
     if silent and record.get("hub_silent_since"):
         since, flushes = short_time(record["hub_silent_since"], now), f"{silent} flush{'es' if silent != 1 else ''}"
-        line = (f"the Hub rate-limits every flush since {since} ({flushes}); {files_waiting(record)}"
-                if str(why or "").startswith(record_.RATE_LIMITED) else
+        limited = str(why or "").startswith(record_.RATE_LIMITED)
+        line = (f"the Hub rate-limits every flush since {since} ({flushes}); {files_waiting(record)}" if limited else
                 f"the Hub has not answered since {since} ({flushes}); {files_waiting(record)}")
-        return Health(line, [line] if silent > HUB_SILENT_FLUSHES else [], why, False, record)
+        return Health(line, "rate_limited" if limited else "hub_silent", [line] if silent > HUB_SILENT_FLUSHES else [],
+                      why, False, record)
     if why and why.startswith((record_.STORAGE, record_.FLUSH_FAILED, record_.NO_LANDING)) or \
             why and "Hub storage integrations read bucket" in why:
-        line = f"{why}; {files_waiting(record)}" if not why.startswith(record_.FLUSH_FAILED) else \
+        failed = why.startswith(record_.FLUSH_FAILED)
+        line = f"{why}; {files_waiting(record)}" if not failed else \
             f"the last flush failed ({short_time(at, now)}): {why.removeprefix(record_.FLUSH_FAILED + ': ')}"
-        return Health(line, [line], why, False, record)
+        state = "flush_failed" if failed else "landing_unset" if why.startswith(record_.NO_LANDING) else \
+            "storage_waiting"
+        return Health(line, state, [line], why, False, record)
     if why and why.startswith(record_.LEASE_HELD):
-        return Health(f"another flush is sending ({why.removeprefix(record_.LEASE_HELD + ': ')})", [], why,
-                      False, record)
+        return Health(f"another flush is sending ({why.removeprefix(record_.LEASE_HELD + ': ')})", "lease_held", [],
+                      why, False, record)
     if why or record.get("backlog"):
-        return Health(f"healthy; catching up: {files_waiting(record)}", [], why, False, record)
-    return Health("healthy", [], None, False, record)
+        return Health(f"healthy; catching up: {files_waiting(record)}", "catching_up", [], why, False, record)
+    return Health("healthy", "healthy", [], None, False, record)
 
 
 def queued_reason(health: Health) -> str | None:

@@ -59,10 +59,8 @@ class Status:
         record = self.health.record if self.health else None
         oldest_waiting = (record or {}).get("oldest_waiting_published")
         return {
-            "health": {**(self.health.to_json() if self.health else
-                          {"says": "health unknown", "healthy": False, "problems": [], "stale": False,
-                           "waiting_why": None, "record": None}),
-                       "says": self.headline(), "problems": self.problems(), "healthy": not self.problems()},
+            "health": {**(self.health or Health("health unknown")).to_json(),
+                       "says": self.headline(), "problems": self.problems(), "needs_attention": bool(self.problems())},
             "backlog": {"messages": (record or {}).get("backlog"), "at_least": (record or {}).get("waiting_at_least"),
                         "says": (record or {}).get("backlog_says") or "unknown: no health record",
                         "as_of": (record or {}).get("backlog_as_of")},
