@@ -71,7 +71,8 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
     t.rules["landing_bucket"] = settings.landing_bucket  # the one bucket the trigger watches
     t.storage = last_found(settings, store) or {}
     judged = judge(health.read(store, settings.ledger_prefix), settings)
-    t.health = {**judged.to_json(), "queued": queued_reason(judged)}
+    t.health = {**judged.to_json(), "queued": queued_reason(judged),
+                "last_flush_at": (judged.record or {}).get("at")}
     if decision.destination and decision.destination.storage is None and t.storage.get("state") == FOUND:
         t.rules["route"]["storage"] = f"{t.storage['ids'][0]} (found in the Hub)"
     projects = {m["project"] for m in t.manifests} | {d.project for d in [decision.destination] if d}

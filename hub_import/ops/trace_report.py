@@ -34,16 +34,22 @@ class Trace:
         for r in body["ledger"]:
             r["ledger_state"] = r.get("state")
             r["state"] = "sent" if r.get("manifest_sent") and r.get("state") == CLAIMED else r.get("state")
-        for row in [body["object"] or {}, body["storage"], *body["ledger"], *body["manifests"], *body["dead_letters"]]:
+        for row in [body["object"] or {}, body["storage"], *body["ledger"], *body["manifests"], *body["dead_letters"],
+                    *body["hub"].get("copies", [])]:
             for key in TIMES:
                 if key in row:
                     row[key] = clock.iso(row[key]) if row[key] not in (None, "", 0) else None
+        for row in body["dead_letters"]:  # (a dead letter's attribute is text)
+            if str(row.get("generation") or "").isdigit():
+                row["generation"] = int(row["generation"])
+        body["storage"] = body["storage"] or None  # as in status: null when the settings name the integration
+        body["health"].pop("record", None)  # (`status --json` shows it; trace keeps when it was written)
         return body
 
 
 # The fields that hold a time, in any part of a trace (epoch seconds or ISO strings as gathered).
 TIMES = ("at", "created", "updated", "created_at", "updated_at", "uncertain_since", "not_before", "lease_until",
-         "since", "published", "claimed_at")
+         "since", "published", "createdAt", "last_flush_at")
 
 
 def when(t) -> str:
