@@ -133,7 +133,7 @@ def cmd_status(settings, args) -> int:
     result = status(settings, JsonStore(storage_client().bucket(settings.state_bucket)), subscriber_client(),
                     since=parse_since(args.since))
     print(json.dumps(result.to_json(), indent=1) if args.json else status_table(result))
-    return exit_codes.PROBLEMS if args.exit_code and result.problems() else exit_codes.OK
+    return exit_codes.PROBLEMS if getattr(args, "exit_code", False) and result.problems() else exit_codes.OK
 
 
 def cmd_audit(settings, args) -> int:
