@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from hub_import.core import clock
 from hub_import.core.text import lines_for_terminal
+from hub_import.state.health import NOTHING_PULLED
 from hub_import.state.manifests import FAILED, PENDING, SENT
 
 from .health_view import age, short_time
@@ -26,8 +27,9 @@ def _flow_lines(result: Status) -> list[str]:
              f"backlog: {record.get('backlog_says') or 'unknown'}"
              + (f"; at least {record['waiting_at_least']} known to wait" if record.get("waiting_at_least") else "")]
     oldest = clock.epoch(record.get("oldest_waiting_published"))
+    unknown = record.get("backlog") is None and str(record.get("waiting_why") or "").startswith(NOTHING_PULLED)
     lines.append(f"oldest waiting: published {clock.iso(oldest)} ({age(clock.now() - oldest)} ago)" if oldest else
-                 "oldest waiting: none known")
+                 "oldest waiting: unknown (nothing was pulled)" if unknown else "oldest waiting: none known")
     lines.append(f"last flush: {clock.iso(record.get('at'))}: pulled {record.get('pulled')}, sent {record.get('sent')}"
                  f", deferred {record.get('deferred')}"
                  + (f"; {record['waiting_why']}" if record.get("waiting_why") else ""))

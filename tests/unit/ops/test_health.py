@@ -210,3 +210,42 @@ def test_status_exit_code_is_1_only_when_something_needs_a_person(monkeypatch, c
     assert cli.main(["status"]) == 0  # without the flag: 0 whatever it finds
     assert cli.main(["status", "--exit-code"]) == code
     assert capsys.readouterr().out.startswith("the Hub has not answered since ")
+
+
+def record(**fields) -> dict:
+    """A health record as the last flush would write it, a moment ago."""
+    return {"version": 1, "at": clock.iso(clock.now()), "flush_id": "f", "seconds": 1.0, "error": None,
+            "hub_answered": True, "hub_error": None, "hub_silent_since": None, "flushes_without_hub": 0,
+            "pulled": 0, "sent": 0, "found_in_hub": 0, "deferred": 0, "failed": 0, "dead_lettered": 0,
+            "waiting_why": None, "waiting_at_least": 0, "oldest_waiting_published": None, "backlog": None,
+            "backlog_as_of": None, "backlog_says": EMULATOR, **fields}
+
+
+@pytest.mark.parametrize("fields,state,line,needs_a_person", [
+    ({}, "healthy", "healthy", False),
+    ({"waiting_why": "waiting for a Hub storage integration for bucket landing: create it in the Hub"},
+     "storage_waiting", "waiting for a Hub storage integration for bucket landing: create it in the Hub; how many "
+     "files wait is unknown (the Pub/Sub emulator reports no backlog)", True),
+    ({"waiting_why": "lease held: flush f0 is sending; this one did nothing", "hub_answered": None},
+     "lease_held", "another flush is sending (flush f0 is sending; this one did nothing)", False),
+    ({"waiting_why": "flush failed: ServiceUnavailable: 503 from GCS", "error": "ServiceUnavailable: 503 from GCS"},
+     "flush_failed", "the last flush failed", True),
+    ({"waiting_why": "rate limited by the Hub: 429 on POST", "hub_answered": False, "flushes_without_hub": 9,
+      "hub_silent_since": "2026-12-02T18:02:00Z", "backlog": 1},
+     "rate_limited", "the Hub rate-limits every flush since", True),
+    ({"waiting_why": "deferred: 5 message(s) handed back for a later flush", "waiting_at_least": 5},
+     "catching_up", "healthy; catching up: at least 5 files wait in the queue", False),
+])
+def test_each_cause_has_its_health_line(fields, state, line, needs_a_person):
+    judged = judge(record(**fields), SETTINGS)
+    assert judged.state == state and judged.line.startswith(line), judged.line
+    assert bool(judged.problems) == needs_a_person
+
+
+def test_a_file_not_seen_while_the_flush_is_healthy_is_not_seen_and_says_the_last_flush(monkeypatch):
+    store = ListingStore()
+    flushes(store, Hub(), 1, subscriber=Subscriber())  # nothing in the queue
+    monkeypatch.setattr(trace_module, "_dead_letters", lambda *a: [])
+    t = trace_module.trace(SETTINGS, f"gs://landing/{FILES[7]}", storage=Landing(), store=store, subscriber=None,
+                           hub=None)
+    assert t.outcome == "not_seen" and t.verdict.endswith("; the last flush: healthy"), t.verdict

@@ -109,6 +109,10 @@ def test_status_json_holds_to_its_schema(store, monkeypatch):
     monkeypatch.setattr(status_module, "_peek_dead_letters", lambda subscriber, settings: (None, False, []))
     discovering = load({**ENV, "HUB_STORAGE_ID": ""})
     holds(status(discovering, s, NoDeadLetters()).to_json(), "status.md")
+    # and before any flush has run
+    fresh = status(SETTINGS, ListingStore(), NoDeadLetters()).to_json()
+    holds(fresh, "status.md")
+    assert fresh["health"]["state"] == "no_record" and fresh["backlog"]["messages"] is None
 
 
 def test_trace_json_holds_to_its_schema_and_says_sent_as_the_text_does(store, monkeypatch):
@@ -130,6 +134,8 @@ def test_trace_json_holds_to_its_schema_and_says_sent_as_the_text_does(store, mo
     for uri in (f"gs://landing/{FILES[3]}", "gs://landing/gone.jpg"):
         holds(trace_module.trace(SETTINGS, uri, storage=Landing(), store=s, subscriber=None, hub=None).to_json(),
               "trace.md")
+    holds(trace_module.trace(SETTINGS, f"gs://landing/{FILES[3]}", storage=Landing(), store=ListingStore(),
+                             subscriber=None, hub=None).to_json(), "trace.md")
 
 
 def trace_module_render(t) -> str:
