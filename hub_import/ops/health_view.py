@@ -15,8 +15,8 @@ from hub_import.state import health as record_
 HUB_SILENT_FLUSHES = 5
 STALE_MARGIN_S = 180  # beyond the longest a flush may hold the lease: no record that late means none ran
 # What the last flush's record says, in one word (`status --json`: health.state).
-STATES = ("healthy", "catching_up", "lease_held", "hub_silent", "rate_limited", "storage_waiting", "flush_failed",
-          "landing_unset", "stale", "no_record")
+STATES = ("healthy", "catching_up", "lease_held", "hub_silent", "rate_limited", "key_refused", "storage_waiting",
+          "flush_failed", "landing_unset", "stale", "no_record")
 HEALTHY = ("healthy", "catching_up", "lease_held")
 
 
@@ -95,13 +95,17 @@ def judge(record: dict | None, settings: Settings, now: float | None = None) -> 
     silent = int(record.get("flushes_without_hub") or 0)
     if silent and record.get("hub_silent_since"):
         since, flushes = short_time(record["hub_silent_since"], now), f"{silent} flush{'es' if silent != 1 else ''}"
-        limited = str(why or "").startswith(record_.RATE_LIMITED)
+        why_ = str(why or "")
+        if why_.startswith(record_.KEY_REFUSED):  # not an outage: a person must set the right key now
+            line = (f"{record_.KEY_REFUSED} since {since} ({flushes}): set the right key (see `check`); "
+                    f"{files_waiting(record)}")
+            return Health(line, "key_refused", [line], why, False, record)
+        limited = why_.startswith(record_.RATE_LIMITED)
         line = (f"the Hub rate-limits every flush since {since} ({flushes}); {files_waiting(record)}" if limited else
                 f"the Hub has not answered since {since} ({flushes}); {files_waiting(record)}")
         return Health(line, "rate_limited" if limited else "hub_silent", [line] if silent > HUB_SILENT_FLUSHES else [],
                       why, False, record)
-    if why and why.startswith((record_.STORAGE, record_.FLUSH_FAILED, record_.NO_LANDING)) or \
-            why and "Hub storage integrations read bucket" in why:
+    if why and why.startswith((record_.STORAGE, record_.FLUSH_FAILED, record_.NO_LANDING)):
         failed = why.startswith(record_.FLUSH_FAILED)
         line = f"{why}; {files_waiting(record)}" if not failed else \
             f"the last flush failed ({short_time(at, now)}): {why.removeprefix(record_.FLUSH_FAILED + ': ')}"

@@ -24,11 +24,11 @@ logger = logging.getLogger(__name__)
 
 VERSION = 1
 # Why nothing (or not everything) went in: the start of `waiting_why`, one word per cause.
-HUB_UNAVAILABLE, RATE_LIMITED, STORAGE, LEASE_HELD, NO_LANDING, BUDGET, DEFERRED, FLUSH_FAILED = (
-    "Hub unavailable", "rate limited by the Hub", "waiting for a Hub storage integration", "lease held",
-    "LANDING_BUCKET is not set", "time budget spent", "deferred", "flush failed")
+HUB_UNAVAILABLE, RATE_LIMITED, KEY_REFUSED, STORAGE, LEASE_HELD, NO_LANDING, BUDGET, DEFERRED, FLUSH_FAILED = (
+    "Hub unavailable", "rate limited by the Hub", "the Hub refuses the API key", "waiting for a Hub storage integration",
+    "lease held", "LANDING_BUCKET is not set", "time budget spent", "deferred", "flush failed")
 # The causes under which a flush pulls nothing: what waited before still waits.
-NOTHING_PULLED = (HUB_UNAVAILABLE, RATE_LIMITED, STORAGE, LEASE_HELD, NO_LANDING)
+NOTHING_PULLED = (HUB_UNAVAILABLE, RATE_LIMITED, KEY_REFUSED, STORAGE, LEASE_HELD, NO_LANDING)
 
 
 def path(ledger_prefix: str) -> str:
@@ -57,10 +57,12 @@ def waiting_why(summary, landing_known: bool) -> str | None:
     if not landing_known:
         return f"{NO_LANDING}: the flush pulls nothing until it is"
     if summary.hub_unavailable:
-        cause = RATE_LIMITED if "429" in summary.hub_unavailable else HUB_UNAVAILABLE
-        return f"{cause}: {summary.hub_unavailable[:300]}"
-    if summary.storage_waiting:
-        return summary.storage_waiting
+        said = summary.hub_unavailable
+        cause = KEY_REFUSED if said.startswith(("401 ", "403 ")) else RATE_LIMITED if "429" in said else HUB_UNAVAILABLE
+        return f"{cause}: {said[:300]}"
+    if summary.storage_waiting:  # (the line of core/bucket_storage.py: no integration, or more than one)
+        said = summary.storage_waiting
+        return said if said.startswith(STORAGE) else f"{STORAGE}: {said}"
     if summary.error:
         return f"{FLUSH_FAILED}: {summary.error[:300]}"
     if summary.budget_exhausted:

@@ -233,6 +233,11 @@ def record(**fields) -> dict:
     ({"waiting_why": "rate limited by the Hub: 429 on POST", "hub_answered": False, "flushes_without_hub": 9,
       "hub_silent_since": "2026-12-02T18:02:00Z", "backlog": 1},
      "rate_limited", "the Hub rate-limits every flush since", True),
+    ({"waiting_why": "the Hub refuses the API key: 401 on GET /v2/storages: Unauthorized", "hub_answered": False,
+      "flushes_without_hub": 1, "hub_silent_since": "2026-12-02T18:02:00Z"},
+     "key_refused", "the Hub refuses the API key since", True),
+    ({"waiting_why": "waiting for a Hub storage integration: 2 Hub storage integrations read bucket landing (a, b)"},
+     "storage_waiting", "waiting for a Hub storage integration: 2 Hub storage", True),
     ({"waiting_why": "deferred: 5 message(s) handed back for a later flush", "waiting_at_least": 5},
      "catching_up", "healthy; catching up: at least 5 files wait in the queue", False),
 ])
