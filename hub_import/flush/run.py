@@ -19,6 +19,9 @@ One run, within FLUSH_BUDGET_SECONDS (and only while it holds the one-sender lea
    (an unknown outcome), stays in a pending manifest that later flushes finish.
 5. Deletions (ON_DELETE=delete) of each pull are carried out before its imports (deleter.py,
    soft_delete.py).
+6. Whatever happened, the run ends by writing its health record (state/health.py): whether the Hub
+   answered, what was pulled and sent, what waits and why, the backlog (backlog.py). `status`
+   leads with it.
 Nothing is acked before the Hub has accepted its object, it has been dead-lettered, or a
 pending manifest in the state bucket carries it (resumed by every flush until it settles, so
 the message need not come back every minute and spend its delivery attempts).

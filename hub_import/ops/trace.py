@@ -21,9 +21,8 @@ from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
 from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import FAILED, PENDING, state_path
-from hub_import.state.name_index import NameIndex
-
 from hub_import.state import health
+from hub_import.state.name_index import NameIndex
 
 from .health_view import judge, queued_reason
 from .storages import last_found
