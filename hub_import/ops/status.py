@@ -9,7 +9,7 @@ from hub_import.core.settings import Settings
 from hub_import.state.manifests import FAILED, PENDING, SENT
 from hub_import.flush.dead_letters import UNCONFIRMED
 from hub_import.core import clock
-from hub_import.core.text import for_terminal, lines_for_terminal
+from hub_import.core.text import for_terminal
 from hub_import.state import health
 
 from .health_view import Health, judge

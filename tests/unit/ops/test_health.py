@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 
 from hub_import.core import clock
-from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import load
 from hub_import.flush.backlog import EMULATOR, Backlog, read_backlog
 from hub_import.flush.run import Flush

@@ -17,6 +17,7 @@ from hub_import.core.settings import load
 from hub_import.ops import status as status_module
 from hub_import.ops import trace as trace_module
 from hub_import.ops.status import status
+from hub_import.ops.trace_report import render
 from hub_import.state.manifests import FAILED, ManifestStore
 from tests.unit.flush.test_flush_in_memory import ENV
 from tests.unit.ops.test_health import (FILES, SETTINGS, DownHub, Hub, Landing, ListingStore, NoDeadLetters,
@@ -127,7 +128,7 @@ def test_trace_json_holds_to_its_schema_and_says_sent_as_the_text_does(store, mo
                            hub=OneCopy())
     out = t.to_json()
     holds(out, "trace.md")
-    assert [r["state"] for r in out["ledger"]] == ["sent"] and "per object: sent" in trace_module_render(t)
+    assert [r["state"] for r in out["ledger"]] == ["sent"] and "per object: sent" in render(t)
     # a queued file, the Hub silent; and a file gone from the bucket
     s = ListingStore()
     flushes(s, DownHub(), 1)
@@ -136,8 +137,3 @@ def test_trace_json_holds_to_its_schema_and_says_sent_as_the_text_does(store, mo
               "trace.md")
     holds(trace_module.trace(SETTINGS, f"gs://landing/{FILES[3]}", storage=Landing(), store=ListingStore(),
                              subscriber=None, hub=None).to_json(), "trace.md")
-
-
-def trace_module_render(t) -> str:
-    from hub_import.ops.trace_report import render
-    return render(t)
