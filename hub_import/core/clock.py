@@ -60,9 +60,33 @@ def use(clock: Clock) -> Iterator[Clock]:
         _current = before
 
 
-def iso_utc(t: float | None) -> str | None:
-    """Wall time `t` (seconds since the epoch) as ISO 8601 in UTC, with a Z: what every --json and
-    every time shown to a person says (None for None)."""
-    if t is None:
+def iso(t: float | str | datetime | None) -> str | None:
+    """A moment as ISO 8601 UTC to the second ('2026-12-02T18:02:11Z'), the one form times take in
+    the product's JSON: from epoch seconds, a datetime, or an ISO string in any zone; None as None,
+    and other text as it is (a value the product cannot read is shown, not dropped)."""
+    if t is None or t == "":
         return None
-    return datetime.fromtimestamp(float(t), timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        if isinstance(t, datetime):
+            moment = t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+        elif isinstance(t, (int, float)) and not isinstance(t, bool):
+            moment = datetime.fromtimestamp(float(t), timezone.utc)
+        else:
+            moment = datetime.fromisoformat(str(t).replace("Z", "+00:00"))
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(t)
+
+
+def epoch(t: str | float | None) -> float | None:
+    """Epoch seconds of an ISO time (or of epoch seconds); None when it cannot be read."""
+    if t is None or t == "":
+        return None
+    if isinstance(t, (int, float)) and not isinstance(t, bool):
+        return float(t)
+    try:
+        moment = datetime.fromisoformat(str(t).replace("Z", "+00:00"))
+        return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).timestamp()
+    except (TypeError, ValueError, OverflowError):
+        return None

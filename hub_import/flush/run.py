@@ -19,6 +19,9 @@ One run, within FLUSH_BUDGET_SECONDS (and only while it holds the one-sender lea
    (an unknown outcome), stays in a pending manifest that later flushes finish.
 5. Deletions (ON_DELETE=delete) of each pull are carried out before its imports (deleter.py,
    soft_delete.py).
+6. Whatever happened, the run ends by writing its health record (state/health.py): whether the Hub
+   answered, what was pulled and sent, what waits and why, the backlog (backlog.py). `status`
+   leads with it.
 Nothing is acked before the Hub has accepted its object, it has been dead-lettered, or a
 pending manifest in the state bucket carries it (resumed by every flush until it settles, so
 the message need not come back every minute and spend its delivery attempts).
@@ -39,6 +42,7 @@ from hub_import.core.messages import DeletionMessage, MessageError, ObjectMessag
 from hub_import.core.objects import live_generation, live_object
 from hub_import.core.settings import Settings
 from hub_import.hub import HubClient, HubError
+from hub_import.state import health
 from hub_import.state.batch_budget import BatchBudget
 from hub_import.state.lease import Lease
 from hub_import.state.ledger import Ledger
@@ -46,6 +50,7 @@ from hub_import.state.manifests import ManifestStore
 from hub_import.state.storage_record import StorageRecord
 
 from . import dead_letters, heal, results
+from .backlog import Backlog, read_backlog
 from .batches import Batches
 from .bucket_storage import BucketStorage
 from .claims import Claims
@@ -55,7 +60,7 @@ from .settler import Settler
 from .shipper import Shipper
 from .soft_delete import SoftDeleter
 from .subscription import Subscription
-from .summary import Summary, iso_utc
+from .summary import Summary, iso
 from .turn import Turn, sender_lease_s
 from hub_import.core import clock
 
@@ -69,8 +74,11 @@ class Flush:
     which coordinates them and returns the Summary."""
 
     def __init__(self, settings: Settings, hub: HubClient, state_store, subscriber, publisher,
-                 flush_id: str | None = None):
+                 flush_id: str | None = None, backlog=None):
+        """`backlog`: reads the subscription's backlog for the health record (flush/backlog.py
+        read_backlog, as deployed); None: not read (unknown)."""
         self.settings, self.hub = settings, hub
+        self.state_store, self.read_backlog = state_store, backlog
         self.id = flush_id or clock.utcnow().strftime("%H%M%S") + secrets.token_hex(3)
         self.pool = ThreadPoolExecutor(IO_THREADS)
         self.turn = Turn.of(settings, self.id, self.pool)
@@ -108,7 +116,7 @@ class Flush:
                 self.turn.hold_lease(self.lease.until)  # no Hub call starts that could outlast it
             if holder is not None:
                 self.summary.lease_held_by = str(holder.get("owner", "?"))
-                self.summary.lease_held_until = iso_utc(holder.get("until"))
+                self.summary.lease_held_until = iso(holder.get("until"))
                 log(logger, logging.INFO, "another flush is sending; this one does nothing", flush_id=self.id,
                     holder=self.summary.lease_held_by, until=holder.get("until"))
             else:
@@ -117,15 +125,29 @@ class Flush:
                     self.resumer.resume_pending()
                     heal.run_due(self.turn, self.hub, self.manifests, self.ledger)
                     self._drain()
+        except BaseException as exc:
+            self.summary.error = f"{type(exc).__name__}: {exc}"[:300]
+            raise
         finally:
             results.finish(self.manifests, self.lease, self.summary, self.id)
             self.lease.release()
             self.summary.hub_calls = self.hub.calls - calls_before
             self.summary.seconds = round(clock.monotonic() - started, 3)
             self.pool.shutdown(wait=True)
+            self._keep_health()
         fields = {k: v for k, v in self.summary.to_json().items() if k != "manifests"}
         log(logger, logging.INFO, "flush done", manifests_written=len(self.summary.manifests), **fields)
         return self.summary
+
+    def _keep_health(self) -> None:
+        """Write the health record (state/health.py): one read and one write; never fails the flush."""
+        try:
+            backlog = self.read_backlog(self.settings.subscription_path) if self.read_backlog else \
+                Backlog(says="unknown: not read")
+        except Exception as exc:  # noqa: BLE001 - a reader that fails makes the backlog unknown, nothing more
+            backlog = Backlog(says=f"unknown: {type(exc).__name__}")
+        health.keep(self.state_store, self.settings.ledger_prefix, self.summary, backlog,
+                    landing_known=bool(self.settings.landing_bucket))
 
     def _sweep_owed(self) -> None:
         """Send the dead letters failed manifests still owe (dead_letters.py): Pub/Sub only, so
@@ -251,4 +273,5 @@ def flush_once(settings: Settings) -> Summary:
     from hub_import.state.store import JsonStore
 
     store = JsonStore(storage_client().bucket(settings.state_bucket))
-    return Flush(settings, hub_client(settings), store, subscriber_client(), publisher_client()).run()
+    return Flush(settings, hub_client(settings), store, subscriber_client(), publisher_client(),
+                 backlog=read_backlog).run()

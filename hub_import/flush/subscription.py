@@ -38,27 +38,43 @@ class Subscription:
         self.subscriber, self.publisher, self.turn = subscriber, publisher, turn
         self.path, self.dead_letter_topic = turn.settings.subscription_path, turn.settings.dead_letter_topic_path
         self.flush_id = turn.id
+        self.published: dict[str, float] = {}  # ack id -> publish time (epoch seconds), for the health record
+
 
     def pull(self) -> list | None:
         """Up to PULL_MAX messages; [] when the queue stays empty for PULL_WAIT_S; None when Pub/Sub
         fails (what is held is still shipped; the rest waits for the next flush)."""
         try:
-            return list(self.subscriber.pull(subscription=self.path, max_messages=PULL_MAX, timeout=PULL_WAIT_S,
-                                             retry=None).received_messages)
+            received = list(self.subscriber.pull(subscription=self.path, max_messages=PULL_MAX, timeout=PULL_WAIT_S,
+                                                 retry=None).received_messages)
         except exceptions.DeadlineExceeded:
             return []
         except (exceptions.ServiceUnavailable, exceptions.InternalServerError, exceptions.Aborted,
                 exceptions.Unknown) as exc:
             log(logger, logging.WARNING, f"pulling failed; shipping what is held: {exc}", flush_id=self.flush_id)
             return None
+        for r in received:
+            at = clock.epoch(clock.iso(getattr(r.message, "publish_time", None)))
+            if at:  # (a message without one reads as the epoch)
+                self.published[r.ack_id] = at
+        return received
 
     def defer(self, items: list) -> None:
         """Hand `items` back for a later flush: their messages come back after DEFER_S (or half the
         claim timeout, if shorter), and the subscription's retry backoff: a message deferred again
         and again comes back later each time, up to its maximum (600 s as Terraform sets it)."""
         self.turn.summary.deferred += len(items)
+        self._note_oldest([a for item in items for a in item.ack_ids])
         self.lease([a for item in items for a in item.ack_ids], int(min(DEFER_S, self.turn.lease_s / 2)),
                    "deferring")
+
+    def _note_oldest(self, ack_ids: list[str]) -> None:
+        """Keep, in the summary, the publish time of the oldest message handed back so far."""
+        times = [self.published[a] for a in ack_ids if a in self.published]
+        summary = self.turn.summary
+        if times:
+            oldest = min(times + [t for t in [clock.epoch(summary.oldest_deferred_published)] if t is not None])
+            summary.oldest_deferred_published = clock.iso(oldest) or ""
 
     def extend(self, items: list) -> None:
         """Keep held messages leased while their manifest is written and sent."""

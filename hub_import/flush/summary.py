@@ -38,12 +38,14 @@ class Summary:
     storage_waiting: str = ""  # why nothing was pulled: no (or no single) Hub storage integration for the bucket
     lease_held_by: str = ""
     lease_held_until: str = ""  # ISO 8601 UTC: when the lease of the flush that held it runs out
+    oldest_deferred_published: str = ""  # ISO 8601 UTC: when the oldest message this flush handed back was published
+    error: str = ""  # the flush failed (it raised this): for its health record
 
     def to_json(self) -> dict:
         return asdict(self)
 
 
-def iso_utc(seconds) -> str:
+def iso(seconds) -> str:
     """Epoch seconds as ISO 8601 UTC to the second (`2026-05-01T18:02:31Z`); "" when not a time."""
     try:
         moment = datetime.fromtimestamp(float(seconds), timezone.utc)

@@ -3,7 +3,7 @@
     backfill gs://BUCKET[/PREFIX] [--since DATE] [--dry-run]   queue objects already in a bucket
     replay [MANIFEST ...] [--failed] [--since DATE]            send failed or stuck manifests again
     replay --dead-letters [--dry-run]                          bring dead letters back once their cause is fixed
-    status [--since DATE] [--json]                             the import history at a glance
+    status [--since DATE] [--json] [--exit-code]               the pipeline's health, and the import history
     audit [--project P] [--since DATE] [--fix] [--json]       what we sent against what the Hub holds
     trace gs://BUCKET/NAME [--since DATE] [--json]             one file's whole story, and a verdict
     check [--json]                                             reach every dependency once
@@ -141,7 +141,7 @@ def cmd_status(settings, args) -> int:
     result = status(settings, JsonStore(storage_client().bucket(settings.state_bucket)), subscriber_client(),
                     since=parse_since(args.since))
     print(json.dumps(result.to_json(), indent=1) if args.json else status_table(result))
-    return 0
+    return exit_codes.PROBLEMS if getattr(args, "exit_code", False) and result.problems() else exit_codes.OK
 
 
 def cmd_audit(settings, args) -> int:
@@ -256,9 +256,13 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_replay)
 
-    p = commands.add_parser("status", help="manifests by state, failed assets, oldest pending, dead letters")
+    p = commands.add_parser("status", help="the pipeline's health in one line, then the backlog, the last import, "
+                                           "manifests by state, failed assets, dead letters")
     p.add_argument("--since", type=since, metavar="DATE", help="only manifests written on or after this date")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--exit-code", action="store_true",
+                   help="exit 1 when something needs a person (the Hub silent for more than a few flushes, no "
+                        "flush running, a storage integration missing, failed files, dead letters); else 0")
     p.set_defaults(run=cmd_status)
 
     p = commands.add_parser("audit", help="what the ledger says was sent against what the Hub holds")

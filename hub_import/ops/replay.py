@@ -109,7 +109,7 @@ def replay(flush: Flush, paths: list[str], dry_run: bool = False, inbox=None) ->
             return report
     holder = None if dry_run else flush.lease.acquire(sender_lease_s(flush.settings))
     if holder is not None:
-        until = clock.iso_utc(float(holder.get("until", 0)))
+        until = clock.iso(float(holder.get("until", 0)))
         report.manifests.append(entry("*", FLUSH_SENDING, f"a flush is sending ({holder.get('owner')}); "
                                       f"try again after {until}", until=until))
         return report
@@ -149,7 +149,7 @@ def held_back(flush: Flush, manifest: Manifest) -> dict | None:
     # A stuck manifest may have been sent by a flush that died: it settles like any other.
     since, not_before = settle_window(st, flush.settings.settle_s, flush.hub.transport.clock_offset)
     if since is not None and not_before > clock.now():
-        when = clock.iso_utc(not_before)
+        when = clock.iso(not_before)
         return entry(path, SETTLING, f"an import of it may still land; it settles after {when}", state=state,
                      not_before=when)
     return None

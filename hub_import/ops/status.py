@@ -1,7 +1,6 @@
 """`status`: what the import history says (`check`, whether every dependency can be reached, is check.py)."""
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -10,7 +9,10 @@ from hub_import.core.settings import Settings
 from hub_import.state.manifests import FAILED, PENDING, SENT
 from hub_import.flush.dead_letters import UNCONFIRMED
 from hub_import.core import clock
-from hub_import.core.text import lines_for_terminal
+from hub_import.state import health
+
+from .health_view import Health, judge
+from .status_text import STATES, status_table  # noqa: F401 - status_table: the text, imported from here
 
 
 @dataclass
@@ -18,25 +20,73 @@ class Status:
     manifests: Counter = field(default_factory=Counter)
     assets: Counter = field(default_factory=Counter)
     failed_assets: list = field(default_factory=list)
-    oldest_pending: dict | None = None
-    dead_letter_backlog: str = "0"
+    oldest_pending: dict | None = None  # created_at: epoch seconds (ISO in to_json)
+    dead_letter_backlog: int | None = 0  # None: not read (no dead-letter subscription)
+    dead_letters_more: bool = False  # the backlog is at least dead_letter_backlog: more were not read
     dead_letters: list = field(default_factory=list)  # [{reason, count, example}], most frequent first
+    dead_letters_unread: str = ""  # why the dead letters could not be read (dead_letter_backlog None)
     dead_letters_owed: int = 0  # rejected files whose dead letter Pub/Sub has not confirmed (their failed manifests)
     storage: dict | None = None  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
+    health: Health | None = None  # what the last flush's health record says (ops/health_view.py)
+    last_import: dict | None = None  # the manifest last marked sent: {manifest, at (epoch seconds), assets}
+
+    def problems(self) -> list[str]:
+        """What needs a person (`status --exit-code` exits 1 when there is any), one line each."""
+        found = list(self.health.problems) if self.health else []
+        failed = self.manifests.get(FAILED, 0)
+        if failed:
+            found.append(f"{self.assets.get(FAILED, 0)} file(s) failed in {failed} manifest(s) "
+                         "(fix the cause, then replay --failed)")
+        if self.dead_letter_backlog:
+            found.append(f"{self.dead_letter_backlog}{'+' if self.dead_letters_more else ''} dead letter(s) wait "
+                         "(replay --dead-letters brings back what can go now)")
+        if self.dead_letters_owed:
+            found.append(f"{self.dead_letters_owed} dead letter(s) owed")
+        return found
+
+    def headline(self) -> str:
+        """The first line: the health record's, or, when it is healthy, what else needs a person."""
+        line = self.health.line if self.health else "health unknown"
+        others = [p for p in self.problems() if not self.health or p not in self.health.problems]
+        if self.health and not self.health.problems and others:
+            return "needs attention: " + "; ".join(others) + ("" if line == "healthy" else f" ({line})")
+        return line
 
     def to_json(self) -> dict:
-        return {"storage": self.storage, "manifests": dict(self.manifests), "assets": dict(self.assets),
-                "failed_assets": self.failed_assets, "oldest_pending": self.oldest_pending,
-                "dead_letter_backlog": self.dead_letter_backlog, "dead_letters": self.dead_letters,
-                "dead_letters_owed": self.dead_letters_owed}
+        """The schema of docs/json/status.md: numbers as numbers, times ISO 8601 UTC."""
+        pending = self.oldest_pending
+        record = self.health.record if self.health else None
+        oldest_waiting = (record or {}).get("oldest_waiting_published")
+        return {
+            "health": {**(self.health or Health("health unknown")).to_json(),
+                       "says": self.headline(), "problems": self.problems(), "needs_attention": bool(self.problems())},
+            "backlog": {"messages": (record or {}).get("backlog"), "at_least": (record or {}).get("waiting_at_least"),
+                        "says": (record or {}).get("backlog_says") or "unknown: no health record",
+                        "as_of": (record or {}).get("backlog_as_of")},
+            "oldest_waiting": {"published": oldest_waiting,
+                               "age_seconds": _seconds_since(clock.epoch(oldest_waiting))} if oldest_waiting else None,
+            "last_import": {**self.last_import, "at": clock.iso(self.last_import["at"]),
+                            "age_seconds": _seconds_since(self.last_import["at"])} if self.last_import else None,
+            "storage": {**self.storage, "since": clock.iso(self.storage.get("since")),
+                        "at": clock.iso(self.storage.get("at"))} if self.storage else None,
+            "manifests": {state: self.manifests.get(state, 0) for state in STATES},
+            "assets": {state: self.assets.get(state, 0) for state in STATES},
+            "failed_assets": self.failed_assets,
+            "oldest_pending": {**pending, "created_at": clock.iso(pending["created_at"]),
+                               "age_seconds": _seconds_since(pending["created_at"])} if pending else None,
+            "dead_letter_backlog": self.dead_letter_backlog, "dead_letters_more": self.dead_letters_more,
+            "dead_letters_unread": self.dead_letters_unread or None,
+            "dead_letters": self.dead_letters, "dead_letters_owed": self.dead_letters_owed}
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
-    """Manifests by state, assets sent and failed (with the Hub's reasons), the oldest pending
-    manifest, and the messages waiting on the dead-letter subscription, counted by reason."""
+    """The last flush's health, manifests by state, assets sent and failed (with the Hub's reasons),
+    the oldest pending manifest, the last import, and the messages waiting on the dead-letter
+    subscription, counted by reason."""
     from .storages import last_found
 
-    result = Status(storage=last_found(settings, store))
+    result = Status(storage=last_found(settings, store), health=judge(health.read(store, settings.ledger_prefix),
+                                                                      settings))
     prefix = settings.manifest_prefix
     start = prefix + since.strftime("%Y/%m/%d") if since else prefix
     for name in store.list(prefix):
@@ -54,6 +104,10 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
         result.manifests[state] += 1
         n = len(body.get("objects", []))
         result.assets[state] += n
+        if state == SENT:
+            at = float(body.get("updated_at") or body.get("created_at") or 0)
+            if result.last_import is None or at > result.last_import["at"]:
+                result.last_import = {"manifest": name.removesuffix(".state.json") + ".json", "at": at, "assets": n}
         if state == FAILED:
             result.dead_letters_owed += len(body.get(UNCONFIRMED) or ())
         if state == FAILED and len(result.failed_assets) < max_failed:
@@ -66,20 +120,21 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
             if result.oldest_pending is None or created < result.oldest_pending["created_at"]:
                 result.oldest_pending = {"manifest": name.removesuffix(".state.json") + ".json",
                                          "created_at": created, "assets": n, "attempts": body.get("attempts", 0),
-                                         "error": body.get("error"),
-                                         "age": _age(created)}
-    result.dead_letter_backlog, result.dead_letters = _peek_dead_letters(subscriber, settings)
+                                         "error": body.get("error")}
+    result.dead_letter_backlog, result.dead_letters_more, result.dead_letters = _peek_dead_letters(subscriber, settings)
+    if result.dead_letter_backlog is None:
+        from .dead_letter_inbox import subscription_path
+        result.dead_letters_unread = f"no subscription {subscription_path(settings)}"
     return result
 
 
-def _age(created: float) -> str:
-    seconds = int(clock.now() - created)
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+def _seconds_since(at: float | None) -> int | None:
+    return None if at is None else max(0, int(clock.now() - at))
 
 
-def _peek_dead_letters(subscriber, settings: Settings, limit: int = 1000) -> tuple[str, list]:
-    """How many messages wait on the dead-letter subscription (up to `limit`) and why, each
-    handed straight back for others to read."""
+def _peek_dead_letters(subscriber, settings: Settings, limit: int = 1000) -> tuple[int | None, bool, list]:
+    """How many messages wait on the dead-letter subscription (up to `limit`; None when there is no
+    such subscription), whether there are more, and why, each handed straight back for others to read."""
     from google.api_core import exceptions
 
     from hub_import.flush.dead_letters import unwrap
@@ -90,7 +145,7 @@ def _peek_dead_letters(subscriber, settings: Settings, limit: int = 1000) -> tup
     try:
         received = pull(subscriber, subscription, limit)
     except exceptions.NotFound:
-        return "unknown (no subscription " + subscription + ")", []
+        return None, False, []
     reasons: Counter = Counter()
     examples: dict[str, str] = {}
     for r in received:
@@ -99,34 +154,5 @@ def _peek_dead_letters(subscriber, settings: Settings, limit: int = 1000) -> tup
         reasons[reason] += 1
         examples.setdefault(reason, letter.object)
     release(subscriber, subscription, [r.ack_id for r in received])
-    count = f"{len(received)}+" if len(received) >= limit else str(len(received))
-    return count, [{"reason": r, "count": n, "example": examples[r]} for r, n in reasons.most_common()]
-
-
-def status_table(result: Status) -> str:
-    lines = []
-    if result.storage:
-        since = f" (since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(result.storage['since']))})" \
-            if result.storage.get("since") else ""
-        lines.append(f"storage: {result.storage['says']}{since}")
-    lines.append("manifests          count   assets")
-    for state in (SENT, PENDING, "pending, settling", FAILED, "failed, replayed"):
-        lines.append(f"{state:<18}{result.manifests.get(state, 0):>7}  {result.assets.get(state, 0):>7}")
-    if result.oldest_pending:
-        p = result.oldest_pending
-        lines.append(f"oldest pending: {p['manifest']} ({p['age']} old, {p['assets']} assets, "
-                     f"{p['attempts']} attempts; {p['error']})")
-    else:
-        lines.append("oldest pending: none")
-    lines.append(f"dead-letter backlog: {result.dead_letter_backlog}"
-                 + ("  (replay --dead-letters brings back what can go now)" if result.dead_letters else ""))
-    for d in result.dead_letters[:20]:
-        lines.append(f"  {d['count']:>5}  {d['reason']}  e.g. {d['example']}")
-    if result.dead_letters_owed:
-        lines.append(f"dead letters owed: {result.dead_letters_owed}  (rejected files whose dead letter Pub/Sub did not "
-                     "confirm yet: each flush sends them again; their failed manifests below, replay --failed)")
-    if result.failed_assets:
-        lines.append("failed assets:")
-        for a in result.failed_assets:
-            lines.append(f"  {a['object']}  ({a['reason']})  in {a['manifest']}")
-    return lines_for_terminal(lines)
+    return len(received), len(received) >= limit, [{"reason": r, "count": n, "example": examples[r]}
+                                                   for r, n in reasons.most_common()]

@@ -21,8 +21,10 @@ from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
 from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import FAILED, PENDING, state_path
+from hub_import.state import health
 from hub_import.state.name_index import NameIndex
 
+from .health_view import judge, queued_reason
 from .storages import last_found
 from .trace_report import HUB_PAGES, Trace, verdict
 
@@ -67,6 +69,9 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
     t.rules["judged_by"] = "the object" if current else "its last known version" if known else "its name alone"
     t.rules["landing_bucket"] = settings.landing_bucket  # the one bucket the trigger watches
     t.storage = last_found(settings, store) or {}
+    judged = judge(health.read(store, settings.ledger_prefix), settings)
+    t.health = {**judged.to_json(), "queued": queued_reason(judged),
+                "last_flush_at": (judged.record or {}).get("at")}
     if decision.destination and decision.destination.storage is None and t.storage.get("state") == FOUND:
         t.rules["route"]["storage"] = f"{t.storage['ids'][0]} (found in the Hub)"
     projects = {m["project"] for m in t.manifests} | {d.project for d in [decision.destination] if d}

@@ -24,11 +24,32 @@ class Trace:
     dead_letters: list[dict] = field(default_factory=list)
     hub: dict = field(default_factory=dict)  # {"copies": [...], "asked": [...]} or {"error": why}
     storage: dict = field(default_factory=dict)  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
+    health: dict = field(default_factory=dict)  # the last flush's health record, judged (ops/health_view.py)
     outcome: str = ""
     verdict: str = ""
 
     def to_json(self) -> dict:
-        return asdict(self)
+        """The schema of docs/json/trace.md: times ISO 8601 UTC, the ledger's state in the text's words."""
+        body = asdict(self)
+        for r in body["ledger"]:
+            r["ledger_state"] = r.get("state")
+            r["state"] = "sent" if r.get("manifest_sent") and r.get("state") == CLAIMED else r.get("state")
+        for row in [body["object"] or {}, body["storage"], *body["ledger"], *body["manifests"], *body["dead_letters"],
+                    *body["hub"].get("copies", [])]:
+            for key in TIMES:
+                if key in row:
+                    row[key] = clock.iso(row[key]) if row[key] not in (None, "", 0) else None
+        for row in body["dead_letters"]:  # (a dead letter's attribute is text)
+            if str(row.get("generation") or "").isdigit():
+                row["generation"] = int(row["generation"])
+        body["storage"] = body["storage"] or None  # as in status: null when the settings name the integration
+        body["health"].pop("record", None)  # (`status --json` shows it; trace keeps when it was written)
+        return body
+
+
+# The fields that hold a time, in any part of a trace (epoch seconds or ISO strings as gathered).
+TIMES = ("at", "created", "updated", "created_at", "updated_at", "uncertain_since", "not_before", "lease_until",
+         "since", "published", "createdAt", "last_flush_at")
 
 
 def when(t) -> str:
@@ -111,17 +132,20 @@ def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
         return "claimed", (f"claimed by flush {r.get('flush')} at {when(r.get('at'))}, its manifest not written; "
                            f"a later flush takes it over")
     landing = t.rules.get("landing_bucket")
-    if t.storage.get("state") in (WAITING, AMBIGUOUS) and "route" in t.rules and t.object and \
-            (not landing or t.uri.startswith(f"gs://{landing}/")):
+    watched = "route" in t.rules and t.object and (not landing or t.uri.startswith(f"gs://{landing}/"))
+    if t.storage.get("state") in (WAITING, AMBIGUOUS) and watched:
         return "waiting", (f"queued: {t.storage['says']}" + ("; it goes in on its own once the integration exists"
                                                            if t.storage["state"] == WAITING else ""))
+    if watched and t.health.get("queued"):
+        return "queued", f"queued; {t.health['queued']}"
     if not t.object:
         return "not_seen", "not seen yet: not in the bucket, and nothing of it reached the product"
     if landing and not t.uri.startswith(f"gs://{landing}/"):
         return "not_seen", (f"not seen yet: the trigger watches gs://{landing} only; "
                             f"`hub-import backfill` brings files from other buckets")
+    last = f"; the last flush: {t.health['says']}" if t.health.get("says") else ""
     return "not_seen", ("not seen yet: no event or backfill reached the product, or it still waits in the queue "
-                        "(check the trigger, or run backfill)")
+                        f"(check the trigger, or run backfill){last}")
 
 
 def _deleted(r: dict, live: dict | None) -> str:

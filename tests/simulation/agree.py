@@ -89,7 +89,7 @@ def _status(world: World) -> list[Violation]:
         out.append(Violation("status", f"status says {st.dead_letters_owed} dead letters are owed; the failed "
                              f"manifests name {owed}"))
     letters = len(world.pubsub.topics.get(world.settings.dead_letter_topic_path, []))
-    if st.dead_letter_backlog != str(letters):
+    if st.dead_letter_backlog != letters:
         out.append(Violation("status", f"status says {st.dead_letter_backlog} dead letters wait; there are {letters}"))
     if sum(r["count"] for r in st.dead_letters) != letters:
         out.append(Violation("status", f"status's dead-letter reasons count {sum(r['count'] for r in st.dead_letters)}"

@@ -103,7 +103,8 @@ def test_files_wait_for_the_storage_integration_then_arrive_once_each_without_a_
     assert in_hub(env) == []
     status = cli(env, "status")
     assert status.returncode == 0, status.stderr
-    assert status.stdout.splitlines()[0].startswith(f"storage: {WAITING}")
+    assert status.stdout.splitlines()[0].startswith(WAITING), status.stdout  # the health line leads
+    assert f"storage: {WAITING}" in status.stdout
     assert "dead-letter backlog: 0" in status.stdout
     check = cli(env, "check")
     assert check.returncode == 1 and f"FAIL Hub storage integration for bucket landing: {WAITING}" in check.stdout

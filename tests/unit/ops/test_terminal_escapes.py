@@ -45,7 +45,7 @@ def raw_controls(text: str) -> list[str]:
 def test_a_hostile_name_and_hub_message_are_escaped_in_status():
     # GIVEN a failed asset with a hostile name, failed for a reason the Hub wrote, and a dead letter of it
     result = Status(failed_assets=[{"object": URI, "manifest": "manifests/m1-failed.json", "reason": HUB_SAID}],
-                    dead_letters=[{"reason": HUB_SAID, "count": 1, "example": URI}], dead_letter_backlog="1")
+                    dead_letters=[{"reason": HUB_SAID, "count": 1, "example": URI}], dead_letter_backlog=1)
     # WHEN status prints its table
     table = status_table(result)
     # THEN nothing in it drives the terminal; the characters are shown as escapes, and no line is forged
@@ -54,7 +54,7 @@ def test_a_hostile_name_and_hub_message_are_escaped_in_status():
     assert not any(line.startswith("ok ") or "\x1b[32m" in line for line in table.split("\n"))
     assert len(table.split("\n")) == len(status_table(Status(
         failed_assets=[{"object": "a", "manifest": "m", "reason": "r"}],
-        dead_letters=[{"reason": "r", "count": 1, "example": "a"}], dead_letter_backlog="1")).split("\n"))
+        dead_letters=[{"reason": "r", "count": 1, "example": "a"}], dead_letter_backlog=1)).split("\n"))
 
 
 def hostile_trace() -> Trace:
