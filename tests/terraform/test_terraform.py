@@ -153,13 +153,16 @@ def test_nothing_is_public_and_no_primitive_role_is_granted():
         assert not body["role"].endswith(".admin") or body["role"] == "roles/storage.objectAdmin", name
 
 
-def test_project_level_grants_are_the_one_eventarc_needs_and_the_builds_logs_and_sources():
-    # (the Cloud Storage service agent's, which Eventarc needs too, is the root's: test_module)
+def test_project_level_grants_are_the_one_eventarc_needs_the_builds_logs_and_sources_and_the_flushs_metrics():
+    # (the Cloud Storage service agent's, which Eventarc needs too, is the root's: test_module).
+    # The flush reads Pub/Sub's backlog metrics for status (flush/backlog.py): Monitoring's read
+    # role has no narrower scope than the project, and reads metrics only.
     project_level = {(body["role"], body["member"]) for rtype, _, body in _members() if rtype.startswith("google_project_iam")}
     assert project_level == {
         ("roles/eventarc.eventReceiver", "serviceAccount:${google_service_account.trigger.email}"),
         ("roles/logging.logWriter", "serviceAccount:${google_service_account.build.email}"),
         ("roles/storage.objectAdmin", "serviceAccount:${google_service_account.build.email}"),
+        ("roles/monitoring.viewer", "serviceAccount:${google_service_account.flush.email}"),
     }
     # The build's storage role reaches the function-source buckets only.
     assert one("google_project_iam_member", "build_reads_sources")["condition"][0]["expression"]

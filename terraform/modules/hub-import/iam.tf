@@ -149,6 +149,14 @@ resource "google_storage_bucket_iam_member" "flush_reads_landing" {
   member = "serviceAccount:${google_service_account.flush.email}"
 }
 
+# The backlog in each flush's health record (`status`'s "N files wait"): Pub/Sub's metrics, read
+# from Cloud Monitoring (flush/backlog.py). Read-only, and metrics only: no logs, no data.
+resource "google_project_iam_member" "flush_reads_backlog" {
+  project = var.project_id
+  role    = "roles/monitoring.viewer"
+  member  = "serviceAccount:${google_service_account.flush.email}"
+}
+
 resource "google_secret_manager_secret_iam_member" "flush_reads_key" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.hub_api_key.id
