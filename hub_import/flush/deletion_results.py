@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 DELETION_RESULTS = {"deleted", "not_in_hub", "not_imported", "left_unproven"}
 # A deletion told again from its marker: its result was not confirmed when it was first told.
 RETOLD = "retold"
+# A deletion held by the guard (deletion_guard.py): nothing done, so only earlier results its
+# markers hold are told (as RETOLD does), before its messages are acked.
+HELD = "held"
 
 
 def tell_deletions(hooks: Results | None, ledger, items, state: str, flush_id: str) -> list[bool]:
@@ -29,8 +32,10 @@ def tell_deletions(hooks: Results | None, ledger, items, state: str, flush_id: s
     (RETOLD: only the results its markers hold, `item.untold`; any other state tells those as well,
     so that no ack drops one); per item, whether its messages may be
     acked (True for what has no result: results off, an overwrite, an ignored deletion). Never raises."""
-    if hooks is None or state not in DELETION_RESULTS | {"already_deleted", RETOLD}:
+    if hooks is None or state not in DELETION_RESULTS | {"already_deleted", RETOLD, HELD}:
         return [True] * len(items)
+    if state == HELD:
+        state = RETOLD
     sends = []
     for item in items:
         futures, paths = [], []

@@ -9,6 +9,7 @@ from datetime import datetime
 from hub_import.core.settings import Settings
 from hub_import.state.manifests import FAILED, PENDING, SENT
 from hub_import.flush.dead_letters import UNCONFIRMED
+from hub_import.state.held_deletions import HeldDeletions
 from hub_import.core import clock
 from hub_import.core.text import for_terminal, lines_for_terminal
 
@@ -23,12 +24,13 @@ class Status:
     dead_letters: list = field(default_factory=list)  # [{reason, count, example}], most frequent first
     dead_letters_owed: int = 0  # rejected files whose dead letter Pub/Sub has not confirmed (their failed manifests)
     storage: dict | None = None  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
+    held_deletions: int = 0  # deletions held past MAX_DELETIONS_PER_HOUR (ops/deletions.py)
 
     def to_json(self) -> dict:
         return {"storage": self.storage, "manifests": dict(self.manifests), "assets": dict(self.assets),
                 "failed_assets": self.failed_assets, "oldest_pending": self.oldest_pending,
                 "dead_letter_backlog": self.dead_letter_backlog, "dead_letters": self.dead_letters,
-                "dead_letters_owed": self.dead_letters_owed}
+                "dead_letters_owed": self.dead_letters_owed, "held_deletions": self.held_deletions}
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
@@ -69,6 +71,7 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
                                          "error": body.get("error"),
                                          "age": _age(created)}
     result.dead_letter_backlog, result.dead_letters = _peek_dead_letters(subscriber, settings)
+    result.held_deletions = sum(1 for _ in HeldDeletions(store, settings.ledger_prefix).paths())
     return result
 
 
@@ -125,6 +128,9 @@ def status_table(result: Status) -> str:
     if result.dead_letters_owed:
         lines.append(f"dead letters owed: {result.dead_letters_owed}  (rejected files whose dead letter Pub/Sub did not "
                      "confirm yet: each flush sends them again; their failed manifests below, replay --failed)")
+    if result.held_deletions:
+        lines.append(f"deletions held: {result.held_deletions}  (over MAX_DELETIONS_PER_HOUR: `deletions` lists them, "
+                     "`deletions --approve` carries them out, `--discard` keeps the assets)")
     if result.failed_assets:
         lines.append("failed assets:")
         for a in result.failed_assets:
