@@ -101,7 +101,12 @@ def approve(settings: Settings, store, publisher) -> Released:
             doc = store.read(path)
             if doc is None:
                 continue  # carried out or discarded meanwhile
-            held_store.approve(path, doc)
+            try:
+                held_store.approve(path, doc)
+            except ConflictError as exc:
+                report.failed += 1
+                report.errors.append(f"{path}: changed while approving ({exc})")
+                continue
         body = doc.body
         message = DeletionMessage(ref_of(body), str(body.get("event") or "deleted"),
                                   str(body.get("event_id") or ""), source=APPROVED)
