@@ -235,6 +235,8 @@ def cmd_deletions(settings, args) -> int:
         report = deletions.approve(settings, store, publisher_client()) if args.approve else \
             deletions.discard(settings, store)
         print(json.dumps(report.to_json(), indent=1) if args.json else for_terminal(report.line()))
+        if args.approve and not settings.delete_follows:
+            say("note: ON_DELETE is not delete, so the flush keeps these assets (ignored) and drops them", file=sys.stderr)
         return 1 if report.failed else 0
     report = deletions.held(settings, store)
     print(json.dumps(report.to_json(), indent=1) if args.json else "\n".join(for_terminal(x) for x in report.lines()))
