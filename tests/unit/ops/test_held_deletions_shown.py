@@ -102,3 +102,10 @@ def test_sweep_deletions_queues_the_sent_files_gone_from_the_bucket_once_each_no
         # AND a dry run counts and queues nothing
         dry = sweep_deletions(SETTINGS, store, Landing(["live.png"]), Publisher(), dry_run=True)
         assert (dry.gone, dry.queued) == (3, 0)
+
+
+def test_sweep_asks_for_deletions_and_needs_on_delete_delete(env, capsys):
+    from hub_import.ops.cli import main
+
+    assert main(["sweep"]) == 2 and "give --deletions" in capsys.readouterr().err
+    assert main(["sweep", "--deletions"]) == 2 and "needs ON_DELETE=delete" in capsys.readouterr().err
