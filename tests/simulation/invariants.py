@@ -74,17 +74,6 @@ def held_kept(world: World) -> list[Violation]:
     return out
 
 
-def kept_by_ignore(world: World) -> None:
-    """Held deletions approved under ON_DELETE=ignore (changed since they were held) keep their
-    assets, as any deletion taken under ignore does: the judge no longer expects them gone."""
-    held = {}
-    for body in world.held():
-        held[body["name"]] = max(held.get(body["name"], 0), int(body["generation"]))
-    for d in world.deletions:
-        if d.name in held and d.generation <= held[d.name]:
-            d.follows = False
-
-
 def _stuck(world: World) -> list[Violation]:
     """A manifest still pending at rest (busy() sees pending markers; one without its marker is
     found by no flush: it would stay pending for good)."""

@@ -35,8 +35,6 @@ def run(history: dict, keep_world: bool = False) -> Result:
         busy = world.to_rest()
         violations = invariants.held_kept(world)
         if world.held():  # a person approves what is held, and the system comes to rest again
-            if not world.settings.delete_follows:  # ON_DELETE=ignore now: the flush keeps their assets
-                invariants.kept_by_ignore(world)
             world.approve()
             busy = world.to_rest()
         violations += invariants.check(world, busy) + agree.check(world)
