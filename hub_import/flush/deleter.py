@@ -99,7 +99,8 @@ class Deleter:
             self.soft.finish(held, HELD)
             self.soft.finish(discarded, DISCARDED)
             deferred += later
-            bound = {p: [i for i in group if any(i is g for g in go)] for p, group in bound.items()}
+            going = {id(i) for i in go}
+            bound = {p: [i for i in group if id(i) in going] for p, group in bound.items()}
         for project, group in bound.items():
             if group:
                 self.soft.delete_in_hub(project, group)
