@@ -68,6 +68,7 @@ class Settings:
     max_template_batches: int = 100
     results_topic: str = ""
     delete_follows: bool = False  # ON_DELETE=delete: a deletion in the bucket soft-deletes the asset
+    max_deletions_per_hour: int = 1000  # past it in a rolling hour, deletions are held (0: no limit)
     alert_channels: int | None = None  # None: not known (not deployed by Terraform)
     storage_id: str = ""  # HUB_STORAGE_ID as set (empty: the flush finds the integration, see discovers_storage)
 
@@ -212,6 +213,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_template_batches=env.bounded("MAX_TEMPLATE_BATCHES"),
         results_topic=env.text("RESULTS_TOPIC"),
         delete_follows=on_delete == "delete",
+        max_deletions_per_hour=env.bounded("MAX_DELETIONS_PER_HOUR"),
         alert_channels=env.bounded("ALERT_CHANNELS") if env.text("ALERT_CHANNELS") else None,
         storage_id=env.text("HUB_STORAGE_ID"),
     )

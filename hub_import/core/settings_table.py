@@ -70,6 +70,8 @@ ENV: dict[str, tuple[str | None, str]] = {
     "ON_OVERWRITE": ("skip", "an overwritten object: skip (import a name once) or import (each generation)"),
     "ON_DELETE": ("ignore", "an object deleted from the bucket: ignore (its asset stays) or delete (its asset is "
                   "soft-deleted in the Hub)"),
+    "MAX_DELETIONS_PER_HOUR": ("1000", "with ON_DELETE=delete, the most assets soft-deleted in a rolling hour; past it "
+                               "deletions are held until `deletions --approve` (0: no limit)"),
     "MAX_EVENT_AGE_SECONDS": ("86400", "drop events older than this instead of retrying them"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "ALERT_CHANNELS": ("", "how many notification channels the deployment's alert policies go to (Terraform sets it; "
@@ -99,5 +101,6 @@ NUMBERS: dict[str, Bound] = {
     "MAX_ASSETS_PER_MANIFEST": Bound(True, 1, 10000),
     "FLUSH_BUDGET_SECONDS": Bound(False, 5, 1800),  # Cloud Scheduler waits 30 minutes at most
     "MAX_EVENT_AGE_SECONDS": Bound(False, 60, 7 * DAY_S),  # Pub/Sub keeps a message 7 days
+    "MAX_DELETIONS_PER_HOUR": Bound(True, 0, 10_000_000),  # 0: no limit
     "ALERT_CHANNELS": Bound(True, 0, 1000),  # empty: not known
 }

@@ -12,7 +12,9 @@ object (its redelivered messages folded into one):
    flush died before writing its manifest (nothing was sent): recorded deleted, so that an
    import of that generation still in the queue is dropped; acked. Deleted already: acked. Its
    import under way (a pending manifest, a fresh claim): deferred until that settles.
-3. The Hub (soft_delete.py): the assets this product created for it, found by exact externalId and data URL in
+3. The guard (deletion_guard.py, MAX_DELETIONS_PER_HOUR): past the limit in a rolling hour, held
+   (recorded in the state bucket, acked; the asset stays until `deletions --approve`).
+4. The Hub (soft_delete.py): the assets this product created for it, found by exact externalId and data URL in
    its project (the record's; for a record older than deletions, its manifest's destination,
    else today's route), the bucket asked once more, then soft-deleted in batches of
    DELETE_BATCH at the Hub's pace; the ledger records the deletion, and only then the ack.
@@ -41,7 +43,8 @@ from hub_import.state.manifests import FAILED as MANIFEST_FAILED
 from hub_import.state.manifests import SENT as MANIFEST_SENT
 from hub_import.state.manifests import ManifestStore
 
-from .deletion_results import RETOLD
+from .deletion_guard import APPROVED, DISCARDED, DeletionGuard
+from .deletion_results import HELD, RETOLD
 from .soft_delete import Gone, SoftDeleter, lookup_allowance, still_live
 from .subscription import Subscription
 from .turn import Turn
@@ -57,9 +60,9 @@ class Deleter:
     to the soft deleter, every other outcome finished (told and acked) through it."""
 
     def __init__(self, turn: Turn, ledger: Ledger, manifests: ManifestStore, queue: Subscription, soft: SoftDeleter,
-                 live: Callable[[ObjectRef], int | None]):
+                 live: Callable[[ObjectRef], int | None], guard: DeletionGuard | None = None):
         self.turn, self.ledger, self.manifests, self.queue, self.soft = turn, ledger, manifests, queue, soft
-        self.live = live
+        self.live, self.guard = live, guard
         self.settings, self.summary, self.id = turn.settings, turn.summary, turn.id
 
     def delete_objects(self, received: list[tuple[DeletionMessage, str]]) -> None:
@@ -86,11 +89,19 @@ class Deleter:
         for verdict, finished in done.items():
             self.soft.finish(finished, verdict)
         allowance = lookup_allowance(self.turn)
-        for project, group in bound.items():
+        for project, group in list(bound.items()):
             if len(group) > allowance:  # per-id lookups cost a call each: the rest waits for a later turn
                 deferred += group[allowance:]
-                group = group[:allowance]
+                bound[project] = group = group[:allowance]
             allowance -= len(group)
+        if self.guard is not None:  # MAX_DELETIONS_PER_HOUR: past it, held (deletion_guard.py)
+            go, held, discarded, later = self.guard.admit([i for group in bound.values() for i in group])
+            self.soft.finish(held, HELD)
+            self.soft.finish(discarded, DISCARDED)
+            deferred += later
+            going = {id(i) for i in go}
+            bound = {p: [i for i in group if id(i) in going] for p, group in bound.items()}
+        for project, group in bound.items():
             if group:
                 self.soft.delete_in_hub(project, group)
         if deferred:
@@ -104,9 +115,10 @@ class Deleter:
         for message, ack_id in received:
             key = self.ledger.key(message.ref)
             if key not in items:
-                items[key] = Gone(message, [ack_id])
+                items[key] = Gone(message, [ack_id], approved=message.source == APPROVED)
                 continue
             items[key].ack_ids.append(ack_id)
+            items[key].approved |= message.source == APPROVED
             if message.ref.generation > items[key].message.ref.generation:
                 items[key].message = message
         return list(items.values())

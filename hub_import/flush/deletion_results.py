@@ -22,6 +22,10 @@ logger = logging.getLogger(__name__)
 DELETION_RESULTS = {"deleted", "not_in_hub", "not_imported", "left_unproven"}
 # A deletion told again from its marker: its result was not confirmed when it was first told.
 RETOLD = "retold"
+# A deletion held by the guard (deletion_guard.py): nothing done, so only the results its markers
+# hold of earlier deletions are told before its messages are acked; a marker of its own result
+# (an earlier try whose record write failed) stays, for when it is carried out.
+HELD = "held"
 
 
 def tell_deletions(hooks: Results | None, ledger, items, state: str, flush_id: str) -> list[bool]:
@@ -29,14 +33,17 @@ def tell_deletions(hooks: Results | None, ledger, items, state: str, flush_id: s
     (RETOLD: only the results its markers hold, `item.untold`; any other state tells those as well,
     so that no ack drops one); per item, whether its messages may be
     acked (True for what has no result: results off, an overwrite, an ignored deletion). Never raises."""
-    if hooks is None or state not in DELETION_RESULTS | {"already_deleted", RETOLD}:
+    if hooks is None or state not in DELETION_RESULTS | {"already_deleted", RETOLD, HELD}:
         return [True] * len(items)
     sends = []
     for item in items:
         futures, paths = [], []
         try:
             told = list(item.untold)  # earlier deletions of the name not confirmed yet: told with this one
-            if state != RETOLD:
+            if state == HELD:  # not carried out: a marker of its own (a try whose record write failed) waits for it
+                own = f"{ledger.path(item.message.ref)}@{item.message.ref.generation}"
+                told = [(m, r) for m, r in told if r.get("manifest") != own]
+            elif state != RETOLD:
                 result = deletion_result(ledger, item, state)
                 same = [m for m, r in told if r.get("manifest") == result["manifest"]]  # marked already
                 told = [(same[0] if same else None, result)] + [(m, r) for m, r in told

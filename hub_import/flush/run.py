@@ -18,7 +18,7 @@ One run, within FLUSH_BUDGET_SECONDS (and only while it holds the one-sender lea
    manifest and on the dead-letter topic. What the Hub did not take, or may have taken
    (an unknown outcome), stays in a pending manifest that later flushes finish.
 5. Deletions (ON_DELETE=delete) of each pull are carried out before its imports (deleter.py,
-   soft_delete.py).
+   soft_delete.py), at most MAX_DELETIONS_PER_HOUR in a rolling hour; the rest held (deletion_guard.py).
 6. Whatever happened, the run ends by writing its health record (state/health.py): whether the Hub
    answered, what was pulled and sent, what waits and why, the backlog (backlog.py). `status`
    leads with it.
@@ -44,6 +44,7 @@ from hub_import.core.settings import Settings
 from hub_import.hub import HubClient, HubError
 from hub_import.state import health
 from hub_import.state.batch_budget import BatchBudget
+from hub_import.state.held_deletions import DeletionWindow, HeldDeletions
 from hub_import.state.lease import Lease
 from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import ManifestStore
@@ -55,6 +56,7 @@ from .batches import Batches
 from .bucket_storage import BucketStorage
 from .claims import Claims
 from .deleter import Deleter
+from .deletion_guard import DeletionGuard
 from .resumer import Resumer
 from .settler import Settler
 from .shipper import Shipper
@@ -104,8 +106,10 @@ class Flush:
         self.batches = Batches(self.turn, hub, self.batch_budget)
         self.shipper = Shipper(self.turn, self.ledger, self.claims, self.manifests, self.batches, self.queue,
                                self.settler)
-        soft = SoftDeleter(self.turn, hub, self.ledger, self.manifests, self.queue, live)
-        self.deleter = Deleter(self.turn, self.ledger, self.manifests, self.queue, soft, live)
+        guard = DeletionGuard(self.turn, self.ledger, HeldDeletions(state_store, settings.ledger_prefix),
+                              DeletionWindow(state_store, settings.ledger_prefix))
+        soft = SoftDeleter(self.turn, hub, self.ledger, self.manifests, self.queue, live, guard)
+        self.deleter = Deleter(self.turn, self.ledger, self.manifests, self.queue, soft, live, guard)
 
     def run(self) -> Summary:
         started = self.turn.start()

@@ -29,7 +29,7 @@ from hub_import.state.manifests import ManifestStore
 from hub_import.state.store import Doc
 
 from . import heal
-from .deletion_results import RETOLD, deletion_result, tell_deletions
+from .deletion_results import HELD, RETOLD, deletion_result, tell_deletions
 from .subscription import Subscription
 from .turn import Turn
 
@@ -49,6 +49,8 @@ OUTCOMES = {
     "overwritten": "not a deletion: a generation of the object is live again (an overwrite or a new upload)",
     "ignored": "a deletion ignored: ON_DELETE=ignore keeps the asset",
     RETOLD: "a deletion told again: its result was not confirmed when first told",
+    HELD: "a deletion held: over MAX_DELETIONS_PER_HOUR; the asset stays until `deletions --approve`",
+    "discarded": "an approved deletion whose held record was discarded: nothing deleted, the asset stays",
 }
 
 
@@ -68,6 +70,7 @@ class Gone:
     left_ids: list[str] = field(default_factory=list)  # listed under its externalId, not proven ours: left
     untold: list[tuple[str, dict]] = field(default_factory=list)  # (marker, result) not confirmed yet
     at: float = field(default_factory=clock.now)  # when recorded deleted (the ledger's `at`, the result's)
+    approved: bool = False  # queued again by `deletions --approve` (deletion_guard.py)
 
 
 def lookup_allowance(turn: Turn) -> int:
@@ -95,9 +98,10 @@ class SoftDeleter:
     `live` answers an object's live generation (GCS, asked again right before deleting)."""
 
     def __init__(self, turn: Turn, hub: HubClient, ledger: Ledger, manifests: ManifestStore, queue: Subscription,
-                 live: Callable[[ObjectRef], int | None]):
+                 live: Callable[[ObjectRef], int | None], guard=None):
         self.turn, self.hub, self.ledger, self.manifests, self.queue = turn, hub, ledger, manifests, queue
         self.live = live
+        self.guard = guard  # deletion_guard.DeletionGuard: drops the held records of approved deletions done
         self.settings, self.summary, self.id = turn.settings, turn.summary, turn.id
 
     def delete_in_hub(self, project: str, items: list[Gone]) -> None:
@@ -253,6 +257,8 @@ class SoftDeleter:
         told = tell_deletions(self.manifests.results, self.ledger, items, state, self.id)
         self.queue.ack([a for i, ok in zip(items, told) if ok for a in i.ack_ids])
         self.queue.defer([i for i, ok in zip(items, told) if not ok])
+        if self.guard is not None and state != HELD:
+            self.guard.release([i for i, ok in zip(items, told) if ok])
 
     def _deletion_outcome(self, item: Gone, state: str) -> dict:
         """What became of one object deleted from the bucket, as one dict: project, object URI,

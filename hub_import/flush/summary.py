@@ -23,6 +23,7 @@ class Summary:
     results_published: int = 0
     deletions: int = 0  # objects deleted from the bucket done with (ON_DELETE=delete), whatever became of them
     deleted_assets: int = 0  # assets soft-deleted in the Hub because their object left the bucket
+    deletions_held: int = 0  # deletions held past MAX_DELETIONS_PER_HOUR (`deletions --approve` carries them out)
     deleted_before_import: int = 0  # imports dropped: their object had left the bucket first
     assets_left_unproven: int = 0  # listed under a deleted object's externalId, not proven ours (no data URL): kept
     uncertain: int = 0

@@ -9,6 +9,8 @@
     check [--json]                                             reach every dependency once
     storages [--json]                                          the organization's Hub storage integrations
     flush [--json]                                             one flush, as the scheduler runs it
+    deletions [--approve | --discard] [--json]                 deletions held past MAX_DELETIONS_PER_HOUR
+    sweep --deletions [--dry-run] [--json]                     queue the deletions of sent files gone from the bucket
 
 Reads the same environment variables as the functions (`. .local/stack.env` for the local
 stack; on GCP, export them and use application-default credentials); `--set NAME=VALUE`, before
@@ -36,6 +38,7 @@ from .flush_report import cmd_flush
 
 # trace verdicts that need a person: `trace` exits PROBLEMS on them
 TRACE_PROBLEMS = frozenset({"failed", "dead_lettered", "duplicated", "missing"})
+from .deletions_cli import deletion_commands
 
 
 def say(line: str, file=None) -> None:
@@ -292,6 +295,8 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p = commands.add_parser("flush", help="drain the queue into the Hub once, as the scheduled function does")
     p.add_argument("--json", action="store_true", help="the summary as JSON (so it is when stdout is not a terminal)")
     p.set_defaults(run=cmd_flush)
+
+    deletion_commands(commands)
     for p in commands.choices.values():
         add_global_options(p, after_command=True)
     return top

@@ -8,6 +8,7 @@ from datetime import datetime
 from hub_import.core.settings import Settings
 from hub_import.state.manifests import FAILED, PENDING, SENT
 from hub_import.flush.dead_letters import UNCONFIRMED
+from hub_import.state.held_deletions import HeldDeletions
 from hub_import.core import clock
 from hub_import.state import health
 
@@ -27,6 +28,7 @@ class Status:
     dead_letters_unread: str = ""  # why the dead letters could not be read (dead_letter_backlog None)
     dead_letters_owed: int = 0  # rejected files whose dead letter Pub/Sub has not confirmed (their failed manifests)
     storage: dict | None = None  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
+    held_deletions: int = 0  # deletions held past MAX_DELETIONS_PER_HOUR (ops/deletions.py)
     health: Health | None = None  # what the last flush's health record says (ops/health_view.py)
     last_import: dict | None = None  # the manifest last marked sent: {manifest, at (epoch seconds), assets}
 
@@ -42,6 +44,9 @@ class Status:
                          "(replay --dead-letters brings back what can go now)")
         if self.dead_letters_owed:
             found.append(f"{self.dead_letters_owed} dead letter(s) owed")
+        if self.held_deletions:
+            found.append(f"{self.held_deletions} deletion(s) held over MAX_DELETIONS_PER_HOUR "
+                         "(deletions --approve, or --discard)")
         return found
 
     def headline(self) -> str:
@@ -76,7 +81,8 @@ class Status:
                                "age_seconds": _seconds_since(pending["created_at"])} if pending else None,
             "dead_letter_backlog": self.dead_letter_backlog, "dead_letters_more": self.dead_letters_more,
             "dead_letters_unread": self.dead_letters_unread or None,
-            "dead_letters": self.dead_letters, "dead_letters_owed": self.dead_letters_owed}
+            "dead_letters": self.dead_letters, "dead_letters_owed": self.dead_letters_owed,
+            "held_deletions": self.held_deletions}
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
@@ -125,6 +131,7 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
     if result.dead_letter_backlog is None:
         from .dead_letter_inbox import subscription_path
         result.dead_letters_unread = f"no subscription {subscription_path(settings)}"
+    result.held_deletions = sum(1 for _ in HeldDeletions(store, settings.ledger_prefix).paths())
     return result
 
 

@@ -81,11 +81,19 @@ def _failed_lines(result: Status) -> list[str]:
     return ["failed assets:"] + [f"  {a['object']}  ({a['reason']})  in {a['manifest']}" for a in result.failed_assets]
 
 
+def _held_deletion_lines(result: Status) -> list[str]:
+    if not result.held_deletions:
+        return []
+    return [f"deletions held: {result.held_deletions}  (over MAX_DELETIONS_PER_HOUR: `deletions` lists them, "
+            "`deletions --approve` carries them out, `--discard` keeps the assets)"]
+
+
 # What `status` shows after its first line (Status.headline), in order: each takes the Status and
 # gives its lines. A part of the product with state of its own to show (held deletions, the last
 # sweep) adds its provider here, what needs a person to Status.problems, and its JSON under a key
 # of its own in Status.to_json (docs/json/status.md).
-SECTIONS = [_storage_lines, _flow_lines, _last_import_lines, _manifest_lines, _dead_letter_lines, _failed_lines]
+SECTIONS = [_storage_lines, _flow_lines, _last_import_lines, _manifest_lines, _dead_letter_lines, _held_deletion_lines,
+            _failed_lines]
 
 
 def status_table(result: Status) -> str:

@@ -25,6 +25,7 @@ from hub_import.state import health
 from hub_import.state.name_index import NameIndex
 
 from .health_view import judge, queued_reason
+from .deletions import held_for
 from .storages import last_found
 from .trace_report import HUB_PAGES, Trace, verdict
 
@@ -59,6 +60,7 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
         listed = [ObjectRef(bucket, name, g) for g in NameIndex(store, settings.ledger_prefix).generations(bucket, name)
                   if g not in seen]
     t.ledger = _records(settings, store, bucket, name, {r.generation for r in known + listed})
+    t.held = held_for(settings, store, bucket, name, {r.generation for r in known + listed})
     older = {r["manifest"] for r in t.ledger if r.get("manifest")} - {m["path"] for m in t.manifests}
     t.manifests += [m for path in sorted(older) for m in _manifests(settings, store, bucket, name, None, only=path)]
     t.manifests.sort(key=lambda m: float(m["created_at"] or 0))

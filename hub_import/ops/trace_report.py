@@ -25,6 +25,7 @@ class Trace:
     hub: dict = field(default_factory=dict)  # {"copies": [...], "asked": [...]} or {"error": why}
     storage: dict = field(default_factory=dict)  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
     health: dict = field(default_factory=dict)  # the last flush's health record, judged (ops/health_view.py)
+    held: dict | None = None  # its deletion held past MAX_DELETIONS_PER_HOUR (ops/deletions.py)
     outcome: str = ""
     verdict: str = ""
 
@@ -79,6 +80,9 @@ def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
     by_id: dict[str, list] = {}
     for c in copies:
         by_id.setdefault(str(c.get("externalId")), []).append(c)
+    if t.held and not t.object:  # its deletion waits for a person (uploaded again since: it no longer applies)
+        return "held", (f"deletion held: over MAX_DELETIONS_PER_HOUR ({t.held.get('limit')}); run "
+                        "`python -m hub_import deletions --approve` or `--discard`")
     most = max(by_id.values(), key=len, default=[])
     if len(most) > 1:
         return "duplicated", f"in the Hub {len(most)} times: run `hub-import audit --fix`"

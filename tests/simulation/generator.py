@@ -15,6 +15,7 @@ Steps (the first word says which):
   poison TEXT                      a message that is not one of ours lands on the topic
   handmade NAME                    someone makes an asset by hand in the Hub
   settings ENV                     at rest, the operator changes settings (ON_DELETE, MAX_OBJECT_BYTES, ...)
+  deletions approve                `hub-import deletions --approve` (the held deletions queued again)
   together STEP STEP SEED DELAY STALL
                                    two steps truly at once (a flush, and a flush, replay, audit-fix or
                                    backfill) under a baton seeded with SEED (scheduler.py); the second
@@ -94,9 +95,52 @@ def history(seed: int, length: int | None = None) -> dict:
                 steps.append(planned)
     else:
         steps = [step(rng) for _ in range(length or rng.randint(6, 22))]
+    _guard(seed, setup, steps, length)
     if setup["env"]["ON_OVERWRITE"] == "import":
         setup["env"]["EXTERNAL_ID_TEMPLATE"] = "{name}#{generation}"
     return {"seed": seed, "setup": setup, "steps": steps}
+
+
+GUARD_SHARE = 0.3
+
+
+def _guard(seed: int, setup: dict, steps: list, length: int | None) -> None:
+    """The deletion guard in a share of histories: MAX_DELETIONS_PER_HOUR of 1 or 2, `deletions --approve`
+    steps among the others, or (held-delete) a plot that holds deletions and approves them. Drawn from
+    a die of its own, so that every other draw of a seed's history stays what it was."""
+    rng = random.Random(seed * 7919 + 17)
+    if rng.random() >= GUARD_SHARE:
+        return
+    setup["env"]["MAX_DELETIONS_PER_HOUR"] = rng.choice(("1", "2"))
+    if length is None and "mix" not in setup and rng.random() < 0.4:
+        setup["env"]["ON_DELETE"] = "delete"
+        setup["mix"] = "held-delete"
+        steps[:] = [s for planned in _held_plot(rng) for s in ([step(rng)] if rng.random() < 0.3 else []) + [planned]]
+        return
+    for _ in range(rng.randint(1, 2)):
+        steps.insert(rng.randint(0, len(steps)), ["deletions", "approve"])
+
+
+def _held_plot(rng: random.Random) -> list:
+    """Four files deleted at once past a limit of 1 or 2 (some held), maybe one uploaded again while
+    held, maybe an hour passing, then approved (maybe while a flush runs, maybe twice), and more."""
+    names = rng.sample(NAMES[:3] + NAMES[4:], 4)
+    plot = [*[["upload", n, rng.choice((100, 300)), {}, "now"] for n in names], _flush(rng),
+            *[["delete", n, rng.choice(("now", "now", "dup"))] for n in names], _any_flush(rng)]
+    if rng.random() < 0.5:
+        plot.append(["upload", rng.choice(names), 200, {}, rng.choice(("now", "now", "lost"))])
+    if rng.random() < 0.4:
+        plot += [["wait", 3700], _any_flush(rng)]
+    approve = ["deletions", "approve"]
+    if rng.random() < 0.3:
+        plot.append(["together", _any_flush(rng), approve, rng.randrange(1 << 30), rng.choice((0, 0.5, 5)), None])
+    else:
+        plot += [approve, _any_flush(rng)]
+    if rng.random() < 0.3:
+        plot += [approve, _flush(rng)]
+    if rng.random() < 0.3:
+        plot += [["delete", rng.choice(names), "now"], _any_flush(rng)]
+    return plot + [_flush(rng)]
 
 
 def _flush(rng: random.Random, faults: dict | None = None) -> list:

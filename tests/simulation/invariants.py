@@ -12,6 +12,8 @@ named by its invariant, so that a failing history shrinks to one that breaks the
 | nothing-silent | every rejected file (failed manifest) and every poison message has a dead letter; at rest no failed manifest owes one any more (the sweep of `owed/` markers sent it, whether or not its message came back) |
 | key | the API key is in no stored byte, log line, result or dead letter |
 | audit | `audit` reports nothing missing that should be there, and no duplicate of ours |
+| held-kept | at rest, every deletion held past MAX_DELETIONS_PER_HOUR (and not carried out since by a later deletion) still has its asset in the Hub; once a person approves them and the system is at rest again, none is held (and `deletions` judges them carried out) |
+| deleted-twice | no DELETE names an asset a deletion removed already |
 """
 from __future__ import annotations
 
@@ -45,6 +47,30 @@ def check(world: World, busy: list[str]) -> list[Violation]:
     out += _silent(world)
     out += _key(world)
     out += _audit(world)
+    out += [Violation("held-kept", f"the deletion of {b['object']} is still held at rest after approval")
+            for b in world.held()]
+    out += [Violation("deleted-twice", f"asset {i} was named by a DELETE after a deletion removed it")
+            for i in world.hub.adapter.deleted_again]
+    return out
+
+
+def held_kept(world: World) -> list[Violation]:
+    """At rest, before a person approves: each held deletion's asset is still in the Hub, unless the
+    ledger records the object deleted since (a later deletion carried it out: approve finds it done)."""
+    from hub_import.core.objects import ObjectRef
+    from hub_import.state.ledger import Ledger
+
+    ledger = Ledger(world.store, world.settings.ledger_prefix, world.settings.each_generation)
+    live = {r["externalId"] for rows in world.hub.all_assets().values() for r in rows
+            if not r.get("deleted") and r["_id"] not in world.handmade}
+    out = []
+    for body in world.held():
+        doc = ledger.read(ObjectRef(body["bucket"], body["name"], int(body["generation"])))
+        if doc is None or doc.body.get("state") in ("deleted", "deleting"):
+            continue
+        if doc.body.get("external_id") not in live:
+            out.append(Violation("held-kept", f"the deletion of {body['object']} is held, but its asset "
+                                 f"{doc.body.get('external_id')!r} left the Hub"))
     return out
 
 

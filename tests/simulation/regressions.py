@@ -184,4 +184,22 @@ REGRESSIONS = [
          ["flush", 954054688, {"pubsub.publish": 0.5}, None],
          ["upload", "x/d.pdf", 5000, {}, "now"],
      ]}},
+    {"bug": "found by the result-bytes check (seed 346, held-delete): a deletion whose record write failed kept "
+            "its untold marker and came back past MAX_DELETIONS_PER_HOUR; holding it told that marker's result, "
+            "and once approved and carried out the same result_id was told again with other bytes. Fixed: a held "
+            "deletion tells only earlier deletions' markers, not its own (deletion_results.py)",
+     "invariant": "result-bytes",
+     "history": {"seed": 346, "setup": {"env": {"ON_OVERWRITE": "import", "ON_DELETE": "delete", "MAX_OBJECT_BYTES": "1000", "MAX_ASSETS_PER_MANIFEST": "500", "MAX_DELETIONS_PER_HOUR": "2", "EXTERNAL_ID_TEMPLATE": "{name}#{generation}"}, "guesses": {"list_order": "honoured", "list_created_at": False, "external_id_filter": "ignored", "delete_unknown_ids": "400", "retry_after": True, "list_data": False}, "list_lag_s": 30, "mix": "held-delete"}, "steps": [
+         ["upload", "e f#1.png", 100, {}, "now"],
+         ["upload", "b.pdf", 300, {}, "now"],
+         ["upload", "a.png", 300, {}, "now"],
+         ["flush", 391519432, {}, None],
+         ["delete", "e f#1.png", "dup"],
+         ["delete", "b.pdf", "now"],
+         ["delete", "a.png", "dup"],
+         ["flush", 207013498, {"hub.echo_key": 0.5}, None],
+         ["upload", "cams/c.png", 200, {}, "lost"],
+         ["wait", 3700],
+         ["flush", 542245174, {"gcs.write": 0.05, "gcs.read": 0.03}, 69],
+     ]}},
 ]

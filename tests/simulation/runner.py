@@ -33,7 +33,11 @@ def run(history: dict, keep_world: bool = False) -> Result:
             apply(world, step)
             world.deliver_due()
         busy = world.to_rest()
-        violations = invariants.check(world, busy) + agree.check(world)
+        violations = invariants.held_kept(world)
+        if world.held():  # a person approves what is held, and the system comes to rest again
+            world.approve()
+            busy = world.to_rest()
+        violations += invariants.check(world, busy) + agree.check(world)
     return Result(history, violations, world.outcomes, world if keep_world else None)
 
 
@@ -58,6 +62,8 @@ def apply(world: World, step: list) -> None:
             world.audit(fix=True)
         except Exception as exc:  # noqa: BLE001 - the command fails and says so
             world.outcomes.append(f"audit --fix failed: {type(exc).__name__}: {exc}")
+    elif kind == "deletions":
+        world.approve()
     elif kind == "poison":
         world.poison_message(args[0])
     elif kind == "handmade":

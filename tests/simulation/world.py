@@ -17,6 +17,7 @@ from hub_import.flush.run import Flush
 from hub_import.ingest.handler import handle_event
 from hub_import.ops import audit as audit_op
 from hub_import.ops import backfill as backfill_op
+from hub_import.ops import deletions as deletions_op
 from hub_import.ops import replay as replay_op
 from hub_import.ops.dead_letter_inbox import subscription_path as inspect_path
 from hub_import.state.store import JsonStore
@@ -110,6 +111,7 @@ class World:
         self.handmade: set[str] = set()
         self.poison_texts: list[str] = []
         self.outcomes: list[str] = []  # what each process step ended with, for the report
+        self.approved = 0  # held deletions `deletions --approve` queued again
         self._n = 0
         self._rng = random.Random(seed)
 
@@ -200,6 +202,30 @@ class World:
                 replay_op.replay(flush, paths)
         except Exception as exc:  # noqa: BLE001
             self.outcomes.append(f"replay failed: {type(exc).__name__}: {exc}")
+
+    def approve(self) -> None:
+        """`hub-import deletions --approve`: the held deletions queued again for the next flushes. Under
+        ON_DELETE=ignore (changed since they were held) the flush keeps their assets, as it keeps those of
+        any deletion taken under ignore (steps change settings only at rest, so the setting now is the
+        setting the flush takes them under): the judge no longer expects them gone."""
+        if not self.settings.delete_follows:
+            held = {}
+            for body in self.held():
+                held[body["name"]] = max(held.get(body["name"], 0), int(body["generation"]))
+            for d in self.deletions:
+                if d.name in held and d.generation <= held[d.name]:
+                    d.follows = False
+        try:
+            report = deletions_op.approve(self.settings, self.store, self.pubsub)
+            self.approved += report.done
+            self.outcomes.append(f"deletions --approve: {report.line()}")
+        except Exception as exc:  # noqa: BLE001 - the command fails and says so
+            self.outcomes.append(f"deletions --approve failed: {type(exc).__name__}: {exc}")
+
+    def held(self) -> list[dict]:
+        """The held deletions in the state bucket (the judge's view)."""
+        prefix = self.settings.ledger_prefix + "held-deletions/"
+        return [self.store.read(p).body for p in sorted(self.store.bucket.objects) if p.startswith(prefix)]
 
     def audit(self, fix: bool, seed: int = 0) -> list:
         hub = self.hub.client(self.settings, seed)

@@ -112,7 +112,7 @@ def test_an_alert_fires_when_the_hub_is_unreachable_for_n_flushes():
 
 def test_every_alert_goes_to_the_channels_of_the_variables():
     assert CONFIG.locals["channels"] == "${concat(var.notification_channels, google_monitoring_notification_channel.email[*].id)}"
-    assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable", "storage_waiting"}
+    assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable", "storage_waiting", "deletions_held"}
     for name, policy in POLICIES.items():
         assert policy["notification_channels"] == "${local.channels}", name
         assert policy["documentation"][0]["content"], name
@@ -136,3 +136,18 @@ def test_an_alert_fires_while_the_flush_waits_for_a_storage_integration():
     assert "Organization > Storages" in content and "nothing to re-apply" in content and "7 days" in content
     assert "google_logging_metric.storage_waiting" in str(CONFIG.resources["time_sleep"]["log_metrics_known"]["triggers"])
     assert "storage_waiting" in CONFIG.outputs["alert_policies"]["value"]
+
+
+def test_an_alert_fires_when_the_flush_holds_deletions_past_the_hourly_limit():
+    # the metric reads the field the flush's last line carries (Summary.deletions_held)
+    assert "deletions_held" in Summary("x").to_json()
+    metric = METRICS["deletions_held"]
+    assert metric["filter"] == "${local.flush_done} AND jsonPayload.deletions_held>0"
+    [condition] = POLICIES["deletions_held"]["conditions"]
+    threshold = condition["condition_threshold"][0]
+    assert "google_logging_metric.deletions_held.name" in threshold["filter"]
+    assert threshold["threshold_value"] == 0 and threshold["comparison"] == "COMPARISON_GT"
+    content = POLICIES["deletions_held"]["documentation"][0]["content"]
+    assert "deletions --approve" in content and "deletions --discard" in content
+    assert POLICIES["deletions_held"]["notification_channels"] == "${local.channels}"
+    assert "deletions_held" in CONFIG.outputs["alert_policies"]["value"]

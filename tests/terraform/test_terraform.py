@@ -106,7 +106,7 @@ def test_each_function_gets_exactly_the_settings_the_code_reads():
 @pytest.mark.parametrize("setting", [k for k in ENV if k.lower() in {
     "url_template", "external_id_template", "probe_max_bytes", "max_assets_per_manifest", "on_overwrite",
     "max_event_age_seconds", "log_level", "hub_requests_per_minute", "max_object_bytes", "hub_api_url",
-    "max_template_batches", "max_context_value_bytes"}])
+    "max_template_batches", "max_context_value_bytes", "max_deletions_per_hour"}])
 def test_terraform_defaults_are_the_code_defaults(setting):
     assert str(VARIABLES[setting.lower()]["default"]) == ENV[setting][0]
 

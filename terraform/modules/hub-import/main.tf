@@ -66,6 +66,7 @@ locals {
     FLUSH_BUDGET_SECONDS    = tostring(var.flush_budget_seconds)
     ON_OVERWRITE            = var.on_overwrite
     ON_DELETE               = var.on_delete
+    MAX_DELETIONS_PER_HOUR  = tostring(var.max_deletions_per_hour)
     MAX_EVENT_AGE_SECONDS   = tostring(var.max_event_age_seconds)
     LOG_LEVEL               = var.log_level
     ALERT_CHANNELS          = tostring(length(var.notification_channels) + length(var.alert_emails)) # for check

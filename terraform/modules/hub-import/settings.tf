@@ -213,6 +213,17 @@ variable "on_delete" {
   }
 }
 
+variable "max_deletions_per_hour" {
+  type        = number
+  description = "With on_delete = \"delete\": the most files whose assets are soft-deleted in a rolling hour; past it, deletions are held until `python -m hub_import deletions --approve` (0: no limit)."
+  default     = 1000
+
+  validation {
+    condition     = var.max_deletions_per_hour >= 0 && var.max_deletions_per_hour <= 10000000 && floor(var.max_deletions_per_hour) == var.max_deletions_per_hour
+    error_message = "max_deletions_per_hour must be a whole number from 0 (no limit) to 10000000."
+  }
+}
+
 variable "max_event_age_seconds" {
   type        = number
   description = "Events older than this are dropped instead of retried."

@@ -1,0 +1,137 @@
+"""The deletion guard (ON_DELETE=delete): at most MAX_DELETIONS_PER_HOUR objects' assets soft-deleted
+in a rolling hour; past it, a deletion is held, not carried out (state/held_deletions.py).
+
+Someone who deletes a folder by mistake would otherwise soft-delete thousands of assets with their
+labels. The deleter (deleter.py) asks the guard about each deletion it is about to carry out in the
+Hub (its object gone, its asset located), after the turn's allowance of lookups:
+- one whose DELETE was sent already (its intent written) is finished: it was counted when taken on;
+- one `deletions --approve` queued again (source "approved") goes past the limit while its held
+  document says approved; held again while it does not (someone forged the source); acked with
+  nothing done when the document is gone (discarded meanwhile, or forged);
+- any other is counted in the window, up to the limit; the rest are held: each written to its
+  held document, then finished as HELD (logged, acked; nothing told, no ledger change: the asset
+  stays). One whose document cannot be written comes back, as does every one when the window
+  cannot be read or written.
+Whatever becomes of an approved deletion (deleted, not in the Hub, overwritten by an upload since,
+...), `release` drops its held document once its messages are acked: a deletion the ledger then
+records is never carried out twice (the ledger says deleted), and one not finished keeps its
+document, so nothing held is lost.
+"""
+from __future__ import annotations
+
+import logging
+
+from google.api_core import exceptions
+
+from hub_import.core.logs import log
+from hub_import.state.held_deletions import DeletionWindow, HeldDeletions
+from hub_import.state.ledger import Ledger
+from hub_import.state.store import ConflictError
+
+from .deletion_results import HELD
+from .soft_delete import Gone
+from .turn import Turn
+
+logger = logging.getLogger("hub_import.deletions")
+
+APPROVED = "approved"  # the source of a deletion message `deletions --approve` queues
+DISCARDED = "discarded"  # an outcome (soft_delete.OUTCOMES), as HELD is
+HELD_LINE = "deletions held: over MAX_DELETIONS_PER_HOUR"  # the log line the alert counts (Terraform)
+
+
+class DeletionGuard:
+    """For one flush (`turn`): which deletions may be carried out now (see the module docstring)."""
+
+    def __init__(self, turn: Turn, ledger: Ledger, held: HeldDeletions, window: DeletionWindow):
+        self.turn, self.ledger, self.held, self.window = turn, ledger, held, window
+        self.settings, self.summary, self.id = turn.settings, turn.summary, turn.id
+
+    @property
+    def limit(self) -> int:
+        return int(getattr(self.settings, "max_deletions_per_hour", 0) or 0)
+
+    def admit(self, items: list[Gone]) -> tuple[list[Gone], list[Gone], list[Gone], list[Gone]]:
+        """(carry out now, held, discarded, come back later) of `items`, each about to be deleted in the Hub."""
+        go = [i for i in items if i.intent_ids is not None]
+        rest = [i for i in items if i.intent_ids is None]
+        approved = [i for i in rest if i.approved]
+        fresh = [i for i in rest if not i.approved]
+        held: list[Gone] = []
+        discarded: list[Gone] = []
+        later: list[Gone] = []
+        if approved:
+            docs = list(self.turn.pool.map(self._held_doc, approved))
+            for item, doc in zip(approved, docs):
+                if doc is False:
+                    later.append(item)
+                elif doc is None:
+                    discarded.append(item)
+                elif doc.body.get("approved_at"):
+                    go.append(item)
+                else:
+                    held.append(item)
+            self._count(len([i for i in go if i.approved]), limit=0)  # counted, never held
+        if fresh and not self.limit:
+            go += fresh
+        elif fresh:
+            granted = self._count(len(fresh), self.limit)
+            if granted is None:
+                later += fresh
+            else:
+                go += fresh[:granted]
+                over = fresh[granted:]
+                written = list(self.turn.pool.map(self._hold, over))
+                held += [i for i, ok in zip(over, written) if ok]
+                later += [i for i, ok in zip(over, written) if not ok]
+        if held:
+            self.summary.deletions_held += len(held)
+            log(logger, logging.WARNING, HELD_LINE + f" ({self.limit}); run `python -m hub_import deletions --approve` "
+                "or `--discard`", flush_id=self.id, held=len(held), limit=self.limit,
+                examples=[i.message.ref.uri for i in held[:5]])
+        if discarded:
+            log(logger, logging.INFO, "approved deletions whose held record is gone (discarded): nothing deleted",
+                flush_id=self.id, objects=len(discarded))
+        return go, held, discarded, later
+
+    def _count(self, n: int, limit: int) -> int | None:
+        """`DeletionWindow.take`; None (logged) when the window cannot be read or written."""
+        if not n:
+            return 0
+        try:
+            return self.window.take(n, limit)
+        except (exceptions.GoogleAPICallError, exceptions.RetryError, ConflictError) as exc:
+            log(logger, logging.WARNING, f"counting deletions in the hour failed; they come back: {exc}",
+                flush_id=self.id, objects=n)
+            return None
+
+    def _held_doc(self, item: Gone):
+        """The held document of an approved item; None when there is none; False (logged) when unknown."""
+        try:
+            return self.held.read(self.ledger.key(item.message.ref))
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            log(logger, logging.WARNING, f"reading a held deletion failed; it comes back: {exc}", flush_id=self.id,
+                object=item.message.ref.uri)
+            return False
+
+    def _hold(self, item: Gone) -> bool:
+        m = item.message
+        try:
+            self.held.hold(self.ledger.key(m.ref), m.ref, event=m.event, event_id=m.event_id, flush_id=self.id,
+                           limit=self.limit)
+            return True
+        except (exceptions.GoogleAPICallError, exceptions.RetryError, ConflictError) as exc:
+            log(logger, logging.WARNING, f"holding a deletion failed; it comes back: {exc}", flush_id=self.id,
+                object=m.ref.uri)
+            return False
+
+    def release(self, items: list[Gone]) -> None:
+        """Drop the held documents of approved deletions now done (acked). Never raises: a document
+        left behind is queued again by the next approve and found done (already deleted)."""
+        for item in items:
+            if not item.approved:
+                continue
+            try:
+                self.held.drop(self.held.path(self.ledger.key(item.message.ref)))
+            except Exception as exc:  # noqa: BLE001 - see the docstring
+                log(logger, logging.WARNING, f"dropping a held deletion carried out failed: {exc}", flush_id=self.id,
+                    object=item.message.ref.uri)

@@ -1,0 +1,135 @@
+"""The deletion guard's state (ON_DELETE=delete, MAX_DELETIONS_PER_HOUR): the deletions held past
+the limit, and the count of deletions taken on in the rolling hour.
+
+Held deletions, one small document per object (its ledger key), so that holding, approving and
+dropping one never races another's:
+
+    LEDGER_PREFIX/held-deletions/<ledger key>.json
+    {"object": "gs://b/n", "bucket", "name", "generation", "event", "event_id", "held_at", "flush",
+     "limit", "approved_at"?}
+
+A held deletion is only this document: the ledger record is untouched (it still says sent), so the
+asset stays in the Hub, an import of the name meets the same record as before, and `--discard`
+is only a delete of the document. `approved_at` is set by `deletions --approve` before it queues
+the deletion again; the flush carries out an approved deletion past the limit, and drops the
+document once the deletion is done, whatever its outcome.
+
+The window, one document, written under a generation precondition (one flush at a time holds the
+lease; `add` from anywhere else is safe too):
+
+    LEDGER_PREFIX/deletion-window.json   {"minutes": {"<epoch minute>": count, ...}}
+
+at most 61 entries: a minute's count leaves the hour once the minute has ended more than an hour
+ago, so the limit holds over every 60-minute span (a deletion is counted up to a minute longer than
+an hour, never shorter). A deletion is counted when it is taken on, before its DELETE: a crash or a
+deletion that finds nothing to delete only counts it too early, never lets one past the limit.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from hub_import.core import clock
+from hub_import.core.objects import ObjectRef
+
+from .store import ConflictError, Doc, JsonStore
+
+HOUR_S = 3600
+ATTEMPTS = 8  # read-modify-write attempts when another writer changed the document in between
+
+
+class HeldDeletions:
+    """The held deletions under LEDGER_PREFIX/held-deletions/."""
+
+    def __init__(self, store: JsonStore, ledger_prefix: str):
+        self.store, self.prefix = store, f"{ledger_prefix}held-deletions/"
+
+    def path(self, key: str) -> str:
+        """The document of the object whose ledger key is `key`."""
+        return f"{self.prefix}{key}.json"
+
+    def hold(self, key: str, ref: ObjectRef, *, event: str, event_id: str, flush_id: str, limit: int) -> None:
+        """Record the deletion of `ref` as held (a newer generation said gone replaces an older one;
+        one already held, or approved, stays as it is). Raises the store's errors."""
+        path = self.path(key)
+        for _ in range(ATTEMPTS):
+            doc = self.store.read(path)
+            if doc is not None and int(doc.body.get("generation") or 0) >= ref.generation:
+                return
+            body = {"object": ref.uri, "bucket": ref.bucket, "name": ref.name, "generation": ref.generation,
+                    "event": event, "event_id": event_id, "held_at": clock.now(), "flush": flush_id,
+                    "limit": limit}
+            if doc is not None and doc.body.get("approved_at"):
+                body["approved_at"] = doc.body["approved_at"]
+            try:
+                self.store.write(path, body, if_generation_match=doc.generation if doc else 0)
+                return
+            except ConflictError:
+                continue
+        raise ConflictError(path)
+
+    def read(self, key: str) -> Doc | None:
+        return self.store.read(self.path(key))
+
+    def paths(self) -> Iterator[str]:
+        """The path of every held deletion (listed, not read)."""
+        return (p for p in self.store.list(self.prefix) if p.endswith(".json"))
+
+    def records(self) -> Iterator[tuple[str, Doc]]:
+        """(path, document) of every held deletion still there when read."""
+        for path in self.paths():
+            doc = self.store.read(path)
+            if doc is not None:
+                yield path, doc
+
+    def approve(self, path: str, doc: Doc) -> int:
+        """Mark the held deletion at `path` (read as `doc`) approved; its new generation, or
+        ConflictError when it changed since."""
+        if doc.body.get("approved_at"):
+            return doc.generation
+        return self.store.write(path, {**doc.body, "approved_at": clock.now()}, if_generation_match=doc.generation)
+
+    def drop(self, path: str) -> bool:
+        """Remove a held deletion (carried out, or discarded); False when it was not there."""
+        return self.store.delete(path)
+
+
+def ref_of(body: dict) -> ObjectRef:
+    """The object a held deletion names."""
+    return ObjectRef(str(body["bucket"]), str(body["name"]), int(body["generation"]))
+
+
+class DeletionWindow:
+    """The deletions taken on in the rolling hour."""
+
+    def __init__(self, store: JsonStore, ledger_prefix: str):
+        self.store, self.path = store, f"{ledger_prefix}deletion-window.json"
+
+    @staticmethod
+    def _live(doc: Doc | None, now: float) -> dict[str, int]:
+        """The minutes whose count is still in the hour (the minute ended at most an hour ago)."""
+        minutes = (doc.body.get("minutes") or {}) if doc else {}
+        return {m: int(n) for m, n in minutes.items() if (int(m) + 1) * 60 > now - HOUR_S}
+
+    def used(self) -> int:
+        """How many deletions were taken on in the last hour."""
+        return sum(self._live(self.store.read(self.path), clock.now()).values())
+
+    def take(self, wanted: int, limit: int) -> int:
+        """Count up to `wanted` deletions now, as many as `limit` leaves in the hour (0: no limit);
+        how many were counted. Raises the store's errors (then none was counted, or the write's
+        outcome is unknown: the caller takes none)."""
+        for _ in range(ATTEMPTS):
+            now = clock.now()
+            doc = self.store.read(self.path)
+            minutes = self._live(doc, now)
+            granted = wanted if not limit else max(0, min(wanted, limit - sum(minutes.values())))
+            if granted <= 0:
+                return 0
+            minute = str(int(now // 60))
+            minutes[minute] = minutes.get(minute, 0) + granted
+            try:
+                self.store.write(self.path, {"minutes": minutes}, if_generation_match=doc.generation if doc else 0)
+                return granted
+            except ConflictError:
+                continue
+        raise ConflictError(self.path)
