@@ -37,7 +37,7 @@ from .cli_errors import guarded
 from .flush_report import cmd_flush
 
 # trace verdicts that need a person: `trace` exits PROBLEMS on them
-TRACE_PROBLEMS = frozenset({"failed", "dead_lettered", "duplicated", "missing"})
+TRACE_PROBLEMS = frozenset({"failed", "dead_lettered", "duplicated", "missing", "held"})
 from .deletions_cli import deletion_commands
 
 

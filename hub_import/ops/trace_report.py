@@ -36,7 +36,7 @@ class Trace:
             r["ledger_state"] = r.get("state")
             r["state"] = "sent" if r.get("manifest_sent") and r.get("state") == CLAIMED else r.get("state")
         for row in [body["object"] or {}, body["storage"], *body["ledger"], *body["manifests"], *body["dead_letters"],
-                    *body["hub"].get("copies", [])]:
+                    *body["hub"].get("copies", []), body["held"] or {}]:
             for key in TIMES:
                 if key in row:
                     row[key] = clock.iso(row[key]) if row[key] not in (None, "", 0) else None
@@ -49,7 +49,7 @@ class Trace:
 
 
 # The fields that hold a time, in any part of a trace (epoch seconds or ISO strings as gathered).
-TIMES = ("at", "created", "updated", "created_at", "updated_at", "uncertain_since", "not_before", "lease_until",
+TIMES = ("held_at", "approved_at", "at", "created", "updated", "created_at", "updated_at", "uncertain_since", "not_before", "lease_until",
          "since", "published", "createdAt", "last_flush_at")
 
 
