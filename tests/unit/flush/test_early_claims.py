@@ -48,10 +48,11 @@ class Store(DictStore):
         return self.write(path, body, if_generation_match=0)
 
     def delete(self, path, if_generation_match=None):
-        current = self.docs.get(path)
-        if current is not None and if_generation_match is not None and current.generation != if_generation_match:
-            return False
-        return super().delete(path)
+        with self.lock:
+            current = self.docs.get(path)
+            if current is not None and if_generation_match is not None and current.generation != if_generation_match:
+                return False
+            return super().delete(path)
 
 
 class RecordingQueue:

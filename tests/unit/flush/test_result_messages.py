@@ -3,6 +3,7 @@ state bucket in a dict, and a Pub/Sub client whose publishes succeed or fail as 
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import Future
 
 import pytest
@@ -20,19 +21,23 @@ ASSETS = [build_asset(r, storage="storage") for r in REFS]
 
 
 class DictStore:
-    """The JsonStore operations ManifestStore uses, over a dict; generations count writes."""
+    """The JsonStore operations ManifestStore uses, over a dict; generations count writes. A write
+    is atomic, as GCS's is (flushes write from their I/O threads: without the lock two writes could
+    take one generation, and a conditional write fail that GCS would let through)."""
 
     def __init__(self):
         self.docs: dict[str, Doc] = {}
         self.writes = 0
+        self.lock = threading.RLock()
 
     def write(self, path, body, if_generation_match=None):
-        current = self.docs.get(path)
-        if if_generation_match is not None and (current.generation if current else 0) != if_generation_match:
-            raise ConflictError(path)
-        self.writes += 1
-        self.docs[path] = Doc(json.loads(json.dumps(body)), self.writes)
-        return self.writes
+        with self.lock:
+            current = self.docs.get(path)
+            if if_generation_match is not None and (current.generation if current else 0) != if_generation_match:
+                raise ConflictError(path)
+            self.writes += 1
+            self.docs[path] = Doc(json.loads(json.dumps(body)), self.writes)
+            return self.writes
 
     def read(self, path):
         return self.docs.get(path)
