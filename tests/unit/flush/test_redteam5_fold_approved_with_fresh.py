@@ -1,12 +1,10 @@
-"""Red team 5: the deleter folds every message of a name into one item, and one message with source
+"""Red team 5 (found, then fixed in deletion_guard.admit): the deleter folds every message of a name into one item, and one message with source
 "approved" makes the whole item approved. An approved item whose held record is gone is taken as
 discarded: acked, nothing done. So a real deletion pulled together with a stale approved message of
 the same name (approve, then discard, then the name uploaded again and deleted), or with a forged
 one (anyone who can publish), is acked and lost: the file is gone, its asset stays in the Hub, and
 nothing is held or queued."""
 from __future__ import annotations
-
-import pytest
 
 from hub_import.core import clock
 from hub_import.core.messages import DeletionMessage
@@ -16,8 +14,6 @@ from tests.unit.flush.test_deletion_guard import World
 from tests.unit.flush.test_deletions_listing import VirtualClock
 
 
-@pytest.mark.xfail(strict=True, reason="red team 5: one approved message in a fold makes a fresh deletion of the "
-                   "same name 'discarded' when no held record is there: the deletion is lost")
 def test_a_deletion_pulled_with_a_stale_approval_of_its_name_is_not_lost():
     with clock.use(VirtualClock()) as now:
         # GIVEN b.png's deletion held (limit 1), approved (its message queued), then discarded
@@ -38,7 +34,6 @@ def test_a_deletion_pulled_with_a_stale_approval_of_its_name_is_not_lost():
             f"acked {len(queue.acked)} messages; asset {b} stays in the Hub, nothing held, nothing queued"
 
 
-@pytest.mark.xfail(strict=True, reason="red team 5: a forged approved message makes a real deletion 'discarded'")
 def test_a_forged_approval_published_beside_a_real_deletion_does_not_cancel_it():
     with clock.use(VirtualClock()):
         world = World(limit=10)
