@@ -1,4 +1,5 @@
-"""Red team 5 (found, then fixed in deletion_guard.admit): the deleter folds every message of a name into one item, and one message with source
+"""Red team 5 (found, then fixed in deletion_guard.admit).
+The deleter folds every message of a name into one item, and one message with source
 "approved" makes the whole item approved. An approved item whose held record is gone is taken as
 discarded: acked, nothing done. So a real deletion pulled together with a stale approved message of
 the same name (approve, then discard, then the name uploaded again and deleted), or with a forged

@@ -1,4 +1,5 @@
-"""Red team 5 (found, then fixed in deletion_guard.admit): a deletion whose DELETE was sent (its intent written) and failed is counted in the
+"""Red team 5 (found, then fixed in deletion_guard.admit).
+A deletion whose DELETE was sent (its intent written) and failed is counted in the
 window once, when first taken on; when it comes back, `admit` lets it go without counting it again.
 After a Hub outage longer than the hour, its count has left the window: the retries AND a full
 hour's worth of fresh deletions are carried out together, twice MAX_DELETIONS_PER_HOUR in one

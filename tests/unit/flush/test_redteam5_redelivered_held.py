@@ -1,4 +1,5 @@
-"""Red team 5 (found, then fixed in deletion_guard.admit): a held deletion is only a document; a fresh message of the same deletion (Pub/Sub's
+"""Red team 5 (found, then fixed in deletion_guard.admit).
+A held deletion is only a document; a fresh message of the same deletion (Pub/Sub's
 at-least-once redelivery, Eventarc's duplicate, or the redelivery after a crash between the hold
 and the ack) is not checked against it. Once the hour has room it is carried out, nobody having
 approved it, and its held record stays behind: `deletions` and `status` still show it held."""
