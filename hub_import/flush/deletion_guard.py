@@ -25,12 +25,13 @@ document, so nothing held is lost.
 from __future__ import annotations
 
 import logging
+import math
 
 from google.api_core import exceptions
 
 from hub_import.core import clock
 from hub_import.core.logs import log
-from hub_import.state.held_deletions import HOUR_S, DeletionWindow, HeldDeletions
+from hub_import.state.held_deletions import CLOCK_MARGIN_S, HOUR_S, DeletionWindow, HeldDeletions
 from hub_import.state.ledger import Ledger
 from hub_import.state.store import ConflictError
 
@@ -113,8 +114,11 @@ class DeletionGuard:
         """`DeletionWindow.take`; None (logged) when the window cannot be read or written."""
         if not n:
             return 0
+        remaining = self.turn.deadline - clock.monotonic()  # no Hub call starts after the deadline
+        ahead = (remaining if math.isfinite(remaining) else 0.0) + float(
+            getattr(self.settings, "hub_timeout_s", 0) or 0) + CLOCK_MARGIN_S
         try:
-            return self.window.take(n, limit)
+            return self.window.take(n, limit, ahead_s=max(0.0, ahead))
         except (exceptions.GoogleAPICallError, exceptions.RetryError, ConflictError) as exc:
             log(logger, logging.WARNING, f"counting deletions in the hour failed; they come back: {exc}",
                 flush_id=self.id, objects=n)

@@ -38,8 +38,8 @@ def test_a_discarded_deletion_is_not_carried_out_by_the_next_deletion_sweep():
         kept = {a["externalId"] for a in world.hub.assets}
         assert len(kept) == 2
         assert deletions.discard(world.settings, world.store).done == 2
-        # WHEN, more than an hour later, the scheduled `sweep --deletions` runs and a flush takes what it queued
-        now.sleep(3700)
+        # WHEN, two hours later, the scheduled `sweep --deletions` runs and a flush takes what it queued
+        now.sleep(2 * 3600)
         report = sweep_deletions(world.settings, world.store, Storage(world.live), world.publisher)
         queued = [decode_message(d) for _, d, _ in world.publisher.sent]
         world.publisher.sent.clear()
