@@ -1,7 +1,8 @@
 """Red team 5 (found, then fixed: DeletionWindow.take counts in the minute of the flush's deadline,
 plus the Hub's timeout and CLOCK_MARGIN_S).
-The window counts a deletion when it is taken on, at the start of the flush's work, but the DELETE is sent later in the same flush, after the lookups at the Hub's pace (minutes, for a
-full hour's worth). The count leaves the window an hour after it was taken, not an hour after the
+The window counted a deletion when it was taken on, at the start of the flush's work, but the
+DELETE is sent later in the same flush, after the lookups at the Hub's pace (minutes, for a full
+hour's worth). The count leaves the window an hour after it was taken, not an hour after the
 DELETE: the next flush gets a full hour's allowance while the earlier DELETEs are less than an hour
 old, so more than MAX_DELETIONS_PER_HOUR are carried out in one 60-minute window. A clock a few
 seconds ahead on the next flush's instance does the same without any pacing."""
