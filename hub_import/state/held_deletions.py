@@ -15,7 +15,7 @@ the deletion again; the flush carries out an approved deletion past the limit, a
 document once the deletion is done, whatever its outcome.
 
 The window, one document, written under a generation precondition (one flush at a time holds the
-lease; `add` from anywhere else is safe too):
+lease; a writer racing it reads again and retries):
 
     LEDGER_PREFIX/deletion-window.json   {"minutes": {"<epoch minute>": count, ...}}
 
