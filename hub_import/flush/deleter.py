@@ -115,10 +115,12 @@ class Deleter:
         for message, ack_id in received:
             key = self.ledger.key(message.ref)
             if key not in items:
-                items[key] = Gone(message, [ack_id], approved=message.source == APPROVED)
+                items[key] = Gone(message, [ack_id], approved=message.source == APPROVED,
+                                  fresh=message.source != APPROVED)
                 continue
             items[key].ack_ids.append(ack_id)
             items[key].approved |= message.source == APPROVED
+            items[key].fresh |= message.source != APPROVED
             if message.ref.generation > items[key].message.ref.generation:
                 items[key].message = message
         return list(items.values())

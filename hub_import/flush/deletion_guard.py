@@ -4,14 +4,19 @@ in a rolling hour; past it, a deletion is held, not carried out (state/held_dele
 Someone who deletes a folder by mistake would otherwise soft-delete thousands of assets with their
 labels. The deleter (deleter.py) asks the guard about each deletion it is about to carry out in the
 Hub (its object gone, its asset located), after the turn's allowance of lookups:
-- one whose DELETE was sent already (its intent written) is finished: it was counted when taken on;
-- one `deletions --approve` queued again (source "approved") goes past the limit while its held
-  document says approved; held again while it does not (someone forged the source); acked with
-  nothing done when the document is gone (discarded meanwhile, or forged);
+- one whose DELETE was sent already (its intent written) is finished: it was counted when taken on
+  (counted again, never held, when that was over an hour ago: its count has left the window);
+- one whose held document is there (read for each deletion while a limit is set) follows it:
+  approved, it goes past the limit (counted); not approved, it stays held whether its message
+  claims approval (forged) or is the held deletion delivered again (a duplicate, a crash between
+  the hold and the ack); the document of an older generation does not cover a newer one;
+- one only `deletions --approve` queued (source "approved") whose document is gone (discarded
+  meanwhile, or forged) is acked with nothing done; beside a message of any other source it is a
+  deletion of its own;
 - any other is counted in the window, up to the limit; the rest are held: each written to its
   held document, then finished as HELD (logged, acked; nothing told, no ledger change: the asset
-  stays). One whose document cannot be written comes back, as does every one when the window
-  cannot be read or written.
+  stays). One whose document cannot be read or written comes back, as does every one when the
+  window cannot be read or written.
 Whatever becomes of an approved deletion (deleted, not in the Hub, overwritten by an upload since,
 ...), `release` drops its held document once its messages are acked: a deletion the ledger then
 records is never carried out twice (the ledger says deleted), and one not finished keeps its
@@ -20,11 +25,13 @@ document, so nothing held is lost.
 from __future__ import annotations
 
 import logging
+import math
 
 from google.api_core import exceptions
 
+from hub_import.core import clock
 from hub_import.core.logs import log
-from hub_import.state.held_deletions import DeletionWindow, HeldDeletions
+from hub_import.state.held_deletions import CLOCK_MARGIN_S, HOUR_S, DeletionWindow, HeldDeletions
 from hub_import.state.ledger import Ledger
 from hub_import.state.store import ConflictError
 
@@ -54,23 +61,33 @@ class DeletionGuard:
         """(carry out now, held, discarded, come back later) of `items`, each about to be deleted in the Hub."""
         go = [i for i in items if i.intent_ids is not None]
         rest = [i for i in items if i.intent_ids is None]
-        approved = [i for i in rest if i.approved]
-        fresh = [i for i in rest if not i.approved]
         held: list[Gone] = []
         discarded: list[Gone] = []
         later: list[Gone] = []
-        if approved:
-            docs = list(self.turn.pool.map(self._held_doc, approved))
-            for item, doc in zip(approved, docs):
-                if doc is False:
-                    later.append(item)
-                elif doc is None:
-                    discarded.append(item)
-                elif doc.body.get("approved_at"):
-                    go.append(item)
-                else:
-                    held.append(item)
-            self._count(len([i for i in go if i.approved]), limit=0)  # counted, never held
+        fresh: list[Gone] = []
+        approved: list[Gone] = []
+        docs = list(self.turn.pool.map(self._held_doc, rest)) if rest and (self.limit or any(
+            i.approved for i in rest)) else [None] * len(rest)
+        for item, doc in zip(rest, docs):
+            covered = doc is not None and doc is not False and \
+                int(doc.body.get("generation") or 0) >= item.message.ref.generation
+            if doc is False:
+                later.append(item)
+            elif doc is not None and doc.body.get("approved_at") and (item.approved or covered):
+                item.approved = True  # its held document goes once it is done (release)
+                approved.append(item)
+            elif doc is not None and (item.approved or covered):
+                held.append(item)  # a forged approval, or the held deletion delivered again: still held
+            elif doc is None and item.approved and not item.fresh:
+                discarded.append(item)
+            else:
+                fresh.append(item)  # a deletion of its own (beside a stale approval, or of a newer generation)
+        go += approved
+        self._count(len(approved), limit=0)  # counted, never held
+        # A DELETE sent over an hour ago whose answer was lost: its count has left the window; counted
+        # again (never held), so that the deletions taken on beside it keep to the limit.
+        self._count(len([i for i in go if i.intent_ids is not None and i.record is not None
+                         and clock.now() - float(i.record.body.get("at") or 0) >= HOUR_S]), limit=0)
         if fresh and not self.limit:
             go += fresh
         elif fresh:
@@ -97,8 +114,11 @@ class DeletionGuard:
         """`DeletionWindow.take`; None (logged) when the window cannot be read or written."""
         if not n:
             return 0
+        remaining = self.turn.deadline - clock.monotonic()  # no Hub call starts after the deadline
+        ahead = (remaining if math.isfinite(remaining) else 0.0) + float(
+            getattr(self.settings, "hub_timeout_s", 0) or 0) + CLOCK_MARGIN_S
         try:
-            return self.window.take(n, limit)
+            return self.window.take(n, limit, ahead_s=max(0.0, ahead))
         except (exceptions.GoogleAPICallError, exceptions.RetryError, ConflictError) as exc:
             log(logger, logging.WARNING, f"counting deletions in the hour failed; they come back: {exc}",
                 flush_id=self.id, objects=n)

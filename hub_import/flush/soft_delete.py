@@ -71,6 +71,7 @@ class Gone:
     untold: list[tuple[str, dict]] = field(default_factory=list)  # (marker, result) not confirmed yet
     at: float = field(default_factory=clock.now)  # when recorded deleted (the ledger's `at`, the result's)
     approved: bool = False  # queued again by `deletions --approve` (deletion_guard.py)
+    fresh: bool = True  # said gone by a message not queued by `deletions --approve` (an event, the sweep)
 
 
 def lookup_allowance(turn: Turn) -> int:

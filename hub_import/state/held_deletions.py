@@ -15,14 +15,16 @@ the deletion again; the flush carries out an approved deletion past the limit, a
 document once the deletion is done, whatever its outcome.
 
 The window, one document, written under a generation precondition (one flush at a time holds the
-lease; `add` from anywhere else is safe too):
+lease; a writer racing it reads again and retries):
 
     LEDGER_PREFIX/deletion-window.json   {"minutes": {"<epoch minute>": count, ...}}
 
-at most 61 entries: a minute's count leaves the hour once the minute has ended more than an hour
-ago, so the limit holds over every 60-minute span (a deletion is counted up to a minute longer than
-an hour, never shorter). A deletion is counted when it is taken on, before its DELETE: a crash or a
-deletion that finds nothing to delete only counts it too early, never lets one past the limit.
+a minute's count leaves the hour once the minute has ended more than an hour ago. A deletion is
+counted when it is taken on, before its DELETE, but in the minute its DELETE lands at the latest
+(the flush's deadline, the Hub's timeout) plus a margin for clocks (CLOCK_MARGIN_S, a later
+flush's clock ahead of this one's): so the limit holds over every 60-minute span of DELETEs (a
+deletion is counted longer than an hour, never shorter; a minute ahead may have a count). A crash
+or a deletion that finds nothing to delete only counts it too early, never lets one past the limit.
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from hub_import.core.objects import ObjectRef
 from .store import ConflictError, Doc, JsonStore
 
 HOUR_S = 3600
+CLOCK_MARGIN_S = 60.0  # how far a later flush's clock may run ahead of this one's
 ATTEMPTS = 8  # read-modify-write attempts when another writer changed the document in between
 
 
@@ -114,10 +117,11 @@ class DeletionWindow:
         """How many deletions were taken on in the last hour."""
         return sum(self._live(self.store.read(self.path), clock.now()).values())
 
-    def take(self, wanted: int, limit: int) -> int:
-        """Count up to `wanted` deletions now, as many as `limit` leaves in the hour (0: no limit);
-        how many were counted. Raises the store's errors (then none was counted, or the write's
-        outcome is unknown: the caller takes none)."""
+    def take(self, wanted: int, limit: int, ahead_s: float = 0.0) -> int:
+        """Count up to `wanted` deletions, as many as `limit` leaves in the hour (0: no limit), in
+        the minute `ahead_s` seconds from now (the latest a DELETE of theirs may land, and a margin
+        for a clock behind the next flush's); how many were counted. Raises the store's errors
+        (then none was counted, or the write's outcome is unknown: the caller takes none)."""
         for _ in range(ATTEMPTS):
             now = clock.now()
             doc = self.store.read(self.path)
@@ -125,7 +129,7 @@ class DeletionWindow:
             granted = wanted if not limit else max(0, min(wanted, limit - sum(minutes.values())))
             if granted <= 0:
                 return 0
-            minute = str(int(now // 60))
+            minute = str(int((now + ahead_s) // 60))
             minutes[minute] = minutes.get(minute, 0) + granted
             try:
                 self.store.write(self.path, {"minutes": minutes}, if_generation_match=doc.generation if doc else 0)

@@ -31,7 +31,7 @@ def verdict(stack, ref_or_uri, **settings) -> str:
     said = done.stdout.rstrip().splitlines()[-1].removeprefix("verdict: ")
     # exit 1 exactly for a verdict that needs a person (the README's exit codes)
     needs_person = said.startswith(("failed: ", "dead-lettered: ")) or " times: run `hub-import audit --fix`" in said \
-        or "but the Hub holds no asset" in said
+        or "but the Hub holds no asset" in said or said.startswith("deletion held: ")
     assert done.returncode == (1 if needs_person else 0), (done.returncode, said)
     return said
 
