@@ -68,11 +68,17 @@ class DeletionGuard:
         approved: list[Gone] = []
         docs = list(self.turn.pool.map(self._held_doc, rest)) if rest and (self.limit or any(
             i.approved for i in rest)) else [None] * len(rest)
+        # Of those not held, whether a person kept their assets (deletions --discard): True, False, or
+        # None when it could not be read (the deletion comes back). Asked only under a limit.
+        unheld = [i for i, d in zip(rest, docs) if d is None] if self.limit else []
+        kept = dict(zip(map(id, unheld), self.turn.pool.map(self._kept, unheld)))
         for item, doc in zip(rest, docs):
             covered = doc is not None and doc is not False and \
                 int(doc.body.get("generation") or 0) >= item.message.ref.generation
-            if doc is False:
+            if doc is False or kept.get(id(item), False) is None:
                 later.append(item)
+            elif kept.get(id(item)):
+                discarded.append(item)  # a person kept its assets (deletions --discard): queued again, nothing deleted
             elif doc is not None and doc.body.get("approved_at") and (item.approved or covered):
                 item.approved = True  # its held document goes once it is done (release)
                 approved.append(item)
@@ -132,6 +138,16 @@ class DeletionGuard:
             log(logger, logging.WARNING, f"reading a held deletion failed; it comes back: {exc}", flush_id=self.id,
                 object=item.message.ref.uri)
             return False
+
+    def _kept(self, item: Gone) -> bool | None:
+        """Whether a person discarded this deletion (its generation's, or a newer one's); None (logged)
+        when unknown."""
+        try:
+            return self.held.keeps(self.ledger.key(item.message.ref), item.message.ref.generation)
+        except (exceptions.GoogleAPICallError, exceptions.RetryError) as exc:
+            log(logger, logging.WARNING, f"reading a kept deletion failed; it comes back: {exc}", flush_id=self.id,
+                object=item.message.ref.uri)
+            return None
 
     def _hold(self, item: Gone) -> bool:
         m = item.message

@@ -35,6 +35,7 @@ class SweepReport:
     sent: int = 0  # of files in the Hub (or being deleted there), in the landing bucket
     gone: int = 0  # of those, no generation of the name live in the bucket
     held: int = 0  # of those, held already (deletions --approve)
+    kept: int = 0  # of those, discarded by a person (deletions --discard): never queued again
     queued: int = 0  # deletion messages confirmed by Pub/Sub
     failed: int = 0  # not confirmed: run it again
     seconds: float = 0.0
@@ -44,7 +45,7 @@ class SweepReport:
 
     def line(self) -> str:
         return (f"{self.records} ledger records read, {self.sent} files in the Hub, {self.gone} gone from the "
-                f"bucket, {self.held} of them held already, {self.queued} deletions queued"
+                f"bucket, {self.held} of them held already, {self.kept} kept (discarded), {self.queued} deletions queued"
                 + (f", {self.failed} failed (run it again)" if self.failed else "") + f" in {self.seconds:.1f} s")
 
 
@@ -74,6 +75,9 @@ def sweep_deletions(settings: Settings, store, storage, publisher, *, dry_run: b
             report.gone += 1
             if held.read(ledger.key(ref)) is not None:
                 report.held += 1
+                continue
+            if held.keeps(ledger.key(ref), ref.generation):  # a person discarded its deletion: the assets stay
+                report.kept += 1
                 continue
             if not dry_run:
                 data, attributes = DeletionMessage(ref, "deleted", f"sweep-{ref.generation}", SOURCE).encode()

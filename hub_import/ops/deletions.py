@@ -123,11 +123,12 @@ def approve(settings: Settings, store, publisher) -> Released:
 
 
 def discard(settings: Settings, store) -> Released:
-    """Drop every held deletion: the assets stay (the ledger is not touched)."""
+    """Keep the assets of every held deletion: each is recorded as kept (state/held_deletions.py),
+    so that the same deletion queued again (`sweep --deletions`, a duplicate) deletes nothing."""
     report = Released("discard")
     held_store = HeldDeletions(store, settings.ledger_prefix)
     for path in list(held_store.paths()):
-        report.done += bool(held_store.drop(path))
+        report.done += bool(held_store.discard(path))
     return report
 
 

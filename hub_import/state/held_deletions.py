@@ -9,8 +9,11 @@ dropping one never races another's:
      "limit", "approved_at"?}
 
 A held deletion is only this document: the ledger record is untouched (it still says sent), so the
-asset stays in the Hub, an import of the name meets the same record as before, and `--discard`
-is only a delete of the document. `approved_at` is set by `deletions --approve` before it queues
+asset stays in the Hub, and an import of the name meets the same record as before. `--discard`
+moves the document to LEDGER_PREFIX/kept-deletions/<ledger key>.json (with `discarded_at`): a
+person chose to keep that generation's assets, so a deletion of it queued again (a duplicate
+delivery, `sweep --deletions`) is acked as discarded, never carried out; a newer generation's
+deletion is a deletion of its own. `approved_at` is set by `deletions --approve` before it queues
 the deletion again; the flush carries out an approved deletion past the limit, and drops the
 document once the deletion is done, whatever its outcome.
 
@@ -90,6 +93,28 @@ class HeldDeletions:
         if doc.body.get("approved_at"):
             return doc.generation
         return self.store.write(path, {**doc.body, "approved_at": clock.now()}, if_generation_match=doc.generation)
+
+    def kept_path(self, key: str) -> str:
+        return f"{self.prefix.removesuffix('held-deletions/')}kept-deletions/{key}.json"
+
+    def kept(self, key: str) -> Doc | None:
+        """The discarded (kept) deletion of the object whose ledger key is `key`, if any."""
+        return self.store.read(self.kept_path(key))
+
+    def keeps(self, key: str, generation: int) -> bool:
+        """Whether a person discarded the deletion of this generation (or a newer one) of the object."""
+        doc = self.kept(key)
+        return doc is not None and int(doc.body.get("generation") or 0) >= generation
+
+    def discard(self, path: str) -> bool:
+        """Keep the assets of the held deletion at `path`: its document moves to kept-deletions/
+        (written first: a crash in between leaves it held, never forgotten); False when it was not there."""
+        doc = self.store.read(path)
+        if doc is None:
+            return False
+        key = path.removeprefix(self.prefix).removesuffix(".json")
+        self.store.write(self.kept_path(key), {**doc.body, "discarded_at": clock.now()})
+        return self.store.delete(path)
 
     def drop(self, path: str) -> bool:
         """Remove a held deletion (carried out, or discarded); False when it was not there."""

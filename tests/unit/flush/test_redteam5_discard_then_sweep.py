@@ -1,12 +1,11 @@
 """Red team 5: `deletions --discard` says "keep the assets", but the ledger is untouched (it still
 says sent) and the object is gone, so the next `sweep --deletions` (by hand or on its schedule)
 finds the record, queues its deletion again as a fresh one, and the guard carries it out once the
-hour has room: the discarded assets are soft-deleted after all, nobody approving."""
+hour has room: the discarded assets were soft-deleted after all, nobody approving. Now a discard
+records the generation kept, and a deletion of it queued again deletes nothing."""
 from __future__ import annotations
 
 from types import SimpleNamespace
-
-import pytest
 
 from hub_import.core import clock
 from hub_import.core.messages import decode_message
@@ -26,8 +25,6 @@ class Storage:
         return SimpleNamespace(list_blobs=lambda **kw: [SimpleNamespace(name=n) for n in self.live])
 
 
-@pytest.mark.xfail(strict=True, reason="red team 5: a discarded deletion is queued again by sweep --deletions "
-                   "and carried out without approval (discard leaves no trace; see the report)")
 def test_a_discarded_deletion_is_not_carried_out_by_the_next_deletion_sweep():
     with clock.use(VirtualClock()) as now:
         # GIVEN 5 files deleted under a limit of 3: 2 held, and a person discards them (keep the assets)
