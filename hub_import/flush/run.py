@@ -62,7 +62,7 @@ from .settler import Settler
 from .shipper import Shipper
 from .soft_delete import SoftDeleter
 from .subscription import Subscription
-from .summary import Summary, iso
+from .summary import Summary
 from .turn import Turn, sender_lease_s
 from hub_import.core import clock
 
@@ -120,7 +120,7 @@ class Flush:
                 self.turn.hold_lease(self.lease.until)  # no Hub call starts that could outlast it
             if holder is not None:
                 self.summary.lease_held_by = str(holder.get("owner", "?"))
-                self.summary.lease_held_until = iso(holder.get("until"))
+                self.summary.lease_held_until = clock.iso(clock.epoch(holder.get("until") or None))
                 log(logger, logging.INFO, "another flush is sending; this one does nothing", flush_id=self.id,
                     holder=self.summary.lease_held_by, until=holder.get("until"))
             else:

@@ -74,7 +74,7 @@ class Subscription:
         summary = self.turn.summary
         if times:
             oldest = min(times + [t for t in [clock.epoch(summary.oldest_deferred_published)] if t is not None])
-            summary.oldest_deferred_published = clock.iso(oldest) or ""
+            summary.oldest_deferred_published = clock.iso(oldest)
 
     def extend(self, items: list) -> None:
         """Keep held messages leased while their manifest is written and sent."""

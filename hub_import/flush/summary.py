@@ -1,8 +1,10 @@
-"""What one flush did: its summary, the HTTP answer to the scheduler and the flush's last log line."""
+"""What one flush did: its summary, the HTTP answer to the scheduler and the flush's last log line.
+Its JSON (`to_json`) is documented, field by field, in docs/json/flush.md: counts are integers, times
+ISO 8601 UTC or null; the message fields (`hub_unavailable`, ...) are "" when there is nothing to say
+(the log-based metrics filter on `hub_unavailable!=""`)."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 
 
 @dataclass
@@ -38,18 +40,10 @@ class Summary:
     hub_unavailable: str = ""
     storage_waiting: str = ""  # why nothing was pulled: no (or no single) Hub storage integration for the bucket
     lease_held_by: str = ""
-    lease_held_until: str = ""  # ISO 8601 UTC: when the lease of the flush that held it runs out
-    oldest_deferred_published: str = ""  # ISO 8601 UTC: when the oldest message this flush handed back was published
+    lease_held_until: str | None = None  # ISO 8601 UTC (core/clock.py iso): when the lease of the flush that held it runs out
+    oldest_deferred_published: str | None = None  # ISO 8601 UTC: when the oldest message this flush handed back was published
     error: str = ""  # the flush failed (it raised this): for its health record
 
     def to_json(self) -> dict:
         return asdict(self)
 
-
-def iso(seconds) -> str:
-    """Epoch seconds as ISO 8601 UTC to the second (`2026-05-01T18:02:31Z`); "" when not a time."""
-    try:
-        moment = datetime.fromtimestamp(float(seconds), timezone.utc)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return ""
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -31,6 +31,9 @@ READERS = 16
 
 @dataclass
 class SweepReport:
+    """What a sweep did (or, dry run, would do); its JSON: docs/json/sweep.md."""
+
+    dry_run: bool = False  # counted; nothing queued
     records: int = 0  # ledger records read
     sent: int = 0  # of files in the Hub (or being deleted there), in the landing bucket
     gone: int = 0  # of those, no generation of the name live in the bucket
@@ -53,7 +56,7 @@ def sweep_deletions(settings: Settings, store, storage, publisher, *, dry_run: b
     """Queue a deletion for every file in the Hub whose object is gone from LANDING_BUCKET (see the
     module docstring). `store`: the state bucket's JsonStore; `storage`: a GCS client."""
     started = clock.monotonic()
-    report = SweepReport()
+    report = SweepReport(dry_run=dry_run)
     bucket = settings.landing_bucket
     live = {b.name for b in storage.bucket(bucket).list_blobs(page_size=1000, fields="items(name),nextPageToken")}
     ledger = Ledger(store, settings.ledger_prefix, settings.each_generation)

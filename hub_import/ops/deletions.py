@@ -32,7 +32,8 @@ EXAMPLES = 5
 
 @dataclass
 class Held:
-    """What is held: `count` (`approved` of them approved and not yet carried out), the oldest."""
+    """What is held: `count` (`approved` of them approved and not yet carried out), the oldest.
+    Its JSON: docs/json/deletions.md (times ISO 8601 UTC; `oldest_at` is epoch seconds only here)."""
 
     count: int = 0
     approved: int = 0
@@ -40,7 +41,8 @@ class Held:
     examples: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return asdict(self)
+        age = None if self.oldest_at is None else max(0, int(clock.now() - self.oldest_at))
+        return {**asdict(self), "oldest_at": clock.iso(self.oldest_at), "oldest_age_seconds": age}
 
     def lines(self) -> list[str]:
         if not self.count:

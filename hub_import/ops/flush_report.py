@@ -1,5 +1,5 @@
 """`flush` run by hand: what one flush did, in a few lines for a person (its summary's JSON is for
-scripts and the scheduler, flush/summary.py)."""
+scripts and the scheduler, flush/summary.py; its schema: docs/json/flush.md)."""
 from __future__ import annotations
 
 import json

@@ -14,11 +14,17 @@ from hub_import.state.storage_record import StorageRecord
 
 def listing(hub, landing_bucket: str, deadline: float | None = None) -> list[dict]:
     """Every storage integration of the organization (every page), each with whether it reads the
-    landing bucket."""
+    landing bucket: `storages --json`, documented in docs/json/storages.md (the Hub's values as
+    strings, or null: whatever type the Hub answers, the schema's types hold)."""
     rows = hub.storages(deadline=deadline or clock.monotonic() + 60)
-    return [{"_id": str(r.get("_id", "")), "name": r.get("name"), "type": r.get("type") or r.get("provider"),
-             "bucket": r.get("bucket"), "landing": bool(landing_bucket) and storage_bucket(r) == landing_bucket.lower()}
+    return [{"_id": _text(r.get("_id")) or "", "name": _text(r.get("name")),
+             "type": _text(r.get("type") or r.get("provider")), "bucket": _text(r.get("bucket")),
+             "landing": bool(landing_bucket) and storage_bucket(r) == landing_bucket.lower()}
             for r in rows]
+
+
+def _text(value) -> str | None:
+    return None if value is None or value == "" else str(value)
 
 
 def listing_lines(rows: list[dict]) -> list[str]:

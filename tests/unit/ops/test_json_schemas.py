@@ -37,14 +37,20 @@ CHECKS = {
 }
 
 
-def schema(doc: str) -> dict[str, tuple[list[str], bool]]:
-    """{field: (its types, optional)} from the table of docs/json/<doc>."""
+def schema(doc: str, section: str | None = None) -> dict[str, tuple[list[str], bool]]:
+    """{field: (its types, optional)} from the table of docs/json/<doc> (with `section`, only the
+    tables under the heading `## <section>`, up to the next such heading)."""
     rows = {}
+    inside = section is None
     for line in (DOCS / doc).read_text().splitlines():
+        if section is not None and line.startswith("## "):
+            inside = line[3:].strip() == section
+        if not inside:
+            continue
         m = re.match(r"\| `([^`]+)` \| ([a-z ]+) \| (.*)\|$", line)
         if m:
             rows[m[1]] = ([t.strip() for t in m[2].split(" or ")], "*optional*" in m[3])
-    assert rows, f"no table in {doc}"
+    assert rows, f"no table in {doc}" + (f" under ## {section}" if section else "")
     return rows
 
 
@@ -61,8 +67,8 @@ def nodes(value, path=""):
             yield from nodes(v, f"{path}[]")
 
 
-def holds(output: dict, doc: str) -> None:
-    rows = schema(doc)
+def holds(output: dict | list, doc: str, section: str | None = None) -> None:
+    rows = schema(doc, section)
     output = json.loads(json.dumps(output))  # as printed
     for path, value, _ in nodes(output):
         if path.endswith("[]") and path not in rows and isinstance(value, dict):
