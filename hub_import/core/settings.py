@@ -69,6 +69,8 @@ class Settings:
     delete_follows: bool = False  # ON_DELETE=delete: a deletion in the bucket soft-deletes the asset
     alert_channels: int | None = None  # None: not known (not deployed by Terraform)
     storage_id: str = ""  # HUB_STORAGE_ID as set (empty: the flush finds the integration, see discovers_storage)
+    sweep_every_minutes: int = 60  # 0: no scheduled sweep (ingest/sweep.py)
+    sweep_grace_s: float = 600.0
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -205,6 +207,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         delete_follows=on_delete == "delete",
         alert_channels=env.bounded("ALERT_CHANNELS") if env.text("ALERT_CHANNELS") else None,
         storage_id=env.text("HUB_STORAGE_ID"),
+        sweep_every_minutes=env.bounded("SWEEP_EVERY_MINUTES"),
+        sweep_grace_s=env.bounded("SWEEP_GRACE_SECONDS"),
     )
 
 

@@ -71,6 +71,9 @@ ENV: dict[str, tuple[str | None, str]] = {
     "ON_DELETE": ("ignore", "an object deleted from the bucket: ignore (its asset stays) or delete (its asset is "
                   "soft-deleted in the Hub)"),
     "MAX_EVENT_AGE_SECONDS": ("86400", "drop events older than this instead of retrying them"),
+    "SWEEP_EVERY_MINUTES": ("60", "how often the sweep lists the landing bucket for files whose event was lost "
+                            "(0: never)"),
+    "SWEEP_GRACE_SECONDS": ("600", "the sweep leaves a file this young to its event"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "ALERT_CHANNELS": ("", "how many notification channels the deployment's alert policies go to (Terraform sets it; "
                        "check warns at 0; empty: not known)"),
@@ -99,5 +102,7 @@ NUMBERS: dict[str, Bound] = {
     "MAX_ASSETS_PER_MANIFEST": Bound(True, 1, 10000),
     "FLUSH_BUDGET_SECONDS": Bound(False, 5, 1800),  # Cloud Scheduler waits 30 minutes at most
     "MAX_EVENT_AGE_SECONDS": Bound(False, 60, 7 * DAY_S),  # Pub/Sub keeps a message 7 days
+    "SWEEP_EVERY_MINUTES": Bound(True, 0, 7 * 24 * 60),  # 0: no sweep; a week at most
+    "SWEEP_GRACE_SECONDS": Bound(False, 0, DAY_S),
     "ALERT_CHANNELS": Bound(True, 0, 1000),  # empty: not known
 }
