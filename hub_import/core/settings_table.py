@@ -102,7 +102,7 @@ NUMBERS: dict[str, Bound] = {
     "MAX_ASSETS_PER_MANIFEST": Bound(True, 1, 10000),
     "FLUSH_BUDGET_SECONDS": Bound(False, 5, 1800),  # Cloud Scheduler waits 30 minutes at most
     "MAX_EVENT_AGE_SECONDS": Bound(False, 60, 7 * DAY_S),  # Pub/Sub keeps a message 7 days
-    "SWEEP_EVERY_MINUTES": Bound(True, 0, 7 * 24 * 60),  # 0: no sweep; a week at most
+    "SWEEP_EVERY_MINUTES": Bound(True, 0, 1440),  # 0: no sweep; once a day at least (Terraform writes it as cron)
     "SWEEP_GRACE_SECONDS": Bound(False, 0, DAY_S),
     "ALERT_CHANNELS": Bound(True, 0, 1000),  # empty: not known
 }

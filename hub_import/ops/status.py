@@ -23,20 +23,23 @@ class Status:
     dead_letters: list = field(default_factory=list)  # [{reason, count, example}], most frequent first
     dead_letters_owed: int = 0  # rejected files whose dead letter Pub/Sub has not confirmed (their failed manifests)
     storage: dict | None = None  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
+    sweep: dict | None = None  # the last sweep (state/sweep_state.py), None when none has run
 
     def to_json(self) -> dict:
         return {"storage": self.storage, "manifests": dict(self.manifests), "assets": dict(self.assets),
                 "failed_assets": self.failed_assets, "oldest_pending": self.oldest_pending,
                 "dead_letter_backlog": self.dead_letter_backlog, "dead_letters": self.dead_letters,
-                "dead_letters_owed": self.dead_letters_owed}
+                "dead_letters_owed": self.dead_letters_owed, "sweep": self.sweep}
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
     """Manifests by state, assets sent and failed (with the Hub's reasons), the oldest pending
     manifest, and the messages waiting on the dead-letter subscription, counted by reason."""
+    from hub_import.state.sweep_state import last_sweep
+
     from .storages import last_found
 
-    result = Status(storage=last_found(settings, store))
+    result = Status(storage=last_found(settings, store), sweep=last_sweep(settings, store))
     prefix = settings.manifest_prefix
     start = prefix + since.strftime("%Y/%m/%d") if since else prefix
     for name in store.list(prefix):
@@ -104,11 +107,15 @@ def _peek_dead_letters(subscriber, settings: Settings, limit: int = 1000) -> tup
 
 
 def status_table(result: Status) -> str:
+    from hub_import.state.sweep_state import sweep_line
+
     lines = []
     if result.storage:
         since = f" (since {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(result.storage['since']))})" \
             if result.storage.get("since") else ""
         lines.append(f"storage: {result.storage['says']}{since}")
+    if result.sweep:
+        lines.append(sweep_line(result.sweep))
     lines.append("manifests          count   assets")
     for state in (SENT, PENDING, "pending, settling", FAILED, "failed, replayed"):
         lines.append(f"{state:<18}{result.manifests.get(state, 0):>7}  {result.assets.get(state, 0):>7}")

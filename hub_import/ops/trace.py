@@ -22,6 +22,7 @@ from hub_import.core.settings import Settings
 from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import FAILED, PENDING, state_path
 from hub_import.state.name_index import NameIndex
+from hub_import.state.sweep_state import found_by_sweep
 
 from .storages import last_found
 from .trace_report import HUB_PAGES, Trace, verdict
@@ -67,6 +68,7 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
     t.rules["judged_by"] = "the object" if current else "its last known version" if known else "its name alone"
     t.rules["landing_bucket"] = settings.landing_bucket  # the one bucket the trigger watches
     t.storage = last_found(settings, store) or {}
+    t.swept = found_by_sweep(settings, store, bucket, name) or {}  # the sweep queued it: its event was lost
     if decision.destination and decision.destination.storage is None and t.storage.get("state") == FOUND:
         t.rules["route"]["storage"] = f"{t.storage['ids'][0]} (found in the Hub)"
     projects = {m["project"] for m in t.manifests} | {d.project for d in [decision.destination] if d}

@@ -24,6 +24,7 @@ class Trace:
     dead_letters: list[dict] = field(default_factory=list)
     hub: dict = field(default_factory=dict)  # {"copies": [...], "asked": [...]} or {"error": why}
     storage: dict = field(default_factory=dict)  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
+    swept: dict = field(default_factory=dict)  # queued by the sweep, its event lost: {object, generation, at}
     outcome: str = ""
     verdict: str = ""
 
@@ -148,6 +149,9 @@ def render(t: Trace) -> str:
                                else f"skipped: {t.rules['skipped']}") + f"  (judged by {t.rules['judged_by']})"], "")
     if t.storage and t.storage.get("state") != "found":
         lines += _block("storage", [t.storage["says"]], "")
+    if t.swept:
+        lines += _block("came in", [f"by the sweep, {when(t.swept.get('at'))} (generation {t.swept.get('generation')}): "
+                                    "its event never came"], "")
     lines += _block("ledger", [f"per {r['key']}: deleted (generation {r.get('deleted_generation')} left the bucket), "
                                f"assets {', '.join(r.get('asset_ids') or []) or 'none'}, flush {r.get('flush')}, "
                                f"{when(r.get('at'))}" if r["state"] == DELETED else

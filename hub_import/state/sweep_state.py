@@ -16,6 +16,7 @@ fails stops (neither holds anything the flush needs).
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 
 from hub_import.core import clock
@@ -112,6 +113,16 @@ class SweepState:
 def last_sweep(settings, store: JsonStore) -> dict | None:
     """The last sweep's record (SweepRecord.to_json), or None when no sweep has run."""
     return SweepState(store, settings.ledger_prefix).last()
+
+
+def sweep_line(last: dict) -> str:
+    """The last sweep in one line, for `status`."""
+    at = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(float(last.get("at") or 0)))
+    queued = int(last.get("queued") or 0)
+    missed = f"{queued} queued as missed" + (" (events are being lost: check the trigger)" if queued else "")
+    return (f"last sweep: {at}, {last.get('listed', 0)} listed, {last.get('known', 0)} already known, {missed}, "
+            f"{last.get('list_calls', 0)} list calls, {float(last.get('seconds') or 0):.1f} s"
+            + ("" if last.get("complete") else "; the pass goes on at the next sweep"))
 
 
 def found_by_sweep(settings, store: JsonStore, bucket: str, name: str) -> dict | None:

@@ -148,6 +148,7 @@ resource "time_sleep" "log_metrics_known" {
     hub_errors      = google_logging_metric.hub_errors.id
     dead_lettered   = google_logging_metric.dead_lettered.id
     storage_waiting = google_logging_metric.storage_waiting.id
+    sweep_missed    = google_logging_metric.sweep_missed.id
   }
 }
 

@@ -224,6 +224,29 @@ variable "max_event_age_seconds" {
   }
 }
 
+# -- the sweep: files whose event was lost ---------------------------------------------------
+variable "sweep_every_minutes" {
+  type        = number
+  description = "How often the sweep lists the landing bucket for files whose event was lost (Eventarc gave up, a trigger was being replaced) and queues them; 0: no sweep (no sweep function, no job). Cloud Scheduler takes cron: under 60, at the minutes of each hour divisible by it; from 60, at minute 0 of the hours of each day divisible by it in whole hours."
+  default     = 60
+
+  validation {
+    condition     = var.sweep_every_minutes >= 0 && var.sweep_every_minutes <= 1440 && floor(var.sweep_every_minutes) == var.sweep_every_minutes
+    error_message = "sweep_every_minutes must be a whole number from 0 (no sweep) to 1440 (once a day)."
+  }
+}
+
+variable "sweep_grace_seconds" {
+  type        = number
+  description = "The sweep leaves a file this young to its event (which may still be on its way)."
+  default     = 600
+
+  validation {
+    condition     = var.sweep_grace_seconds >= 0 && var.sweep_grace_seconds <= 86400
+    error_message = "sweep_grace_seconds must be from 0 to 86400."
+  }
+}
+
 # -- the flush -------------------------------------------------------------------------------
 variable "max_assets_per_manifest" {
   type        = number
