@@ -9,6 +9,7 @@
     check                                                      reach every dependency once
     storages [--json]                                          the organization's Hub storage integrations
     flush                                                      one flush, as the scheduler runs it
+    sweep                                                      one sweep for files whose event was lost
 
 Reads the same environment variables as the functions (`. .local/stack.env` for the local
 stack; on GCP, export them and use application-default credentials); `--set NAME=VALUE`
@@ -49,6 +50,13 @@ def cmd_flush(settings, args) -> int:
     from hub_import.flush.run import flush_once
 
     print(json.dumps(flush_once(settings).to_json(), indent=1))
+    return 0
+
+
+def cmd_sweep(settings, args) -> int:
+    from hub_import.ingest.sweep import sweep_once
+
+    print(json.dumps(sweep_once(settings).to_json(), indent=1))
     return 0
 
 
@@ -287,6 +295,10 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
 
     p = commands.add_parser("flush", help="drain the queue into the Hub once, as the scheduled function does")
     p.set_defaults(run=cmd_flush)
+
+    p = commands.add_parser("sweep", help="list the landing bucket once for files whose event was lost and queue "
+                            "them, as the scheduled sweep does (SWEEP_GRACE_SECONDS; resumes at its cursor)")
+    p.set_defaults(run=cmd_sweep)
     return top
 
 
