@@ -3,7 +3,8 @@
 the objects landed after it, half of those (1% of the bucket) with no ledger record (their events
 lost). The sweep lists everything, reads the ledger for the 2% only, and queues the 1%.
 
-Floors, measured in the same run on the same stack with the bare clients: the bare listing (every
+Floors, measured in the same run on the same stack with the bare clients (each, and the sweep,
+twice, alternating; the best of each kept): the bare listing (every
 object, pages of 1000, the same fields), and the listing plus one ledger read per new object (as
 many threads as the sweep) plus the bare publish of each missed one. Target: the sweep within
 1.3x the second floor, its memory flat (a child process at a tenth of the objects and at all)."""
@@ -66,7 +67,7 @@ FIELDS = "items(name,generation,size,contentType,md5Hash,crc32c,timeCreated,meta
 
 def floors(settings, bucket_name: str, new: list[str]) -> tuple[float, float, int]:
     """(bare listing s, listing + a ledger read per new object + a publish per missed one s, list calls)."""
-    from hub_import.core.clients import publisher_client, storage_client
+    from hub_import.core.clients import storage_client
     from hub_import.core.messages import ObjectMessage
     from hub_import.core.objects import ObjectRef
     from hub_import.core.routes import Destination
@@ -88,16 +89,18 @@ def floors(settings, bucket_name: str, new: list[str]) -> tuple[float, float, in
             blobs = [b for b in page if b.name in new_set]
             refs = [ObjectRef(bucket_name, b.name, int(b.generation), int(b.size)) for b in blobs]
             records = list(pool.map(ledger.read, refs))
-            futures = [publisher_client().publish(settings.topic_path, *_encoded(ObjectMessage(r, dest)))
+            futures = [_publish(settings.topic_path, ObjectMessage(r, dest))
                        for r, record in zip(refs, records) if record is None]
             for f in futures:
                 f.result(timeout=120)
     return listing, time.perf_counter() - started, calls
 
 
-def _encoded(message):
+def _publish(topic: str, message):
+    from hub_import.core.clients import publisher_client
+
     data, attributes = message.encode()
-    return data, attributes
+    return publisher_client().publish(topic, data, **attributes)
 
 
 class ReadCounter:
@@ -116,10 +119,13 @@ class ReadCounter:
 
 
 def run_sweep(settings):
+    import logging
+
     from hub_import.core.clients import storage_client
     from hub_import.ingest.sweep import Sweep
     from hub_import.state.store import JsonStore
 
+    logging.getLogger("hub_import").setLevel(logging.ERROR)  # its lines are the report's figures here
     store = ReadCounter(JsonStore(storage_client().bucket(settings.state_bucket)), settings.ledger_prefix)
     started = time.perf_counter()
     report = Sweep(settings, store=store, budget_s=3600).run()
@@ -138,11 +144,18 @@ def case_sweep(line, env: dict) -> None:
 
     s = bench_settings(env, BUCKET)
     new, watermark = prepare(env, s, N, BUCKET)
-    set_watermark(s, watermark)
-    report, reads, ours = run_sweep(s)
-    drain(env)
-    listing, floor, calls = floors(s, BUCKET, new)
-    drain(env)
+    # Each measured twice, alternating, the best of each kept: on a shared machine the order and
+    # the load move single runs by more than the difference measured.
+    runs, floor_runs = [], []
+    for _ in range(2):
+        floor_runs.append(floors(s, BUCKET, new))
+        drain(env)
+        set_watermark(s, watermark)
+        runs.append(run_sweep(s))
+        drain(env)
+    report, reads, ours = min(runs, key=lambda r: r[2])
+    listing, calls = min(f[0] for f in floor_runs), floor_runs[0][2]
+    floor = min(f[1] for f in floor_runs)
     ratio = ours / floor
     # Memory: the same sweep in a fresh interpreter over a tenth of the objects, then over all of them.
     small = f"{BUCKET}-small"
