@@ -11,8 +11,13 @@ adds the deletion triggers then) OBJECT_DELETE and OBJECT_ARCHIVE go too, as `.d
 `.archived`; fake-gcs-server publishes them for deleted objects, and for the generation an
 overwrite replaces.
 
+Events can be lost on purpose, as Eventarc loses them (a delivery dropped after 24 hours, a
+trigger being replaced): with --lose-file PATH, a notification for an object whose name starts
+with one of the lines of that file (read again for each one; no file, nothing lost) is
+acknowledged and never delivered. That is how a test shows the sweep finding such files.
+
 Usage: eventarc_bridge.py --subscription projects/P/subscriptions/S --target URL [--deletions]
-       [--concurrency N]
+       [--concurrency N] [--lose-file PATH]
 (PUBSUB_EMULATOR_HOST must point at the emulator).
 """
 from __future__ import annotations
@@ -54,8 +59,21 @@ def cloud_event(message, types: dict[str, str] = EVENT_TYPES) -> tuple[dict, byt
     return headers, bytes(message.data)
 
 
+def lost(message, lose_file: str | None) -> bool:
+    """Whether the notification's object is one whose events are to be lost (see the docstring)."""
+    if not lose_file:
+        return False
+    try:
+        with open(lose_file, encoding="utf-8") as f:
+            prefixes = [line.rstrip("\n") for line in f if line.strip()]
+    except OSError:
+        return False
+    name = dict(message.attributes).get("objectId", "")
+    return any(name.startswith(p) for p in prefixes)
+
+
 def run(subscription: str, target: str, stop_after: float | None = None, deletions: bool = False,
-        concurrency: int = 1) -> None:
+        concurrency: int = 1, lose_file: str | None = None) -> None:
     """Deliver until `stop_after` seconds have passed (None: for ever), `concurrency` events at a
     time (Eventarc pushes many at once, up to what the function's instances take)."""
     types = {**EVENT_TYPES, **(DELETION_TYPES if deletions else {})}
@@ -68,7 +86,7 @@ def run(subscription: str, target: str, stop_after: float | None = None, deletio
 
     def deliver(received) -> None:
         event = cloud_event(received.message, types)
-        if event is None:
+        if event is None or lost(received.message, lose_file):
             subscriber.acknowledge(subscription=subscription, ack_ids=[received.ack_id])
             return
         headers, body = event
@@ -108,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--target", required=True, help="the ingest function's URL")
     parser.add_argument("--deletions", action="store_true", help="deliver deleted and archived objects too")
     parser.add_argument("--concurrency", type=int, default=1, help="events delivered at once (default 1)")
+    parser.add_argument("--lose-file", help="a file of name prefixes whose events are lost (never delivered)")
     args = parser.parse_args(argv)
-    run(args.subscription, args.target, deletions=args.deletions, concurrency=args.concurrency)
+    run(args.subscription, args.target, deletions=args.deletions, concurrency=args.concurrency,
+        lose_file=args.lose_file)
     return 0
 
 

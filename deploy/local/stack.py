@@ -12,6 +12,9 @@ virtualenv of its own from its requirements.txt), and the Hub stand-in. It write
 DIR/stack.env, `export` lines that any shell or test can source, and DIR/NAME.log per server.
 `python -m deploy.local.stack up` (so `make up`) gives both functions every product setting set in
 its environment (`ON_OVERWRITE=import EXTERNAL_ID_TEMPLATE='{name}#{generation}' make up`), checked first.
+The sweep (main.py `sweep`) is served from the artifact too, and with the scheduler a second one
+calls it every SWEEP_EVERY_MINUTES (`SWEEP_EVERY_MINUTES=1 make up`: every minute; 0: never).
+A name prefix written as a line of DIR/lose-events makes the bridge lose those objects' events.
 With ON_DELETE=delete, fake-gcs-server publishes deleted and archived objects too, and the bridge
 delivers them.
 
@@ -51,7 +54,8 @@ DEAD_LETTER_TOPIC, DEAD_LETTER_SUBSCRIPTION = "hub-import-dead-letter", "hub-imp
 # Terraform makes no subscription on the results topic (its readers do): this one is to read it here.
 RESULTS_TOPIC, RESULTS_SUBSCRIPTION = "hub-import-results", "hub-import-results-inspect"
 # main.py's entry points, each served by a server of the stack (`up` refuses one it does not serve).
-SERVED = {"on_object_finalized": "ingest", "flush": "flush"}
+SERVED = {"on_object_finalized": "ingest", "flush": "flush", "sweep": "sweep"}
+LOSE_EVENTS = "lose-events"  # DIR/lose-events: name prefixes whose events the bridge loses (eventarc_bridge.py)
 ACK_DEADLINE_S = 600
 MAX_DELIVERY_ATTEMPTS = 100  # Pub/Sub's maximum: a long Hub outage must not dead-letter anything
 
@@ -134,6 +138,13 @@ def function_env(env: dict, settings: dict | None = None) -> dict:
     # Nothing of this repository reaches them: they import only what the artifact carries.
     isolated = dict.fromkeys(("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"))
     return {**dict.fromkeys(ENV), **isolated, **{k: env[k] for k in keys}, **(settings or {})}
+
+
+def sweep_every_minutes(settings: dict) -> int:
+    """SWEEP_EVERY_MINUTES as the functions read it (its default when unset; 0: no scheduled sweep)."""
+    from hub_import.core.settings import ENV
+
+    return int(str(settings.get("SWEEP_EVERY_MINUTES") or ENV["SWEEP_EVERY_MINUTES"][0]).strip())
 
 
 def create_pubsub_resources(project: str, ack_deadline_s: int = ACK_DEADLINE_S) -> None:
@@ -260,7 +271,8 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
 
         bridge = spawn("bridge", [sys.executable, str(Path(__file__).with_name("eventarc_bridge.py")),
                                   "--subscription", f"projects/{GCP_PROJECT}/subscriptions/{NOTIFY_SUBSCRIPTION}",
-                                  "--target", env["INGEST_URL"], "--concurrency", str(bridge_concurrency)]
+                                  "--target", env["INGEST_URL"], "--concurrency", str(bridge_concurrency),
+                                  "--lose-file", str(state_dir / LOSE_EVENTS)]
                                  + (["--deletions"] if deletions else []),
                        state_dir, env={"PUBSUB_EMULATOR_HOST": env["PUBSUB_EMULATOR_HOST"]})
         wait_until(lambda: bridge.poll() is None, "bridge", bridge, state_dir, timeout=2)
@@ -271,9 +283,20 @@ def up(state_dir: Path, *, hub_faults: dict | None = None, scheduler_every: floa
                       env={**function_env(env, settings), "HUB_API_KEY": env["HUB_API_KEY"]})
         env["FLUSH_URL"] = f"http://127.0.0.1:{port}/"
         wait_until(_port_open(port), "flush", flush, state_dir)
+        port = free_port()
+        # The sweep (files whose event was lost) runs from the same artifact, without the Hub API key.
+        sweep = spawn("sweep", artifact.serve("sweep", port), state_dir, cwd=artifact.source,
+                      env=function_env(env, settings))
+        env["SWEEP_URL"] = f"http://127.0.0.1:{port}/"
+        wait_until(_port_open(port), "sweep", sweep, state_dir)
         if scheduler_every:
             spawn("scheduler", [sys.executable, str(Path(__file__).with_name("scheduler.py")),
                                 "--target", env["FLUSH_URL"], "--every", str(scheduler_every)], state_dir)
+            sweep_minutes = sweep_every_minutes(settings or {})
+            if sweep_minutes:
+                spawn("sweep-scheduler", [sys.executable, str(Path(__file__).with_name("scheduler.py")),
+                                          "--target", env["SWEEP_URL"], "--every", str(60 * sweep_minutes),
+                                          "--name", "sweep"], state_dir)
     except BaseException:
         stop_all(state_dir)
         raise

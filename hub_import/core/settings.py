@@ -71,6 +71,8 @@ class Settings:
     max_deletions_per_hour: int = 1000  # past it in a rolling hour, deletions are held (0: no limit)
     alert_channels: int | None = None  # None: not known (not deployed by Terraform)
     storage_id: str = ""  # HUB_STORAGE_ID as set (empty: the flush finds the integration, see discovers_storage)
+    sweep_every_minutes: int = 60  # 0: no scheduled sweep (ingest/sweep.py)
+    sweep_grace_s: float = 600.0
 
     def require_api_key(self) -> str:
         if not self.hub_api_key:
@@ -216,6 +218,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         max_deletions_per_hour=env.bounded("MAX_DELETIONS_PER_HOUR"),
         alert_channels=env.bounded("ALERT_CHANNELS") if env.text("ALERT_CHANNELS") else None,
         storage_id=env.text("HUB_STORAGE_ID"),
+        sweep_every_minutes=env.bounded("SWEEP_EVERY_MINUTES"),
+        sweep_grace_s=env.bounded("SWEEP_GRACE_SECONDS"),
     )
 
 

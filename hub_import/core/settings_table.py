@@ -73,6 +73,9 @@ ENV: dict[str, tuple[str | None, str]] = {
     "MAX_DELETIONS_PER_HOUR": ("1000", "with ON_DELETE=delete, the most assets soft-deleted in a rolling hour; past it "
                                "deletions are held until `deletions --approve` (0: no limit)"),
     "MAX_EVENT_AGE_SECONDS": ("86400", "drop events older than this instead of retrying them"),
+    "SWEEP_EVERY_MINUTES": ("60", "how often the sweep lists the landing bucket for files whose event was lost "
+                            "(0: never)"),
+    "SWEEP_GRACE_SECONDS": ("600", "the sweep leaves a file this young to its event"),
     "LOG_LEVEL": ("INFO", "DEBUG, INFO, WARNING or ERROR"),
     "ALERT_CHANNELS": ("", "how many notification channels the deployment's alert policies go to (Terraform sets it; "
                        "check warns at 0; empty: not known)"),
@@ -102,5 +105,7 @@ NUMBERS: dict[str, Bound] = {
     "FLUSH_BUDGET_SECONDS": Bound(False, 5, 1800),  # Cloud Scheduler waits 30 minutes at most
     "MAX_EVENT_AGE_SECONDS": Bound(False, 60, 7 * DAY_S),  # Pub/Sub keeps a message 7 days
     "MAX_DELETIONS_PER_HOUR": Bound(True, 0, 10_000_000),  # 0: no limit
+    "SWEEP_EVERY_MINUTES": Bound(True, 0, 1440),  # 0: no sweep; once a day at least (Terraform writes it as cron)
+    "SWEEP_GRACE_SECONDS": Bound(False, 0, DAY_S),
     "ALERT_CHANNELS": Bound(True, 0, 1000),  # empty: not known
 }

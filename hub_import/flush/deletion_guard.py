@@ -35,7 +35,6 @@ from hub_import.state.held_deletions import CLOCK_MARGIN_S, HOUR_S, DeletionWind
 from hub_import.state.ledger import Ledger
 from hub_import.state.store import ConflictError
 
-from .deletion_results import HELD
 from .soft_delete import Gone
 from .turn import Turn
 

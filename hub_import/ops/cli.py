@@ -9,6 +9,7 @@
     check [--json]                                             reach every dependency once
     storages [--json]                                          the organization's Hub storage integrations
     flush [--json]                                             one flush, as the scheduler runs it
+    sweep [--json]                                             one sweep for files whose event was lost
     deletions [--approve | --discard] [--json]                 deletions held past MAX_DELETIONS_PER_HOUR
     sweep --deletions [--dry-run] [--json]                     queue the deletions of sent files gone from the bucket
 
@@ -39,6 +40,7 @@ from .flush_report import cmd_flush
 # trace verdicts that need a person: `trace` exits PROBLEMS on them
 TRACE_PROBLEMS = frozenset({"failed", "dead_lettered", "duplicated", "missing", "held"})
 from .deletions_cli import deletion_commands
+from .sweep_cli import sweep_command
 
 
 def say(line: str, file=None) -> None:
@@ -297,6 +299,7 @@ def parser(prog: str = "hub-import", version: str | None = None) -> argparse.Arg
     p.set_defaults(run=cmd_flush)
 
     deletion_commands(commands)
+    sweep_command(commands)
     for p in commands.choices.values():
         add_global_options(p, after_command=True)
     return top

@@ -31,6 +31,7 @@ class Status:
     held_deletions: int = 0  # deletions held past MAX_DELETIONS_PER_HOUR (ops/deletions.py)
     health: Health | None = None  # what the last flush's health record says (ops/health_view.py)
     last_import: dict | None = None  # the manifest last marked sent: {manifest, at (epoch seconds), assets}
+    sweep: dict | None = None  # the last sweep (state/sweep_state.py; at: epoch seconds), None when none has run
 
     def problems(self) -> list[str]:
         """What needs a person (`status --exit-code` exits 1 when there is any), one line each."""
@@ -47,6 +48,9 @@ class Status:
         if self.held_deletions:
             found.append(f"{self.held_deletions} deletion(s) held over MAX_DELETIONS_PER_HOUR "
                          "(deletions --approve, or --discard)")
+        if self.sweep and self.sweep.get("queued"):
+            found.append(f"the last sweep queued {self.sweep['queued']} file(s) whose event never came: events are "
+                         "being lost (check the trigger)")
         return found
 
     def headline(self) -> str:
@@ -82,17 +86,20 @@ class Status:
             "dead_letter_backlog": self.dead_letter_backlog, "dead_letters_more": self.dead_letters_more,
             "dead_letters_unread": self.dead_letters_unread or None,
             "dead_letters": self.dead_letters, "dead_letters_owed": self.dead_letters_owed,
-            "held_deletions": self.held_deletions}
+            "held_deletions": self.held_deletions,
+            "sweep": {**self.sweep, "at": clock.iso(self.sweep.get("at"))} if self.sweep else None}
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
     """The last flush's health, manifests by state, assets sent and failed (with the Hub's reasons),
     the oldest pending manifest, the last import, and the messages waiting on the dead-letter
     subscription, counted by reason."""
+    from hub_import.state.sweep_state import last_sweep
+
     from .storages import last_found
 
     result = Status(storage=last_found(settings, store), health=judge(health.read(store, settings.ledger_prefix),
-                                                                      settings))
+                                                                      settings), sweep=last_sweep(settings, store))
     prefix = settings.manifest_prefix
     start = prefix + since.strftime("%Y/%m/%d") if since else prefix
     for name in store.list(prefix):

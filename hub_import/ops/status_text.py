@@ -88,12 +88,18 @@ def _held_deletion_lines(result: Status) -> list[str]:
             "`deletions --approve` carries them out, `--discard` keeps the assets)"]
 
 
+def _sweep_lines(result: Status) -> list[str]:
+    from hub_import.state.sweep_state import sweep_line
+
+    return [sweep_line(result.sweep)] if result.sweep else []
+
+
 # What `status` shows after its first line (Status.headline), in order: each takes the Status and
 # gives its lines. A part of the product with state of its own to show (held deletions, the last
 # sweep) adds its provider here, what needs a person to Status.problems, and its JSON under a key
 # of its own in Status.to_json (docs/json/status.md).
 SECTIONS = [_storage_lines, _flow_lines, _last_import_lines, _manifest_lines, _dead_letter_lines, _held_deletion_lines,
-            _failed_lines]
+            _sweep_lines, _failed_lines]
 
 
 def status_table(result: Status) -> str:

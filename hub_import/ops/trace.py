@@ -23,6 +23,7 @@ from hub_import.state.ledger import Ledger
 from hub_import.state.manifests import FAILED, PENDING, state_path
 from hub_import.state import health
 from hub_import.state.name_index import NameIndex
+from hub_import.state.sweep_state import found_by_sweep
 
 from .health_view import judge, queued_reason
 from .deletions import held_for
@@ -70,10 +71,12 @@ def trace(settings: Settings, uri: str, *, storage, store, subscriber, hub, sinc
     t.rules = {"route": decision.destination.to_json()} if decision.destination else {"skipped": decision.reason}
     t.rules["judged_by"] = "the object" if current else "its last known version" if known else "its name alone"
     t.rules["landing_bucket"] = settings.landing_bucket  # the one bucket the trigger watches
+    t.rules["sweep_every_minutes"] = settings.sweep_every_minutes  # and the sweep lists (0: no sweep)
     t.storage = last_found(settings, store) or {}
     judged = judge(health.read(store, settings.ledger_prefix), settings)
     t.health = {**judged.to_json(), "queued": queued_reason(judged),
                 "last_flush_at": (judged.record or {}).get("at")}
+    t.swept = found_by_sweep(settings, store, bucket, name) or {}  # the sweep queued it: its event was lost
     if decision.destination and decision.destination.storage is None and t.storage.get("state") == FOUND:
         t.rules["route"]["storage"] = f"{t.storage['ids'][0]} (found in the Hub)"
     projects = {m["project"] for m in t.manifests} | {d.project for d in [decision.destination] if d}

@@ -26,6 +26,7 @@ class Trace:
     storage: dict = field(default_factory=dict)  # HUB_STORAGE_ID empty: what the flush last found (ops/storages.py)
     health: dict = field(default_factory=dict)  # the last flush's health record, judged (ops/health_view.py)
     held: dict | None = None  # its deletion held past MAX_DELETIONS_PER_HOUR (ops/deletions.py)
+    swept: dict = field(default_factory=dict)  # queued by the sweep, its event lost: {object, generation, at}
     outcome: str = ""
     verdict: str = ""
 
@@ -36,7 +37,7 @@ class Trace:
             r["ledger_state"] = r.get("state")
             r["state"] = "sent" if r.get("manifest_sent") and r.get("state") == CLAIMED else r.get("state")
         for row in [body["object"] or {}, body["storage"], *body["ledger"], *body["manifests"], *body["dead_letters"],
-                    *body["hub"].get("copies", []), body["held"] or {}]:
+                    *body["hub"].get("copies", []), body["held"] or {}, body["swept"]]:
             for key in TIMES:
                 if key in row:
                     row[key] = clock.iso(row[key]) if row[key] not in (None, "", 0) else None
@@ -44,6 +45,7 @@ class Trace:
             if str(row.get("generation") or "").isdigit():
                 row["generation"] = int(row["generation"])
         body["storage"] = body["storage"] or None  # as in status: null when the settings name the integration
+        body["swept"] = body["swept"] or None  # null: no sweep queued it
         body["health"].pop("record", None)  # (`status --json` shows it; trace keeps when it was written)
         return body
 
@@ -148,8 +150,11 @@ def verdict(t: Trace, now: float | None = None) -> tuple[str, str]:
         return "not_seen", (f"not seen yet: the trigger watches gs://{landing} only; "
                             f"`hub-import backfill` brings files from other buckets")
     last = f"; the last flush: {t.health['says']}" if t.health.get("says") else ""
+    every = t.rules.get("sweep_every_minutes")
+    sweep = (f"; if its event was lost, the sweep (every {every} min) queues it once it is older than the grace"
+             if every else "")
     return "not_seen", ("not seen yet: no event or backfill reached the product, or it still waits in the queue "
-                        f"(check the trigger, or run backfill){last}")
+                        f"(check the trigger, or run backfill){sweep}{last}")
 
 
 def _deleted(r: dict, live: dict | None) -> str:
@@ -176,6 +181,9 @@ def render(t: Trace) -> str:
                                else f"skipped: {t.rules['skipped']}") + f"  (judged by {t.rules['judged_by']})"], "")
     if t.storage and t.storage.get("state") != "found":
         lines += _block("storage", [t.storage["says"]], "")
+    if t.swept:
+        lines += _block("came in", [f"by the sweep, {when(t.swept.get('at'))} (generation {t.swept.get('generation')}): "
+                                    "its event never came"], "")
     lines += _block("ledger", [f"per {r['key']}: deleted (generation {r.get('deleted_generation')} left the bucket), "
                                f"assets {', '.join(r.get('asset_ids') or []) or 'none'}, flush {r.get('flush')}, "
                                f"{when(r.get('at'))}" if r["state"] == DELETED else

@@ -1,7 +1,7 @@
 """`make bench`: speed, Hub calls, memory and cost, as ratios against floors measured in the same run.
 
 BENCH_N (default 20000) sets the volume, BENCH_CASES a comma-separated subset of
-probe,ingest,flush,backfill,memory,rate,cost,steady,burst. The first seven share one local stack
+probe,ingest,flush,backfill,memory,rate,cost,sweep,steady,burst. The first eight share one local stack
 (.local/bench, the Hub stand-in's rate limit lifted unless a case sets it); steady and burst
 (latency.py) start stacks of their own: BENCH_STEADY_SECONDS (default 180) and
 BENCH_STEADY_RATES (20,100) shape the steady one, BENCH_BURST_RATES (100,1000) the Hub limits a
@@ -280,7 +280,7 @@ def timed(case: str, run, *args):
         RESULTS.setdefault("_case_seconds", {})[case] = round(time.perf_counter() - started, 1)
 
 
-STACK_CASES = ("probe", "ingest", "flush", "backfill", "memory", "rate", "cost")
+STACK_CASES = ("probe", "ingest", "flush", "backfill", "memory", "rate", "cost", "sweep")
 
 
 def main() -> int:
@@ -331,6 +331,9 @@ def run_stack_cases(state_dir: Path, cases: list[str]) -> None:
             timed("3 rate limit", case_rate_limit, env, hub)
         if "cost" in cases and flush:
             case_cost(line, flush)
+        if "sweep" in cases:  # BENCH_SWEEP_N objects (tests/bench/sweep.py)
+            from tests.bench.sweep import case_sweep
+            timed("8 sweep", case_sweep, line, env)
     finally:
         down(state_dir)
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .tfconfig import NAMED_REF, RESOURCE_REF, Block, Config, expressions, load
+from .tfconfig import NAMED_REF, RESOURCE_REF, Config, expressions, load
 
 META_ARGUMENTS = {"count", "for_each", "depends_on", "lifecycle", "provider", "provisioner", "connection"}
 _ARG, _REQ = {"required": False, "block": None}, {"required": True, "block": None}

@@ -27,7 +27,10 @@ pytestmark = pytest.mark.skipif(not shutil.which("terraform"), reason="no terraf
 CONFIG = load(MODULE)
 FUNCTIONS = {"google_cloudfunctions2_function.ingest", "google_cloudfunctions2_function.flush",
              "google_cloud_scheduler_job.flush", "google_cloud_run_service_iam_member.trigger_invokes_ingest",
-             "google_cloud_run_service_iam_member.scheduler_invokes_flush"}
+             "google_cloud_run_service_iam_member.scheduler_invokes_flush",
+             # the sweep (sweep_every_minutes, 60 by default): the same source, its own job
+             "google_cloudfunctions2_function.sweep", "google_cloud_scheduler_job.sweep",
+             "google_cloud_run_service_iam_member.scheduler_invokes_sweep"}
 DECLARED = {b.address for b in CONFIG.of("resource") + CONFIG.of("data")}
 ENV = {**os.environ, "TF_CLI_CONFIG_FILE": os.devnull, "TF_IN_AUTOMATION": "1", "TF_VAR_hub_api_key": "a-key",
        "CHECKPOINT_DISABLE": "1"}

@@ -158,9 +158,9 @@ def test_two_clones_made_apart_give_the_same_zip_byte_for_byte(tmp_path):
 def test_the_local_stack_serves_every_entry_point_of_main_py(tmp_path):
     from deploy.local.stack import SERVED
 
-    assert artifact.entry_points(ROOT) == {"on_object_finalized": "cloudevent", "flush": "http"}
+    assert artifact.entry_points(ROOT) == {"on_object_finalized": "cloudevent", "flush": "http", "sweep": "http"}
     assert set(SERVED) == set(artifact.entry_points(ROOT))
     # an entry point added later is found, so that the stack refuses to start without serving it
     (tmp_path / "main.py").write_text((ROOT / "main.py").read_text()
-                                      + "\n\n@functions_framework.http\ndef sweep(request):\n    return {}\n")
-    assert artifact.entry_points(tmp_path)["sweep"] == "http"
+                                      + "\n\n@functions_framework.http\ndef later(request):\n    return {}\n")
+    assert artifact.entry_points(tmp_path)["later"] == "http"

@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -64,13 +65,13 @@ def _account_ids(prefix: str, tmp_path) -> dict[str, str]:
 def test_every_account_of_the_module_takes_its_id_from_the_one_list():
     accounts = RESOURCES["google_service_account"]
     assert {a["account_id"] for a in accounts.values()} == \
-        {f"${{local.account_ids.{job}}}" for job in ("ingest", "flush", "trigger", "sched", "build", "hub")}
+        {f"${{local.account_ids.{job}}}" for job in ("ingest", "flush", "trigger", "sched", "build", "hub", "sweep")}
 
 
 def test_two_instances_whose_prefixes_share_16_characters_get_accounts_of_their_own(tmp_path):
     eu, us = (_account_ids(p, tmp_path) for p in ("hub-import-scans-eu", "hub-import-scans-us"))
     assert set(eu.values()).isdisjoint(us.values()), (eu, us)
-    assert len(set(eu.values())) == len(eu) == 6
+    assert len(set(eu.values())) == len(eu) == 7
     for account in [*eu.values(), *us.values()]:
         assert ACCOUNT_ID.match(account), account
 

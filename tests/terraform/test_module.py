@@ -60,7 +60,7 @@ def test_the_default_cors_origins_are_the_hubs_and_a_variable():
 
 
 NAME_ARGS = ("name", "account_id", "secret_id", "repository_id")
-PREFIXED = re.compile(r"var\.name_prefix|local\.(short|account_ids|flush_name|metric_prefix)|var\.landing_bucket|var\.state_bucket")
+PREFIXED = re.compile(r"var\.name_prefix|local\.(short|account_ids|flush_name|sweep_name|metric_prefix)|var\.landing_bucket|var\.state_bucket")
 
 
 def test_every_name_comes_from_the_prefix_or_the_buckets_so_two_instances_do_not_collide():

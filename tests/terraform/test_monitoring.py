@@ -27,7 +27,7 @@ def _filters() -> list[str]:
     out = []
     for metric in METRICS.values():
         text = metric["filter"]
-        for name in ("flush_done", "flush_logs"):
+        for name in ("flush_done", "flush_logs", "sweep_done"):
             text = text.replace(f"${{local.{name}}}", CONFIG.locals[name])
         out.append(_unescape(text))
     return out
@@ -37,10 +37,11 @@ def test_every_log_message_the_metrics_match_is_one_the_code_logs():
     messages = {m for f in _filters() for m in re.findall(r'jsonPayload\.message=~?"\^?([^"]+)"', f)}
     assert messages == {"flush done", "Hub call failed; retrying", "the Hub does not answer; nothing pulled this time",
                         "the Hub rejected an asset", "dead-lettered", "manifest left pending",
-                        "waiting for a Hub storage integration for bucket"}
+                        "waiting for a Hub storage integration for bucket", "sweep done"}
     for message in messages:
         assert f'"{message}' in CODE, message
-    assert all('resource.labels.service_name="${local.flush_name}"' in f for f in _filters())
+    assert all('resource.labels.service_name="${local.flush_name}"' in f or
+               ('resource.labels.service_name="${local.sweep_name}"' in f and '"sweep done"' in f) for f in _filters())
 
 
 def test_every_field_the_metrics_read_is_on_the_line_they_match():
@@ -112,7 +113,8 @@ def test_an_alert_fires_when_the_hub_is_unreachable_for_n_flushes():
 
 def test_every_alert_goes_to_the_channels_of_the_variables():
     assert CONFIG.locals["channels"] == "${concat(var.notification_channels, google_monitoring_notification_channel.email[*].id)}"
-    assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable", "storage_waiting", "deletions_held"}
+    assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable", "storage_waiting", "deletions_held",
+                             "sweep_missed"}
     for name, policy in POLICIES.items():
         assert policy["notification_channels"] == "${local.channels}", name
         assert policy["documentation"][0]["content"], name
@@ -151,3 +153,16 @@ def test_an_alert_fires_when_the_flush_holds_deletions_past_the_hourly_limit():
     assert "deletions --approve" in content and "deletions --discard" in content
     assert POLICIES["deletions_held"]["notification_channels"] == "${local.channels}"
     assert "deletions_held" in CONFIG.outputs["alert_policies"]["value"]
+
+
+def test_an_alert_fires_when_a_sweep_finds_files_whose_event_was_lost_and_says_to_check_the_trigger():
+    from hub_import.ingest.sweep import SweepReport
+
+    # the metric reads the line every sweep logs, and a field that line carries
+    assert METRICS["sweep_missed"]["filter"] == "${local.sweep_done} AND jsonPayload.queued>0"
+    assert "queued" in SweepReport().to_json() and 'log(logger, level, "sweep done", **report.to_json())' in CODE
+    [condition] = POLICIES["sweep_missed"]["conditions"]
+    threshold = condition["condition_threshold"][0]
+    assert "google_logging_metric.sweep_missed.name" in threshold["filter"] and threshold["threshold_value"] == 0
+    assert "events are being lost" in POLICIES["sweep_missed"]["display_name"]
+    assert "Check the trigger" in POLICIES["sweep_missed"]["documentation"][0]["content"]

@@ -7,7 +7,7 @@ locals {
   # releases, so an upgrade replaces no account); a longer one is cut to 15 and a short hash of
   # the whole prefix is added, so that hub-import-scans-eu and hub-import-scans-us differ.
   short       = length(var.name_prefix) <= 16 ? var.name_prefix : "${substr(var.name_prefix, 0, 15)}-${substr(sha256(var.name_prefix), 0, 6)}"
-  account_ids = { for job in ["ingest", "flush", "trigger", "sched", "build", "hub"] : job => "${local.short}-${job}" }
+  account_ids = { for job in ["ingest", "flush", "trigger", "sched", "build", "hub", "sweep"] : job => "${local.short}-${job}" }
 }
 
 resource "google_service_account" "ingest" {

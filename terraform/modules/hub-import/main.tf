@@ -22,6 +22,7 @@ locals {
   landing_location     = var.create_landing_bucket ? local.new_landing_location : data.google_storage_bucket.landing[0].location
   landing_bucket       = var.create_landing_bucket ? google_storage_bucket.landing[0].name : data.google_storage_bucket.landing[0].name
   flush_name           = "${var.name_prefix}-flush"
+  sweep_name           = "${var.name_prefix}-sweep"
 
   # Exactly the variables hub_import/core/settings.py reads (tests/terraform checks it); the API key
   # is a secret variable of the flush function only.
@@ -68,6 +69,8 @@ locals {
     ON_DELETE               = var.on_delete
     MAX_DELETIONS_PER_HOUR  = tostring(var.max_deletions_per_hour)
     MAX_EVENT_AGE_SECONDS   = tostring(var.max_event_age_seconds)
+    SWEEP_EVERY_MINUTES     = tostring(var.sweep_every_minutes)
+    SWEEP_GRACE_SECONDS     = tostring(var.sweep_grace_seconds)
     LOG_LEVEL               = var.log_level
     ALERT_CHANNELS          = tostring(length(var.notification_channels) + length(var.alert_emails)) # for check
   }

@@ -149,6 +149,7 @@ resource "time_sleep" "log_metrics_known" {
     dead_lettered   = google_logging_metric.dead_lettered.id
     storage_waiting = google_logging_metric.storage_waiting.id
     deletions_held  = google_logging_metric.deletions_held.id
+    sweep_missed    = google_logging_metric.sweep_missed.id
   }
 }
 

@@ -54,13 +54,14 @@ output "dashboard_url" {
 }
 
 output "alert_policies" {
-  description = "The alert policies: files waiting too long, dead letters, the Hub unreachable, no storage integration yet, deletions held."
+  description = "The alert policies: files waiting too long, dead letters, the Hub unreachable, no storage integration yet, deletions held, events lost (found by the sweep)."
   value = {
     oldest_message  = google_monitoring_alert_policy.oldest_message.name
     dead_letters    = google_monitoring_alert_policy.dead_letters.name
     hub_unreachable = google_monitoring_alert_policy.hub_unreachable.name
     storage_waiting = google_monitoring_alert_policy.storage_waiting.name
     deletions_held  = google_monitoring_alert_policy.deletions_held.name
+    sweep_missed    = google_monitoring_alert_policy.sweep_missed.name
   }
 }
 

@@ -9,7 +9,6 @@ import json
 from hub_import.core.messages import DeletionMessage
 from hub_import.core.objects import ObjectRef
 from hub_import.flush import results
-from hub_import.flush.soft_delete import Gone
 from hub_import.state.ledger import FAILED
 from tests.unit.flush.test_early_claims import Shipper
 from tests.unit.flush.test_result_messages import DictStore, Publisher

@@ -12,7 +12,6 @@ Before d7e1a9f the index was best-effort and this contention cost nothing.
 (No network: the state bucket is a dict, each GCS call taking a few milliseconds, thread-safe.)"""
 from __future__ import annotations
 
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -34,11 +33,8 @@ GCS_LATENCY_S = 0.005
 
 
 class SlowStore(DictStore):
-    """The dict state bucket, each call taking GCS_LATENCY_S, made atomic per call (as GCS is)."""
-
-    def __init__(self):
-        super().__init__()
-        self.lock = threading.Lock()
+    """The dict state bucket, each call taking GCS_LATENCY_S, atomic per call (as GCS is) under
+    DictStore's reentrant lock."""
 
     def create(self, path, body):
         return self.write(path, body, if_generation_match=0)

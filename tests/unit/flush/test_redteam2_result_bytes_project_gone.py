@@ -13,7 +13,7 @@ import json
 from hub_import.core import clock
 from hub_import.hub import HubError, HubNotFoundError
 
-from tests.unit.flush.redteam_deleting import SETTLE_S, Deleting, Store as DictStore, ListingHub, Publisher, VirtualClock, told
+from tests.unit.flush.redteam_deleting import SETTLE_S, Deleting, Store as DictStore, ListingHub, Publisher, VirtualClock
 
 
 class FlakyHub(ListingHub):

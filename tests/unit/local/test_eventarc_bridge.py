@@ -23,3 +23,14 @@ def test_deletions_go_as_eventarc_types_only_when_asked_for(kind, ce_type):
     assert headers["ce-type"] == ce_type and headers["ce-subject"] == "objects/a b/%C3%BC.jpg"
     assert headers["ce-source"] == "//storage.googleapis.com/projects/_/buckets/landing" and body
     assert cloud_event(notification("OBJECT_METADATA_UPDATE"), {**EVENT_TYPES, **DELETION_TYPES}) is None
+
+
+def test_events_are_lost_only_for_the_names_the_lose_file_lists(tmp_path):
+    from deploy.local.eventarc_bridge import lost
+
+    message = notification("OBJECT_FINALIZE")  # objectId "a b/ü.jpg"
+    assert not lost(message, None) and not lost(message, str(tmp_path / "absent"))
+    (tmp_path / "lose").write_text("other/\n\n")
+    assert not lost(message, str(tmp_path / "lose"))
+    (tmp_path / "lose").write_text("other/\na b/\n")
+    assert lost(message, str(tmp_path / "lose"))

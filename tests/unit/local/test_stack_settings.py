@@ -40,3 +40,17 @@ def test_a_setting_that_cannot_work_stops_make_up_naming_the_variable():
         check_settings({"ON_OVERWRITE": "sometimes"})
     routed = check_settings({"HUB_ROUTES": '[{"prefix": "cams/", "project": "cams", "storage": "cams-st"}]'})
     assert routed.routes[0].destination.project == "cams" and routed.default.project == HUB_PROJECT
+
+
+def test_make_up_passes_both_sweep_settings_and_schedules_the_sweep_by_them():
+    from deploy.local.stack import sweep_every_minutes
+
+    settings, _ = settings_from({"SWEEP_EVERY_MINUTES": "1", "SWEEP_GRACE_SECONDS": "0", "PATH": "/usr/bin"})
+    assert settings == {"SWEEP_EVERY_MINUTES": "1", "SWEEP_GRACE_SECONDS": "0"}
+    env = function_env(STACK, settings)
+    assert (env["SWEEP_EVERY_MINUTES"], env["SWEEP_GRACE_SECONDS"]) == ("1", "0")
+    assert sweep_every_minutes(settings) == 1  # the stack's sweep scheduler then calls it every 60 s
+    assert sweep_every_minutes({}) == int(ENV["SWEEP_EVERY_MINUTES"][0]) == 60
+    assert sweep_every_minutes({"SWEEP_EVERY_MINUTES": "0"}) == 0  # no sweep scheduler
+    with pytest.raises(StackError):
+        check_settings({"SWEEP_EVERY_MINUTES": "-1"})

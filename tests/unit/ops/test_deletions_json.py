@@ -60,10 +60,10 @@ def test_sweep_json_holds_to_its_schema_dry_run_or_not():
         ledger.mark_sent("m1.json", 3)
         hold(store, ["held.png"], now)
         dry = sweep_deletions(SETTINGS, store, Landing(["live.png"]), Publisher(), dry_run=True).to_json()
-        holds(dry, "sweep.md")
+        holds(dry, "sweep.md", "sweep --deletions")
         assert dry["dry_run"] is True and (dry["gone"], dry["held"], dry["queued"]) == (2, 1, 0)
         done = sweep_deletions(SETTINGS, store, Landing(["live.png"]), Publisher()).to_json()
-        holds(done, "sweep.md")
+        holds(done, "sweep.md", "sweep --deletions")
         assert done["dry_run"] is False and done["queued"] == 1 and isinstance(done["seconds"], float)
 
 

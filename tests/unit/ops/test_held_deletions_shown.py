@@ -104,8 +104,8 @@ def test_sweep_deletions_queues_the_sent_files_gone_from_the_bucket_once_each_no
         assert (dry.gone, dry.queued) == (3, 0)
 
 
-def test_sweep_asks_for_deletions_and_needs_on_delete_delete(env, capsys):
+def test_sweep_dry_run_asks_for_deletions_and_the_deletion_sweep_needs_on_delete_delete(env, capsys):
     from hub_import.ops.cli import main
 
-    assert main(["sweep"]) == 2 and "give --deletions" in capsys.readouterr().err
+    assert main(["sweep", "--dry-run"]) == 2 and "--dry-run is for --deletions" in capsys.readouterr().err
     assert main(["sweep", "--deletions"]) == 2 and "needs ON_DELETE=delete" in capsys.readouterr().err

@@ -19,6 +19,7 @@ from hub_import.ops import trace as trace_module
 from hub_import.ops.status import status
 from hub_import.ops.trace_report import render
 from hub_import.state.manifests import FAILED, ManifestStore
+from hub_import.state.sweep_state import SweepRecord, SweepState
 from tests.unit.flush.test_flush_in_memory import ENV
 from tests.unit.ops.test_health import (FILES, SETTINGS, DownHub, Hub, Landing, ListingStore, NoDeadLetters,
                                         backlog_of, flushes)
@@ -78,7 +79,6 @@ def holds(output: dict | list, doc: str, section: str | None = None) -> None:
         types, _ = rows[key]
         assert any(CHECKS[t](value) for t in types), f"{doc}: {path} = {value!r} is not {' or '.join(types)}"
     # every field that is not optional is there, wherever its parent object is
-    parents = {p: v for p, v, _ in nodes(output)} | {"": output}
     for field, (_, optional) in rows.items():
         parent, _, key = field.rpartition(".")
         if optional or key == "*" or field.endswith("[]"):
@@ -110,6 +110,11 @@ def test_status_json_holds_to_its_schema(store, monkeypatch):
     holds(told, "status.md")
     assert told["dead_letter_backlog"] == 2 and told["oldest_pending"]["age_seconds"] >= 0
     assert told["health"]["record"]["at"].endswith("Z") and told["last_import"]["assets"] == 200
+    assert told["sweep"] is None  # no sweep has run
+    SweepState(store, SETTINGS.ledger_prefix).record(SweepRecord(listed=60, known=20, queued=40, complete=True))
+    swept = status(SETTINGS, store, NoDeadLetters()).to_json()
+    holds(swept, "status.md")
+    assert swept["sweep"]["queued"] == 40 and swept["sweep"]["at"].endswith("Z")
     # and in an outage, with the dead letters unread, and HUB_STORAGE_ID left to the flush to find
     s = ListingStore()
     flushes(s, DownHub(), 1)
@@ -143,3 +148,9 @@ def test_trace_json_holds_to_its_schema_and_says_sent_as_the_text_does(store, mo
               "trace.md")
     holds(trace_module.trace(SETTINGS, f"gs://landing/{FILES[3]}", storage=Landing(), store=ListingStore(),
                              subscriber=None, hub=None).to_json(), "trace.md")
+    # a file the sweep queued (its event lost)
+    SweepState(s, SETTINGS.ledger_prefix).mark_found(ObjectRef("landing", FILES[3], 7))
+    swept = trace_module.trace(SETTINGS, f"gs://landing/{FILES[3]}", storage=Landing(), store=s, subscriber=None,
+                               hub=None).to_json()
+    holds(swept, "trace.md")
+    assert swept["swept"]["generation"] == 7 and swept["swept"]["at"].endswith("Z")

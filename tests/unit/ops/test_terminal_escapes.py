@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 from argparse import Namespace
-from collections import Counter
 from types import SimpleNamespace
 
 import pytest

@@ -53,6 +53,9 @@ def made(**parts) -> Trace:
     ({"ledger": [record(sent=True)]}, "missing",
      "sent in manifests/2027/01/15/080000Z-f-001.json at 2027-01-15 07:59:00 UTC, but the Hub holds no asset"),
     ({}, "not_seen", "not seen yet: no event or backfill reached the product"),
+    ({"rules": {**ROUTE, "sweep_every_minutes": 60}}, "not_seen", "not seen yet: no event or backfill reached the product, "
+     "or it still waits in the queue (check the trigger, or run backfill); if its event was lost, the sweep (every 60 "
+     "min) queues it"),
     ({"object": None}, "not_seen", "not seen yet: not in the bucket"),
     ({"rules": {**ROUTE, "landing_bucket": "landing"}}, "not_seen",
      "not seen yet: the trigger watches gs://landing only; `hub-import backfill` brings"),

@@ -1,0 +1,271 @@
+"""The sweep: files whose event was lost, found by listing the landing bucket and queued as an
+event would have queued them.
+
+Eventarc drops a delivery it could not make in 24 hours, and GCS promises notifications at least
+once, not without loss; a trigger being replaced, a failing revision, a quota error lose events
+for good. So every SWEEP_EVERY_MINUTES a scheduled call (main.py `sweep`) lists the landing
+bucket, only under the prefixes some route can take (`listing_prefixes`), and every eligible
+object older than SWEEP_GRACE_SECONDS (its event may still be on its way) without a ledger record
+goes down the same path an event takes (`handler.describe`, then the same topic), with source
+"sweep". Should its event come too, the ledger keeps the file once. Nothing here holds the flush's
+lease or anything else the flush waits on: files that events deliver are never slowed by it.
+
+Cost and bounds. One listing row per object, and one ledger read only for an object created
+after the watermark (and for every object in the first pass, or after the listing changed):
+- Each run stops at its budget (FLUSH_BUDGET_SECONDS, or `max_objects` listed), at a page's end,
+  and keeps a cursor in the state bucket (state/sweep_state.py): the prefix it was in and the last
+  name done. The next run goes on from there (listing from that name), so a bucket of any size is
+  covered in as many runs as it takes, in memory of one page.
+- The watermark. When a pass (every prefix listed to its end) completes, the watermark becomes
+  `started - grace - OVERLAP_S`, `started` being when that pass began (this host's clock). It is
+  only moved after a complete pass, and reset when what is listed changes (routes, filters).
+  Why it is safe: every object created before the pass began was in the listing for the whole
+  pass, so the pass listed it; it was judged then, unless it was younger than the grace, and an
+  object created before `started - grace` never is. Objects created during a pass (behind the
+  cursor, where the listing had passed) are newer than `started`, so the next pass checks them.
+  OVERLAP_S covers this host's clock running ahead of GCS's (timeCreated is GCS's clock) and an
+  object whose timeCreated is earlier than the moment it became listable (a slow finalize, a
+  resumable upload finished late, a copy): up to OVERLAP_S of either, nothing is missed. A file
+  older than the watermark whose record is later removed is not this sweep's to find (`backfill`).
+
+Tell it: one log line a run ("sweep done": listed, known, queued as missed, list calls, ledger
+reads, seconds; WARNING when it queued anything: events are being lost), a record of the last run
+(`status`), and a marker per file it queued (`trace`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from hub_import.core import clock
+from hub_import.core.decisions import decide
+from hub_import.core.logs import log
+from hub_import.core.messages import publish, wait
+from hub_import.core.objects import ObjectRef
+from hub_import.core.settings import Settings
+from hub_import.state.ledger import DELETED, Ledger
+from hub_import.state.store import ConflictError, JsonStore
+from hub_import.state.sweep_state import Cursor, SweepRecord, SweepState
+
+from .handler import describe
+
+logger = logging.getLogger(__name__)
+
+OVERLAP_S = 600.0  # clock skew between this host and GCS, and late finalizes, the watermark allows for
+PAGE_SIZE = 1000  # GCS's largest listing page
+SAVE_EVERY_S = 10.0  # how often a run writes its cursor (and always when it stops)
+WORKERS = 16  # ledger reads (and size probes, publishes) of one page at once
+FIELDS = "items(name,generation,size,contentType,md5Hash,crc32c,timeCreated,metadata),nextPageToken"
+WILDCARDS = "*?["
+
+
+@dataclass
+class SweepReport(SweepRecord):
+    """One run: SweepRecord's counts, and those that cost nothing (no ledger read)."""
+
+    young: int = 0  # younger than the grace: left to their event (the next pass looks again)
+    older: int = 0  # created before the watermark: checked by an earlier complete pass
+    skipped: int = 0  # the rules skip them (folders, filters, no route)
+    stopped: str = ""  # why the run ended before the pass did ("budget", "objects", "another sweep")
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "young": self.young, "older": self.older, "skipped": self.skipped,
+                "stopped": self.stopped}
+
+
+def literal_head(glob: str) -> str:
+    """The part of `glob` before its first wildcard: every name it matches starts with it."""
+    cut = min((glob.index(c) for c in WILDCARDS if c in glob), default=len(glob))
+    return glob[:cut]
+
+
+def listing_prefixes(settings: Settings) -> list[str]:
+    """The prefixes to list: every name some route can take starts with one of them, and none is
+    inside another ([""], the whole bucket, when the default route takes everything). INCLUDE_GLOBS,
+    when set, narrow them. (A glob route is listed by its literal head, and the rules judge each
+    name: GCS's matchGlob reads `**` and `[!...]` otherwise than the routes do, and would save
+    listing rows only, not reads.)"""
+    heads = [""] if settings.default is not None else [
+        r.prefix if r.prefix is not None else literal_head(r.glob or "") for r in settings.routes]
+    if settings.include_globs:
+        narrowed = []
+        for head in heads:
+            for include in map(literal_head, settings.include_globs):
+                if head.startswith(include) or include.startswith(head):
+                    narrowed.append(max(head, include, key=len))
+        heads = narrowed
+    kept: list[str] = []
+    for head in sorted(set(heads)):
+        if not any(head.startswith(k) for k in kept):
+            kept.append(head)
+    return kept
+
+
+def scope_of(settings: Settings, prefixes: list[str]) -> str:
+    """A fingerprint of what a pass judges: a watermark holds only for the same one."""
+    what = [settings.landing_bucket, prefixes, sorted(settings.include_globs), sorted(settings.exclude_globs),
+            sorted(settings.allowed_extensions), list(settings.allowed_content_types), settings.skip_empty,
+            settings.max_object_bytes, settings.each_generation, settings.ledger_prefix]
+    return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:16]
+
+
+def _created(ref: ObjectRef) -> float | None:
+    if not ref.time_created:
+        return None
+    try:
+        when = datetime.fromisoformat(ref.time_created.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
+
+
+def known(doc, ref: ObjectRef) -> bool:
+    """Whether a ledger record accounts for the object: any record, but one of a deletion of an
+    older generation (the name uploaded again: the flush claims it anew)."""
+    if doc is None:
+        return False
+    body = doc.body if isinstance(doc.body, dict) else {}
+    return not (body.get("state") == DELETED and int(body.get("deleted_generation") or 0) < ref.generation)
+
+
+class Sweep:
+    """One bounded run of the sweep (see the module docstring). `storage`: a storage client;
+    `store`: the state bucket's JsonStore; `send`: publish (a future per message)."""
+
+    def __init__(self, settings: Settings, *, storage=None, store: JsonStore | None = None, send=publish,
+                 budget_s: float | None = None, max_objects: int | None = None, page_size: int = PAGE_SIZE,
+                 workers: int = WORKERS, describe_object=describe):
+        from hub_import.core.clients import storage_client
+
+        self.settings = settings
+        self.storage = storage or storage_client()
+        self.store = store or JsonStore(self.storage.bucket(settings.state_bucket))
+        self.state = SweepState(self.store, settings.ledger_prefix)
+        self.ledger = Ledger(self.store, settings.ledger_prefix, settings.each_generation)
+        self.send, self.describe = send, describe_object
+        self.budget_s = settings.flush_budget_s if budget_s is None else budget_s
+        self.max_objects, self.page_size, self.workers = max_objects, page_size, workers
+
+    def run(self) -> SweepReport:
+        report = SweepReport()
+        started = clock.monotonic()
+        try:
+            self._run(report, started)
+        finally:
+            report.seconds = clock.monotonic() - started
+            self._tell(report)
+        return report
+
+    def _run(self, report: SweepReport, started: float) -> None:
+        s = self.settings
+        prefixes = listing_prefixes(s)
+        scope = scope_of(s, prefixes)
+        cursor = self.state.cursor()
+        if cursor.scope != scope:  # what is listed changed: no earlier pass covers it
+            cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
+        if cursor.started is None:
+            cursor.started, cursor.index, cursor.after = clock.now(), 0, ""
+        if cursor.index >= len(prefixes):
+            cursor.index, cursor.after = len(prefixes), ""
+        check_after = None if cursor.watermark is None else cursor.watermark
+        bucket = self.storage.bucket(s.landing_bucket)
+        saved_at = clock.monotonic()
+        with ThreadPoolExecutor(self.workers) as pool:
+            while cursor.index < len(prefixes):
+                pages = bucket.list_blobs(prefix=prefixes[cursor.index] or None, start_offset=cursor.after or None,
+                                          page_size=self.page_size, fields=FIELDS).pages
+                for page in pages:
+                    report.list_calls += 1
+                    last = self._page(page, cursor.after, check_after, report, pool)
+                    if last:
+                        cursor.after = last
+                    if clock.monotonic() - saved_at >= SAVE_EVERY_S:
+                        if not self._save(cursor, report):
+                            return
+                        saved_at = clock.monotonic()
+                    if clock.monotonic() - started >= self.budget_s:
+                        report.stopped = "budget"
+                    elif self.max_objects is not None and report.listed >= self.max_objects:
+                        report.stopped = "objects"
+                    if report.stopped:
+                        self._save(cursor, report)
+                        return
+                cursor.index, cursor.after = cursor.index + 1, ""
+        # A complete pass: everything created before it began (less the grace and the overlap) is checked.
+        cursor.watermark = cursor.started - s.sweep_grace_s - OVERLAP_S
+        cursor.started, cursor.index, cursor.after, cursor.passes = None, 0, "", cursor.passes + 1
+        report.complete = self._save(cursor, report)
+
+    def _save(self, cursor: Cursor, report: SweepReport) -> bool:
+        try:
+            self.state.save(cursor)
+            return True
+        except ConflictError:
+            report.stopped = "another sweep"  # it moved the cursor meanwhile: it goes on, this one stops
+            return False
+
+    def _page(self, page, after: str, check_after: float | None, report: SweepReport, pool) -> str:
+        """Judge one listing page; queue the missed, confirmed before it returns. Its last name."""
+        young_after = clock.now() - self.settings.sweep_grace_s
+        candidates, last = [], ""
+        for blob in page:
+            last = blob.name
+            if blob.name == after:  # the listing starts at the name the cursor last did (inclusive)
+                continue
+            report.listed += 1
+            ref = ObjectRef.from_blob(blob)
+            created = _created(ref)
+            if created is not None and created > young_after:
+                report.young += 1
+            elif check_after is not None and created is not None and created < check_after:
+                report.older += 1
+            elif decide(ref, self.settings, resolve=False).destination is None:
+                report.skipped += 1
+            else:
+                candidates.append(ref)
+        futures: deque = deque()
+        for ref, outcome in zip(candidates, pool.map(self._check, candidates)):
+            report.ledger_reads += 1
+            if outcome == "known":
+                report.known += 1
+            elif outcome == "skipped":
+                report.skipped += 1
+            else:
+                futures.append((ref, outcome))
+        for ref, future in futures:
+            message_id = wait(future)  # PublishError: the run stops here, the cursor before this page
+            report.queued += 1
+            log(logger, logging.INFO, "queued by the sweep: its event never came", object=ref.uri,
+                generation=ref.generation, message_id=message_id, source="sweep")
+        return last
+
+    def _check(self, ref: ObjectRef):
+        """'known' (a ledger record), 'skipped' (the rules), or the future of its publish."""
+        if known(self.ledger.read(ref), ref):
+            return "known"
+        message = self.describe(ref, self.settings, source="sweep")
+        if message is None:
+            return "skipped"
+        self.state.mark_found(ref)  # before it is queued: trace can tell whatever follows
+        return self.send(self.settings.topic_path, message)
+
+    def _tell(self, report: SweepReport) -> None:
+        level = logging.WARNING if report.queued else logging.INFO
+        log(logger, level, "sweep done", **report.to_json())
+        if report.queued:
+            log(logger, logging.WARNING, f"the sweep queued {report.queued} file(s) whose event never came: events "
+                "are being lost; check the trigger (Eventarc) and the ingest function's errors", queued=report.queued)
+        try:
+            self.state.record(report)
+        except Exception as exc:  # noqa: BLE001 - the record is for status; the run itself is done
+            log(logger, logging.WARNING, f"the sweep's record was not written: {type(exc).__name__}")
+
+
+def sweep_once(settings: Settings, **kwargs) -> SweepReport:
+    """One bounded sweep of the landing bucket (main.py `sweep`, the CLI's `sweep`)."""
+    return Sweep(settings, **kwargs).run()

@@ -1,0 +1,129 @@
+"""What the sweeps keep in the state bucket (hub_import/ingest/sweep.py), under LEDGER_PREFIX/sweep/KIND/:
+
+    cursor.json   the pass under way and the last complete one:
+                  {"scope": "<fingerprint of what is listed>", "watermark": float | null,
+                   "pass": {"started": float, "index": int, "after": "<last name done>"} | null}
+    last.json     the last sweep: {"at", "listed", "known", "queued", "list_calls", "ledger_reads",
+                  "seconds", "complete"}: what `status` shows.
+    found/<sha256(bucket/name)[:2]>/<sha256(bucket/name)>.json
+                  {"object", "generation", "at"}: a file the sweep queued because no event had
+                  brought it in (written before it is queued); what `trace` tells.
+
+KIND is "objects" (files whose event was lost); a deletion sweep keeps its own beside it. The
+cursor is written with a generation precondition: of two sweeps at once, the one whose write
+fails stops (neither holds anything the flush needs).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from hub_import.core import clock
+from hub_import.core.objects import ObjectRef
+
+from .store import Doc, JsonStore
+
+OBJECTS = "objects"
+
+
+@dataclass
+class Cursor:
+    """The cursor document: `watermark` (objects created before it were checked by a complete
+    pass over the same `scope`), and the pass under way, if any (`after`: the last name done in
+    the `index`th listing prefix)."""
+
+    scope: str = ""
+    watermark: float | None = None
+    started: float | None = None  # the pass under way (None: none)
+    index: int = 0
+    after: str = ""
+    generation: int = 0  # of the document read (0: there was none)
+    passes: int = 0  # complete passes so far
+
+    def to_json(self) -> dict:
+        running = None if self.started is None else {"started": self.started, "index": self.index,
+                                                     "after": self.after}
+        return {"scope": self.scope, "watermark": self.watermark, "pass": running, "passes": self.passes}
+
+    @classmethod
+    def from_doc(cls, doc: Doc | None) -> "Cursor":
+        if doc is None or not isinstance(doc.body, dict):
+            return cls(generation=doc.generation if doc else 0)
+        body, running = doc.body, doc.body.get("pass") or {}
+        watermark = body.get("watermark")
+        return cls(scope=str(body.get("scope") or ""),
+                   watermark=float(watermark) if isinstance(watermark, (int, float)) else None,
+                   started=float(running["started"]) if isinstance(running.get("started"), (int, float)) else None,
+                   index=int(running.get("index") or 0), after=str(running.get("after") or ""),
+                   generation=doc.generation, passes=int(body.get("passes") or 0))
+
+
+@dataclass
+class SweepRecord:
+    """One sweep, as `status` shows it."""
+
+    at: float = field(default_factory=clock.now)
+    listed: int = 0
+    known: int = 0
+    queued: int = 0
+    list_calls: int = 0
+    ledger_reads: int = 0
+    seconds: float = 0.0
+    complete: bool = False
+
+    def to_json(self) -> dict:
+        return {"at": self.at, "listed": self.listed, "known": self.known, "queued": self.queued,
+                "list_calls": self.list_calls, "ledger_reads": self.ledger_reads,
+                "seconds": round(self.seconds, 2), "complete": self.complete}
+
+
+class SweepState:
+    def __init__(self, store: JsonStore, ledger_prefix: str, kind: str = OBJECTS):
+        self.store, self.prefix = store, f"{ledger_prefix}sweep/{kind}/"
+
+    def cursor(self) -> Cursor:
+        return Cursor.from_doc(self.store.read(self.prefix + "cursor.json"))
+
+    def save(self, cursor: Cursor) -> None:
+        """Write `cursor` over the generation it was read at (ConflictError: another sweep moved it)."""
+        cursor.generation = self.store.write(self.prefix + "cursor.json", cursor.to_json(),
+                                             if_generation_match=cursor.generation)
+
+    def record(self, record: SweepRecord) -> None:
+        self.store.write(self.prefix + "last.json", record.to_json())
+
+    def last(self) -> dict | None:
+        doc = self.store.read(self.prefix + "last.json")
+        return doc.body if doc is not None and isinstance(doc.body, dict) else None
+
+    def _found_path(self, bucket: str, name: str) -> str:
+        key = hashlib.sha256(f"{bucket}/{name}".encode()).hexdigest()
+        return f"{self.prefix}found/{key[:2]}/{key}.json"
+
+    def mark_found(self, ref: ObjectRef) -> None:
+        self.store.write(self._found_path(ref.bucket, ref.name),
+                         {"object": ref.uri, "generation": ref.generation, "at": clock.now()})
+
+    def found(self, bucket: str, name: str) -> dict | None:
+        doc = self.store.read(self._found_path(bucket, name))
+        return doc.body if doc is not None and isinstance(doc.body, dict) else None
+
+
+def last_sweep(settings, store: JsonStore) -> dict | None:
+    """The last sweep's record (SweepRecord.to_json), or None when no sweep has run."""
+    return SweepState(store, settings.ledger_prefix).last()
+
+
+def sweep_line(last: dict) -> str:
+    """The last sweep in one line, for `status`."""
+    at = clock.iso(float(last.get("at") or 0))
+    queued = int(last.get("queued") or 0)
+    missed = f"{queued} queued as missed" + (" (events are being lost: check the trigger)" if queued else "")
+    return (f"last sweep: {at}, {last.get('listed', 0)} listed, {last.get('known', 0)} already known, {missed}, "
+            f"{last.get('list_calls', 0)} list calls, {float(last.get('seconds') or 0):.1f} s"
+            + ("" if last.get("complete") else "; the pass goes on at the next sweep"))
+
+
+def found_by_sweep(settings, store: JsonStore, bucket: str, name: str) -> dict | None:
+    """{"object", "generation", "at"} when a sweep queued this object (its event never came), else None."""
+    return SweepState(store, settings.ledger_prefix).found(bucket, name)
