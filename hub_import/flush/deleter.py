@@ -104,6 +104,8 @@ class Deleter:
         for project, group in bound.items():
             if group:
                 self.soft.delete_in_hub(project, group)
+        if self.guard is not None:  # the counts of those no DELETE was sent for
+            self.guard.give_back([i for group in bound.values() for i in group])
         if deferred:
             log(logger, logging.INFO, "deletions deferred: their import is under way, or this turn is full",
                 flush_id=self.id, objects=len(deferred))

@@ -88,15 +88,15 @@ class DeletionGuard:
             else:
                 fresh.append(item)  # a deletion of its own (beside a stale approval, or of a newer generation)
         go += approved
-        self._count(len(approved), limit=0)  # counted, never held
+        self._count(approved, limit=0)  # counted, never held
         # A DELETE sent over an hour ago whose answer was lost: its count has left the window; counted
         # again (never held), so that the deletions taken on beside it keep to the limit.
-        self._count(len([i for i in go if i.intent_ids is not None and i.record is not None
-                         and clock.now() - float(i.record.body.get("at") or 0) >= HOUR_S]), limit=0)
+        self._count([i for i in go if i.intent_ids is not None and i.record is not None
+                     and clock.now() - float(i.record.body.get("at") or 0) >= HOUR_S], limit=0)
         if fresh and not self.limit:
             go += fresh
         elif fresh:
-            granted = self._count(len(fresh), self.limit)
+            granted = self._count(fresh, self.limit)
             if granted is None:
                 later += fresh
             else:
@@ -115,19 +115,40 @@ class DeletionGuard:
                 flush_id=self.id, objects=len(discarded))
         return go, held, discarded, later
 
-    def _count(self, n: int, limit: int) -> int | None:
-        """`DeletionWindow.take`; None (logged) when the window cannot be read or written."""
-        if not n:
+    def _count(self, items: list[Gone], limit: int) -> int | None:
+        """`DeletionWindow.take` for `items`, the first ones counted marked with the minute
+        (`counted_in`); None (logged) when the window cannot be read or written."""
+        if not items:
             return 0
         remaining = self.turn.deadline - clock.monotonic()  # no Hub call starts after the deadline
         ahead = (remaining if math.isfinite(remaining) else 0.0) + float(
             getattr(self.settings, "hub_timeout_s", 0) or 0) + CLOCK_MARGIN_S
         try:
-            return self.window.take(n, limit, ahead_s=max(0.0, ahead))
+            granted, minute = self.window.take(len(items), limit, ahead_s=max(0.0, ahead))
         except (exceptions.GoogleAPICallError, exceptions.RetryError, ConflictError) as exc:
             log(logger, logging.WARNING, f"counting deletions in the hour failed; they come back: {exc}",
-                flush_id=self.id, objects=n)
+                flush_id=self.id, objects=len(items))
             return None
+        for item in items[:granted]:
+            item.counted_in = minute
+        return granted
+
+    def give_back(self, items: list[Gone]) -> None:
+        """Uncount the deletions this turn counted whose DELETE was never sent (no intent written or
+        tried, none from before: their lookup failed, nothing of theirs was listed, the name was
+        uploaded again); they are counted again if they come back. When that fails they stay
+        counted: too early, never past the limit."""
+        unsent: dict[str, int] = {}
+        for item in items:
+            if item.counted_in is not None and item.intent_ids is None and not item.intent_tried:
+                unsent[item.counted_in] = unsent.get(item.counted_in, 0) + 1
+                item.counted_in = None
+        for minute, n in unsent.items():
+            try:
+                self.window.give_back(n, minute)
+            except (exceptions.GoogleAPICallError, exceptions.RetryError, ConflictError) as exc:
+                log(logger, logging.WARNING, f"giving back the count of deletions not carried out failed: {exc}",
+                    flush_id=self.id, objects=n)
 
     def _held_doc(self, item: Gone):
         """The held document of an approved item; None when there is none; False (logged) when unknown."""

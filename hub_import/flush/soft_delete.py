@@ -72,6 +72,8 @@ class Gone:
     at: float = field(default_factory=clock.now)  # when recorded deleted (the ledger's `at`, the result's)
     approved: bool = False  # queued again by `deletions --approve` (deletion_guard.py)
     fresh: bool = True  # said gone by a message not queued by `deletions --approve` (an event, the sweep)
+    counted_in: str | None = None  # the deletion window's minute it was counted in this turn (deletion_guard.py)
+    intent_tried: bool = False  # its deletion intent was written, or tried (its DELETE may follow)
 
 
 def lookup_allowance(turn: Turn) -> int:
@@ -184,6 +186,8 @@ class SoftDeleter:
         """Write the deletion intent (DELETING, with the asset ids) of each item about to be deleted
         in the Hub; those whose record changed meanwhile come back later. Returns the rest."""
         fresh = [i for i in items if i.asset_ids and i.intent_ids is None]
+        for item in fresh:  # from here on a DELETE of it may be sent: its count in the hour stays
+            item.intent_tried = True
         written = list(self.turn.pool.map(lambda i: self._mark_deleted(
             i.message.ref, i.record.generation, i.record.body, asset_ids=i.asset_ids, project=i.project,
             at=i.at, state=DELETING), fresh))

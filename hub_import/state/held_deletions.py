@@ -26,8 +26,10 @@ a minute's count leaves the hour once the minute has ended more than an hour ago
 counted when it is taken on, before its DELETE, but in the minute its DELETE lands at the latest
 (the flush's deadline, the Hub's timeout) plus a margin for clocks (CLOCK_MARGIN_S, a later
 flush's clock ahead of this one's): so the limit holds over every 60-minute span of DELETEs (a
-deletion is counted longer than an hour, never shorter; a minute ahead may have a count). A crash
-or a deletion that finds nothing to delete only counts it too early, never lets one past the limit.
+deletion is counted longer than an hour, never shorter; a minute ahead may have a count). A
+deletion whose DELETE is never sent in the turn that counted it (its lookup failed, the Hub holds
+nothing of it, the name was uploaded again) has its count given back (`give_back`) before it is
+counted again; a crash in between only counts it too early, never lets one past the limit.
 """
 from __future__ import annotations
 
@@ -142,23 +144,41 @@ class DeletionWindow:
         """How many deletions were taken on in the last hour."""
         return sum(self._live(self.store.read(self.path), clock.now()).values())
 
-    def take(self, wanted: int, limit: int, ahead_s: float = 0.0) -> int:
+    def take(self, wanted: int, limit: int, ahead_s: float = 0.0) -> tuple[int, str]:
         """Count up to `wanted` deletions, as many as `limit` leaves in the hour (0: no limit), in
         the minute `ahead_s` seconds from now (the latest a DELETE of theirs may land, and a margin
-        for a clock behind the next flush's); how many were counted. Raises the store's errors
-        (then none was counted, or the write's outcome is unknown: the caller takes none)."""
+        for a clock behind the next flush's); (how many were counted, that minute). Raises the
+        store's errors (then none was counted, or the write's outcome is unknown: the caller takes none)."""
         for _ in range(ATTEMPTS):
             now = clock.now()
             doc = self.store.read(self.path)
             minutes = self._live(doc, now)
             granted = wanted if not limit else max(0, min(wanted, limit - sum(minutes.values())))
-            if granted <= 0:
-                return 0
             minute = str(int((now + ahead_s) // 60))
+            if granted <= 0:
+                return 0, minute
             minutes[minute] = minutes.get(minute, 0) + granted
             try:
                 self.store.write(self.path, {"minutes": minutes}, if_generation_match=doc.generation if doc else 0)
-                return granted
+                return granted, minute
+            except ConflictError:
+                continue
+        raise ConflictError(self.path)
+
+    def give_back(self, n: int, minute: str) -> None:
+        """Uncount `n` deletions counted in `minute` whose DELETE was never sent (their lookup
+        failed, nothing of theirs was in the Hub): they are counted again when they come back.
+        Raises the store's errors (then they stay counted: too early, never past the limit)."""
+        for _ in range(ATTEMPTS):
+            doc = self.store.read(self.path)
+            minutes = self._live(doc, clock.now())
+            if n <= 0 or not minutes.get(minute):
+                return
+            left = minutes[minute] - min(n, minutes[minute])
+            minutes = {m: c for m, c in minutes.items() if m != minute} | ({minute: left} if left else {})
+            try:
+                self.store.write(self.path, {"minutes": minutes}, if_generation_match=doc.generation)
+                return
             except ConflictError:
                 continue
         raise ConflictError(self.path)
