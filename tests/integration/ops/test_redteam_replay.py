@@ -11,7 +11,7 @@ import uuid
 
 from deploy.local.processes import ROOT
 from tests.integration.conftest import LEASE_S
-from tests.integration.flushing import assert_once, flush_until_idle, held, publish, refs, run_flush
+from tests.integration.flushing import assert_once, flush_until_idle, held, own_queue, publish, refs, run_flush
 from tests.integration.redteam import stack, the_hub  # noqa: F401, F811 - fixtures
 
 SETTLE_S = 30
@@ -30,6 +30,7 @@ def test_replay_of_a_dead_flushs_manifest_waits_for_the_settle_time_as_the_flush
     # GIVEN a flush killed right after the Hub answered its import 504 (FLUSH_CRASH_AT=after-hub),
     # whose import the Hub stores 25 s later (within the settle time of 30 s)
     prefix = f"rt-replay-{uuid.uuid4().hex[:6]}/"
+    stack = {**stack, **own_queue(stack, prefix.rstrip("/"))}  # its flushes pull its 20 messages only
     messages = publish(stack, refs(prefix, 20))
     the_hub.faults(slow_commit=1.0, slow_commit_delay_s=25.0)
     started = time.monotonic()

@@ -76,7 +76,7 @@ def test_trace_says_where_each_file_is_in_one_verdict(stack):
         done = cli(stack, "trace", imported.uri, "--json")
         t = json.loads(done.stdout)
         assert set(t) == {"uri", "object", "rules", "ledger", "manifests", "dead_letters", "hub", "storage", "outcome",
-                      "verdict", "health"}
+                      "verdict", "health", "held", "swept"}
         assert t["outcome"] == "in_hub" and t["object"]["generation"] == imported.generation
         assert t["rules"]["route"]["project"] == stack["HUB_PROJECT_ID"]
         assert [r["manifest_sent"] for r in t["ledger"]] == [True]
