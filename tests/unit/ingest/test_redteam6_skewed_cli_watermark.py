@@ -54,8 +54,8 @@ def test_a_manual_sweep_on_a_clock_an_hour_ahead_does_not_hide_files_from_every_
         assert sweep(settings, landing, store, publisher).complete
     # and a file uploaded five minutes later whose event was lost
     add(landing, "cams/lost.jpg", REAL + 300)
-    # WHEN the scheduled sweep (a correct clock) runs, hour after hour
-    for at in (REAL + 2000, REAL + 3000, REAL + 6600, REAL + 10200, REAL + 86400):
+    # WHEN the scheduled sweep (a correct clock) runs, hour after hour (the default schedule)
+    for at in (REAL + 3600, REAL + 7200, REAL + 10800, REAL + 86400):
         with clock.use(Clock(at)):
             assert sweep(settings, landing, store, publisher).complete
     # THEN it has queued the lost file
