@@ -168,6 +168,12 @@ class Sweep:
         cursor = self.state.cursor()
         if cursor.scope != scope:  # what is listed changed: no earlier pass covers it
             cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
+        if cursor.watermark is not None and cursor.watermark > clock.now() - s.sweep_grace_s:
+            # no complete pass on a clock within OVERLAP_S of this one sets it so late (forged, or a
+            # clock far ahead): trusting it would leave every file "older"; start a pass of its own
+            log(logger, logging.WARNING, "the sweep's watermark is in the future: a fresh pass",
+                watermark=cursor.watermark)
+            cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
         if cursor.started is None:
             cursor.started, cursor.index, cursor.after = clock.now(), 0, ""
         if cursor.index >= len(prefixes):

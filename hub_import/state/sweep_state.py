@@ -16,6 +16,7 @@ fails stops (neither holds anything the flush needs).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 
 from hub_import.core import clock
@@ -47,15 +48,48 @@ class Cursor:
 
     @classmethod
     def from_doc(cls, doc: Doc | None) -> "Cursor":
+        """The cursor in `doc`; a document it cannot read (a field of the wrong type, a hand edit) is
+        taken for none: a fresh pass with no watermark, always safe (it reads the ledger once for
+        every object), never an error that would stop every later sweep."""
         if doc is None or not isinstance(doc.body, dict):
             return cls(generation=doc.generation if doc else 0)
-        body, running = doc.body, doc.body.get("pass") or {}
-        watermark = body.get("watermark")
-        return cls(scope=str(body.get("scope") or ""),
-                   watermark=float(watermark) if isinstance(watermark, (int, float)) else None,
-                   started=float(running["started"]) if isinstance(running.get("started"), (int, float)) else None,
-                   index=int(running.get("index") or 0), after=str(running.get("after") or ""),
-                   generation=doc.generation, passes=int(body.get("passes") or 0))
+        try:
+            body, running = doc.body, doc.body.get("pass") or {}
+            watermark = body.get("watermark")
+            cursor = cls(scope=_text(body.get("scope")), watermark=_number(watermark),
+                         started=_number(running.get("started")), index=_whole(running.get("index")),
+                         after=_text(running.get("after")), generation=doc.generation,
+                         passes=_whole(body.get("passes")))
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            return cls(generation=doc.generation)
+        if running and cursor.started is None:  # a pass whose start is unknown: no watermark can follow it
+            return cls(generation=doc.generation)
+        return cursor
+
+
+def _number(value) -> float | None:
+    """A finite number, None when absent; ValueError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def _whole(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(value)
+    return value
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(value)
+    return value
 
 
 @dataclass

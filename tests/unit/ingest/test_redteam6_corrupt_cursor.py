@@ -19,7 +19,6 @@ from tests.unit.ingest.test_sweep import make, queued, sweep
     {"scope": "x", "watermark": None, "pass": {"started": 1.0, "index": 1e400}, "passes": 1},
     {"scope": "x", "watermark": None, "pass": None, "passes": "three"},
 ])
-@pytest.mark.xfail(strict=True, reason="red team 6: a cursor document the sweep cannot parse wedges every later sweep")
 def test_a_cursor_it_cannot_read_does_not_stop_every_later_sweep(body):
     settings, landing, store, publisher = make(3)
     state = SweepState(store, settings.ledger_prefix)
@@ -33,8 +32,6 @@ def test_a_cursor_it_cannot_read_does_not_stop_every_later_sweep(body):
 
 
 @pytest.mark.parametrize("watermark", [1e18, float("inf")])
-@pytest.mark.xfail(strict=True, reason="red team 6: a watermark in the future (forged, or JSON Infinity) makes "
-                                       "every object 'older': nothing is ever checked again")
 def test_a_watermark_no_pass_could_have_set_is_not_trusted(watermark):
     # GIVEN a cursor whose watermark lies in the future (no complete pass on this clock sets one
     # later than now - grace - OVERLAP_S), and a file whose event was lost
