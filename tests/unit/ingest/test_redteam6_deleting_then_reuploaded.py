@@ -16,8 +16,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
-import pytest
-
 from hub_import.core import clock
 from hub_import.core.objects import ObjectRef
 from hub_import.state.ledger import DELETING, Ledger
@@ -47,8 +45,6 @@ def put(landing, name, created):
     return landing.objects[name].generation
 
 
-@pytest.mark.xfail(strict=True, reason="red team 6: a generation uploaded again while the deletion of the "
-                                       "older one is under way is 'known' to the sweep, then never judged again")
 def test_a_file_uploaded_again_while_its_deletion_is_under_way_is_queued_by_the_sweep():
     settings, landing, store, publisher = make(0, ON_DELETE="delete")
     ledger = Ledger(store, settings.ledger_prefix, settings.each_generation)
@@ -76,3 +72,14 @@ def test_a_file_uploaded_again_while_its_deletion_is_under_way_is_queued_by_the_
             sweep(settings, landing, store, publisher)
     # THEN the generation uploaded again is queued (the flush defers it until the deletion is done)
     assert "cams/x.jpg" in queued(publisher)
+    # and the flush, once the deletion is recorded, imports it anew
+    from hub_import.flush.run import Flush
+    from tests.unit.flush.test_flush_in_memory import Hub, Subscriber
+    from tests.unit.flush.test_result_messages import Publisher
+
+    hub = Hub()
+    swept = [(f"s{i}", (data, attributes)) for i, (_, data, attributes) in enumerate(publisher.sent)]
+    with clock.use(Clock(T0 + 3600 * 25)):
+        Flush(settings, hub, store, Subscriber(swept), Publisher()).run()
+    assert hub.imported == ["cams/x.jpg"]
+    assert ledger.read(ObjectRef("landing", "cams/x.jpg", g2)).body["generation"] == g2
