@@ -176,14 +176,17 @@ class Sweep:
         cursor = self.state.cursor()
         if cursor.scope != scope:  # what is listed changed: no earlier pass covers it
             cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
-        if cursor.watermark is not None and cursor.watermark > clock.now() - s.sweep_grace_s:
-            # no complete pass on a clock within OVERLAP_S of this one sets it so late (forged, or a
-            # clock far ahead): trusting it would leave every file "older"; start a pass of its own
+        if cursor.watermark is not None and cursor.watermark > clock.now() - OVERLAP_S:
+            # no complete pass on this clock sets it so late (its start less a grace and OVERLAP_S):
+            # forged, or a clock far ahead; trusting it would leave every file "older": a pass anew
             log(logger, logging.WARNING, "the sweep's watermark is in the future: a fresh pass",
                 watermark=cursor.watermark)
             cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
         if cursor.started is None:
-            cursor.started, cursor.index, cursor.after = clock.now(), 0, ""
+            cursor.started, cursor.index, cursor.after, cursor.grace = clock.now(), 0, "", 0.0
+        # The watermark allows for the largest grace any run of the pass left files young by (a
+        # grace lowered mid-pass, or a CLI run with another): else those files fall below it unread.
+        cursor.grace = max(cursor.grace, float(s.sweep_grace_s))
         if cursor.index >= len(prefixes):
             cursor.index, cursor.after = len(prefixes), ""
         check_after = None if cursor.watermark is None else cursor.watermark
@@ -211,7 +214,7 @@ class Sweep:
                         return
                 cursor.index, cursor.after = cursor.index + 1, ""
         # A complete pass: everything created before it began (less the grace and the overlap) is checked.
-        cursor.watermark = cursor.started - s.sweep_grace_s - OVERLAP_S
+        cursor.watermark = cursor.started - cursor.grace - OVERLAP_S
         cursor.started, cursor.index, cursor.after, cursor.passes = None, 0, "", cursor.passes + 1
         report.complete = self._save(cursor, report)
 

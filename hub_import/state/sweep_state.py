@@ -2,7 +2,8 @@
 
     cursor.json   the pass under way and the last complete one:
                   {"scope": "<fingerprint of what is listed>", "watermark": float | null,
-                   "pass": {"started": float, "index": int, "after": "<last name done>"} | null}
+                   "pass": {"started": float, "index": int, "after": "<last name done>",
+                            "grace": float (the largest SWEEP_GRACE_SECONDS of its runs)} | null}
     last.json     the last sweep: {"at", "listed", "known", "queued", "list_calls", "ledger_reads",
                   "seconds", "complete"}: what `status` shows.
     found/<sha256(bucket/name)[:2]>/<sha256(bucket/name)>.json
@@ -40,10 +41,11 @@ class Cursor:
     after: str = ""
     generation: int = 0  # of the document read (0: there was none)
     passes: int = 0  # complete passes so far
+    grace: float = 0.0  # the largest grace the pass's runs judged "young" by (the watermark allows for it)
 
     def to_json(self) -> dict:
         running = None if self.started is None else {"started": self.started, "index": self.index,
-                                                     "after": self.after}
+                                                     "after": self.after, "grace": self.grace}
         return {"scope": self.scope, "watermark": self.watermark, "pass": running, "passes": self.passes}
 
     @classmethod
@@ -59,7 +61,7 @@ class Cursor:
             cursor = cls(scope=_text(body.get("scope")), watermark=_number(watermark),
                          started=_number(running.get("started")), index=_whole(running.get("index")),
                          after=_text(running.get("after")), generation=doc.generation,
-                         passes=_whole(body.get("passes")))
+                         passes=_whole(body.get("passes")), grace=_number(running.get("grace")) or 0.0)
         except (TypeError, ValueError, AttributeError, OverflowError):
             return cls(generation=doc.generation)
         if running and cursor.started is None:  # a pass whose start is unknown: no watermark can follow it

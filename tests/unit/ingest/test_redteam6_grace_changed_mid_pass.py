@@ -7,15 +7,12 @@ later pass reads them. Two ways in: the grace lowered between runs (a Terraform 
 CLI's `sweep` finishing the scheduled sweep's pass in a shell whose SWEEP_GRACE_SECONDS is not the
 function's (the default 600 beside a deployed 3600). A file whose event was lost in that band is
 never queued.
-Suggested fix: keep the largest grace of the pass in the cursor's pass and set the watermark from
-it (or put the grace into `scope_of`). (No network: the fakes of tests/unit/ingest/test_sweep.py,
+Fix (here): the cursor's pass keeps the largest grace of its runs, and the watermark is set from it. (No network: the fakes of tests/unit/ingest/test_sweep.py,
 a virtual clock.)"""
 from __future__ import annotations
 
 from datetime import datetime, timezone
 from types import SimpleNamespace
-
-import pytest
 
 from hub_import.core import clock
 from tests.unit.ingest.test_sweep import make, queued, record, sweep
@@ -43,8 +40,6 @@ def put(landing, name, created):
         metadata={}, bucket=landing, time_created=datetime.fromtimestamp(created, timezone.utc))
 
 
-@pytest.mark.xfail(strict=True, reason="red team 6: a pass whose grace shrinks mid-pass sets a watermark past the "
-                                       "files its early runs left as young")
 def test_files_left_young_under_a_larger_grace_are_judged_by_a_later_pass():
     deployed, landing, store, publisher = make(0, SWEEP_GRACE_SECONDS=3600)
     by_hand, _, _, _ = make(0, SWEEP_GRACE_SECONDS=600)
