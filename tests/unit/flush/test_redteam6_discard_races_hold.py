@@ -9,8 +9,6 @@ Fix (here): delete the held document only at the generation read (a newer hold s
 the discard says it was not done). (No network: an in-memory state bucket.)"""
 from __future__ import annotations
 
-import pytest
-
 from hub_import.core.objects import ObjectRef
 from hub_import.state.held_deletions import HeldDeletions
 from tests.unit.flush.test_flush_in_memory import ListingStore
@@ -32,7 +30,6 @@ class RacingStore(ListingStore):
         return super().delete(path, if_generation_match=if_generation_match)
 
 
-@pytest.mark.xfail(strict=True, reason="red team 6: a discard deletes a newer deletion held meanwhile")
 def test_a_discard_does_not_delete_a_newer_deletion_held_meanwhile():
     store = RacingStore()
     held = HeldDeletions(store, "ledger/")
