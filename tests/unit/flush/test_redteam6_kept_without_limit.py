@@ -5,11 +5,9 @@ duplicate delivery, `sweep --deletions`) is acked as discarded, never carried ou
 incident that tripped it, the held ones discarded), a duplicate delivery of a discarded deletion
 (Eventarc and Pub/Sub deliver at least once; a `replay --dead-letters` of it) soft-deletes the assets
 a person chose to keep. (`sweep --deletions` reads the kept document itself, limit or not.)
-Suggested fix: read the kept document whatever the limit (one read per deletion of an object in
-the Hub), as deletion_sweep.py does. (No network: the harness of tests/unit/flush/test_deletion_guard.py.)"""
+Fix (here): the guard reads the kept document whatever the limit (one read per deletion of an
+object in the Hub), as deletion_sweep.py does. (No network: the harness of tests/unit/flush/test_deletion_guard.py.)"""
 from __future__ import annotations
-
-import pytest
 
 from hub_import.core import clock
 from hub_import.core.messages import DeletionMessage
@@ -18,8 +16,6 @@ from tests.unit.flush.test_deletion_guard import World, names
 from tests.unit.flush.test_deletions_listing import VirtualClock
 
 
-@pytest.mark.xfail(strict=True, reason="red team 6: with the limit turned off, a duplicate of a discarded "
-                                       "deletion deletes the assets a person kept")
 def test_a_discarded_deletion_delivered_again_deletes_nothing_once_the_limit_is_off():
     with clock.use(VirtualClock()) as now:
         # GIVEN 5 files deleted under a limit of 3: 2 held, and a person discards them (keep the assets)
