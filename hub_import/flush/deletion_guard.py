@@ -68,8 +68,9 @@ class DeletionGuard:
         docs = list(self.turn.pool.map(self._held_doc, rest)) if rest and (self.limit or any(
             i.approved for i in rest)) else [None] * len(rest)
         # Of those not held, whether a person kept their assets (deletions --discard): True, False, or
-        # None when it could not be read (the deletion comes back). Asked only under a limit.
-        unheld = [i for i, d in zip(rest, docs) if d is None] if self.limit else []
+        # None when it could not be read (the deletion comes back). Asked whatever the limit: one
+        # discarded under a limit since turned off stays kept (a duplicate delivery deletes nothing).
+        unheld = [i for i, d in zip(rest, docs) if d is None]
         kept = dict(zip(map(id, unheld), self.turn.pool.map(self._kept, unheld)))
         for item, doc in zip(rest, docs):
             covered = doc is not None and doc is not False and \

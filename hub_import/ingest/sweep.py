@@ -48,7 +48,7 @@ from hub_import.core.logs import log
 from hub_import.core.messages import publish, wait
 from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
-from hub_import.state.ledger import DELETED, Ledger
+from hub_import.state.ledger import DELETED, DELETING, Ledger
 from hub_import.state.store import ConflictError, JsonStore
 from hub_import.state.sweep_state import Cursor, SweepRecord, SweepState
 
@@ -126,11 +126,19 @@ def _created(ref: ObjectRef) -> float | None:
 
 def known(doc, ref: ObjectRef) -> bool:
     """Whether a ledger record accounts for the object: any record, but one of a deletion of an
-    older generation (the name uploaded again: the flush claims it anew)."""
+    older generation, done or under way (the name uploaded again: the flush claims it anew, once
+    a deletion under way is recorded; "known" would be final, the watermark passing it)."""
     if doc is None:
         return False
     body = doc.body if isinstance(doc.body, dict) else {}
-    return not (body.get("state") == DELETED and int(body.get("deleted_generation") or 0) < ref.generation)
+    return not (body.get("state") in (DELETED, DELETING) and _whole(body.get("deleted_generation")) < ref.generation)
+
+
+def _whole(value) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return 0
 
 
 class Sweep:
@@ -168,8 +176,17 @@ class Sweep:
         cursor = self.state.cursor()
         if cursor.scope != scope:  # what is listed changed: no earlier pass covers it
             cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
+        if cursor.watermark is not None and cursor.watermark > clock.now() - OVERLAP_S:
+            # no complete pass on this clock sets it so late (its start less a grace and OVERLAP_S):
+            # forged, or a clock far ahead; trusting it would leave every file "older": a pass anew
+            log(logger, logging.WARNING, "the sweep's watermark is in the future: a fresh pass",
+                watermark=cursor.watermark)
+            cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
         if cursor.started is None:
-            cursor.started, cursor.index, cursor.after = clock.now(), 0, ""
+            cursor.started, cursor.index, cursor.after, cursor.grace = clock.now(), 0, "", 0.0
+        # The watermark allows for the largest grace any run of the pass left files young by (a
+        # grace lowered mid-pass, or a CLI run with another): else those files fall below it unread.
+        cursor.grace = max(cursor.grace, float(s.sweep_grace_s))
         if cursor.index >= len(prefixes):
             cursor.index, cursor.after = len(prefixes), ""
         check_after = None if cursor.watermark is None else cursor.watermark
@@ -197,7 +214,7 @@ class Sweep:
                         return
                 cursor.index, cursor.after = cursor.index + 1, ""
         # A complete pass: everything created before it began (less the grace and the overlap) is checked.
-        cursor.watermark = cursor.started - s.sweep_grace_s - OVERLAP_S
+        cursor.watermark = cursor.started - cursor.grace - OVERLAP_S
         cursor.started, cursor.index, cursor.after, cursor.passes = None, 0, "", cursor.passes + 1
         report.complete = self._save(cursor, report)
 

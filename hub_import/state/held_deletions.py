@@ -110,13 +110,17 @@ class HeldDeletions:
 
     def discard(self, path: str) -> bool:
         """Keep the assets of the held deletion at `path`: its document moves to kept-deletions/
-        (written first: a crash in between leaves it held, never forgotten); False when it was not there."""
+        (written first: a crash in between leaves it held, never forgotten); False when it was not there,
+        or changed since it was read (a newer generation held: it stays held)."""
         doc = self.store.read(path)
         if doc is None:
             return False
         key = path.removeprefix(self.prefix).removesuffix(".json")
         self.store.write(self.kept_path(key), {**doc.body, "discarded_at": clock.now()})
-        return self.store.delete(path)
+        try:  # only the deletion read: a newer one a flush held meanwhile stays held (a deletion of its own)
+            return bool(self.store.delete(path, if_generation_match=doc.generation))
+        except ConflictError:
+            return False
 
     def drop(self, path: str) -> bool:
         """Remove a held deletion (carried out, or discarded); False when it was not there."""

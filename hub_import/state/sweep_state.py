@@ -2,7 +2,8 @@
 
     cursor.json   the pass under way and the last complete one:
                   {"scope": "<fingerprint of what is listed>", "watermark": float | null,
-                   "pass": {"started": float, "index": int, "after": "<last name done>"} | null}
+                   "pass": {"started": float, "index": int, "after": "<last name done>",
+                            "grace": float (the largest SWEEP_GRACE_SECONDS of its runs)} | null}
     last.json     the last sweep: {"at", "listed", "known", "queued", "list_calls", "ledger_reads",
                   "seconds", "complete"}: what `status` shows.
     found/<sha256(bucket/name)[:2]>/<sha256(bucket/name)>.json
@@ -16,6 +17,7 @@ fails stops (neither holds anything the flush needs).
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 
 from hub_import.core import clock
@@ -39,23 +41,57 @@ class Cursor:
     after: str = ""
     generation: int = 0  # of the document read (0: there was none)
     passes: int = 0  # complete passes so far
+    grace: float = 0.0  # the largest grace the pass's runs judged "young" by (the watermark allows for it)
 
     def to_json(self) -> dict:
         running = None if self.started is None else {"started": self.started, "index": self.index,
-                                                     "after": self.after}
+                                                     "after": self.after, "grace": self.grace}
         return {"scope": self.scope, "watermark": self.watermark, "pass": running, "passes": self.passes}
 
     @classmethod
     def from_doc(cls, doc: Doc | None) -> "Cursor":
+        """The cursor in `doc`; a document it cannot read (a field of the wrong type, a hand edit) is
+        taken for none: a fresh pass with no watermark, always safe (it reads the ledger once for
+        every object), never an error that would stop every later sweep."""
         if doc is None or not isinstance(doc.body, dict):
             return cls(generation=doc.generation if doc else 0)
-        body, running = doc.body, doc.body.get("pass") or {}
-        watermark = body.get("watermark")
-        return cls(scope=str(body.get("scope") or ""),
-                   watermark=float(watermark) if isinstance(watermark, (int, float)) else None,
-                   started=float(running["started"]) if isinstance(running.get("started"), (int, float)) else None,
-                   index=int(running.get("index") or 0), after=str(running.get("after") or ""),
-                   generation=doc.generation, passes=int(body.get("passes") or 0))
+        try:
+            body, running = doc.body, doc.body.get("pass") or {}
+            watermark = body.get("watermark")
+            cursor = cls(scope=_text(body.get("scope")), watermark=_number(watermark),
+                         started=_number(running.get("started")), index=_whole(running.get("index")),
+                         after=_text(running.get("after")), generation=doc.generation,
+                         passes=_whole(body.get("passes")), grace=_number(running.get("grace")) or 0.0)
+        except (TypeError, ValueError, AttributeError, OverflowError):
+            return cls(generation=doc.generation)
+        if running and cursor.started is None:  # a pass whose start is unknown: no watermark can follow it
+            return cls(generation=doc.generation)
+        return cursor
+
+
+def _number(value) -> float | None:
+    """A finite number, None when absent; ValueError for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(value)
+    return float(value)
+
+
+def _whole(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(value)
+    return value
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ValueError(value)
+    return value
 
 
 @dataclass
