@@ -52,11 +52,13 @@ from hub_import.state.ledger import DELETED, DELETING, Ledger
 from hub_import.state.store import ConflictError, JsonStore
 from hub_import.state.sweep_state import Cursor, SweepRecord, SweepState
 
+from . import sweep_waiting
 from .handler import describe
 
 logger = logging.getLogger(__name__)
 
 OVERLAP_S = 600.0  # clock skew between this host and GCS, and late finalizes, the watermark allows for
+FLOOR_S = 86400.0  # the sweep looks back this far before its first run (Eventarc retries a delivery 24 h)
 PAGE_SIZE = 1000  # GCS's largest listing page
 SAVE_EVERY_S = 10.0  # how often a run writes its cursor (and always when it stops)
 WORKERS = 16  # ledger reads (and size probes, publishes) of one page at once
@@ -174,22 +176,36 @@ class Sweep:
         prefixes = listing_prefixes(s)
         scope = scope_of(s, prefixes)
         cursor = self.state.cursor()
-        if cursor.scope != scope:  # what is listed changed: no earlier pass covers it
-            cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
+        if cursor.scope != scope:
+            # What is listed changed (routes, filters): the pass under way starts again over the new
+            # prefixes. The watermark stays: files created before it came while other rules held,
+            # and were judged by those (their event came) or are `backfill`'s, as the files that were
+            # in the bucket before the deploy; the new rules judge every file after it.
+            cursor = Cursor(scope=scope, watermark=cursor.watermark, generation=cursor.generation,
+                            passes=cursor.passes, newest=cursor.newest, floor=cursor.floor)
         if cursor.watermark is not None and cursor.watermark > clock.now() - OVERLAP_S:
-            # no complete pass on this clock sets it so late (its start less a grace and OVERLAP_S):
-            # forged, or a clock far ahead; trusting it would leave every file "older": a pass anew
+            # no complete pass sets it so late (its start less a grace and OVERLAP_S): forged, or a
+            # clock far ahead; trusting it would leave every file "older": a pass anew from the floor
             log(logger, logging.WARNING, "the sweep's watermark is in the future: a fresh pass",
                 watermark=cursor.watermark)
-            cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes)
+            cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes, floor=cursor.floor)
+        if cursor.floor is None or cursor.floor > clock.now():  # the first run (or a forged floor)
+            cursor.floor = clock.now() - FLOOR_S
         if cursor.started is None:
             cursor.started, cursor.index, cursor.after, cursor.grace = clock.now(), 0, "", 0.0
+            cursor.bound, cursor.judged_before = cursor.newest, None
         # The watermark allows for the largest grace any run of the pass left files young by (a
         # grace lowered mid-pass, or a CLI run with another): else those files fall below it unread.
         cursor.grace = max(cursor.grace, float(s.sweep_grace_s))
+        before, why = sweep_waiting.cutoff(self.store, s.ledger_prefix, float(s.sweep_grace_s))
+        if before is None:  # the flush is not taking messages: the files wait in the queue
+            report.stopped = "the queue holds them"
+            log(logger, logging.INFO, f"the sweep waits: {why}")
+            return
+        cursor.judged(before)
         if cursor.index >= len(prefixes):
             cursor.index, cursor.after = len(prefixes), ""
-        check_after = None if cursor.watermark is None else cursor.watermark
+        check_after = max(cursor.floor, cursor.watermark if cursor.watermark is not None else cursor.floor)
         bucket = self.storage.bucket(s.landing_bucket)
         saved_at = clock.monotonic()
         with ThreadPoolExecutor(self.workers) as pool:
@@ -198,7 +214,7 @@ class Sweep:
                                           page_size=self.page_size, fields=FIELDS).pages
                 for page in pages:
                     report.list_calls += 1
-                    last = self._page(page, cursor.after, check_after, report, pool)
+                    last = self._page(page, cursor, check_after, before, report, pool)
                     if last:
                         cursor.after = last
                     if clock.monotonic() - saved_at >= SAVE_EVERY_S:
@@ -213,9 +229,7 @@ class Sweep:
                         self._save(cursor, report)
                         return
                 cursor.index, cursor.after = cursor.index + 1, ""
-        # A complete pass: everything created before it began (less the grace and the overlap) is checked.
-        cursor.watermark = cursor.started - cursor.grace - OVERLAP_S
-        cursor.started, cursor.index, cursor.after, cursor.passes = None, 0, "", cursor.passes + 1
+        cursor.complete(OVERLAP_S)  # everything created before it began, less what was left for later
         report.complete = self._save(cursor, report)
 
     def _save(self, cursor: Cursor, report: SweepReport) -> bool:
@@ -226,10 +240,10 @@ class Sweep:
             report.stopped = "another sweep"  # it moved the cursor meanwhile: it goes on, this one stops
             return False
 
-    def _page(self, page, after: str, check_after: float | None, report: SweepReport, pool) -> str:
+    def _page(self, page, cursor: Cursor, check_after: float, young_after: float, report: SweepReport,
+              pool) -> str:
         """Judge one listing page; queue the missed, confirmed before it returns. Its last name."""
-        young_after = clock.now() - self.settings.sweep_grace_s
-        candidates, last = [], ""
+        candidates, last, after = [], "", cursor.after
         for blob in page:
             last = blob.name
             if blob.name == after:  # the listing starts at the name the cursor last did (inclusive)
@@ -237,9 +251,11 @@ class Sweep:
             report.listed += 1
             ref = ObjectRef.from_blob(blob)
             created = _created(ref)
-            if created is not None and created > young_after:
+            if created is not None:
+                cursor.listed(created)
+            if created is not None and created >= young_after:
                 report.young += 1
-            elif check_after is not None and created is not None and created < check_after:
+            elif created is not None and created < check_after:
                 report.older += 1
             elif decide(ref, self.settings, resolve=False).destination is None:
                 report.skipped += 1

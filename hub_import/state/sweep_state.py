@@ -3,7 +3,9 @@
     cursor.json   the pass under way and the last complete one:
                   {"scope": "<fingerprint of what is listed>", "watermark": float | null,
                    "pass": {"started": float, "index": int, "after": "<last name done>",
-                            "grace": float (the largest SWEEP_GRACE_SECONDS of its runs)} | null}
+                            "grace": float (the largest SWEEP_GRACE_SECONDS of its runs),
+                            "bound": float | null, "judged_before": float | null} | null,
+                   "newest": float | null, "floor": float | null}
     last.json     the last sweep: {"at", "listed", "known", "queued", "list_calls", "ledger_reads",
                   "seconds", "complete"}: what `status` shows.
     found/<sha256(bucket/name)[:2]>/<sha256(bucket/name)>.json
@@ -42,11 +44,40 @@ class Cursor:
     generation: int = 0  # of the document read (0: there was none)
     passes: int = 0  # complete passes so far
     grace: float = 0.0  # the largest grace the pass's runs judged "young" by (the watermark allows for it)
+    # GCS's clock, not this host's: the newest timeCreated listed so far, and, for the pass under
+    # way, what it was when the pass began (every object created before the pass began was listed
+    # by it, and that one was created before it began) and the earliest moment after which a run of
+    # the pass left files unjudged (young, or their message maybe waiting in the queue).
+    newest: float | None = None
+    bound: float | None = None
+    judged_before: float | None = None
+    floor: float | None = None  # nothing created before it is the sweep's: its first run less a day
 
     def to_json(self) -> dict:
         running = None if self.started is None else {"started": self.started, "index": self.index,
-                                                     "after": self.after, "grace": self.grace}
-        return {"scope": self.scope, "watermark": self.watermark, "pass": running, "passes": self.passes}
+                                                     "after": self.after, "grace": self.grace, "bound": self.bound,
+                                                     "judged_before": self.judged_before}
+        return {"scope": self.scope, "watermark": self.watermark, "pass": running, "passes": self.passes,
+                "newest": self.newest, "floor": self.floor}
+
+    def judged(self, before: float) -> None:
+        """A run of the pass judges only files created before `before`."""
+        self.judged_before = before if self.judged_before is None else min(self.judged_before, before)
+
+    def listed(self, created: float) -> None:
+        self.newest = created if self.newest is None else max(self.newest, created)
+
+    def complete(self, overlap_s: float) -> None:
+        """The pass is done: the watermark moves to what it surely checked, less `overlap_s`.
+
+        Every object created before the pass began was listed by it, and judged unless a run left it
+        for later (judged_before). When the pass began is taken from GCS's clock (`bound`: the newest
+        object listed before it), never this host's, which may run ahead (a laptop running the CLI):
+        so with no listing before it (the first pass) the watermark stays where it was."""
+        if self.bound is not None and self.judged_before is not None:
+            self.watermark = min(self.bound, self.judged_before, self.started - self.grace) - overlap_s
+        self.started, self.index, self.after, self.passes = None, 0, "", self.passes + 1
+        self.bound = self.judged_before = None
 
     @classmethod
     def from_doc(cls, doc: Doc | None) -> "Cursor":
@@ -61,7 +92,9 @@ class Cursor:
             cursor = cls(scope=_text(body.get("scope")), watermark=_number(watermark),
                          started=_number(running.get("started")), index=_whole(running.get("index")),
                          after=_text(running.get("after")), generation=doc.generation,
-                         passes=_whole(body.get("passes")), grace=_number(running.get("grace")) or 0.0)
+                         passes=_whole(body.get("passes")), grace=_number(running.get("grace")) or 0.0,
+                         newest=_number(body.get("newest")), bound=_number(running.get("bound")),
+                         judged_before=_number(running.get("judged_before")), floor=_number(body.get("floor")))
         except (TypeError, ValueError, AttributeError, OverflowError):
             return cls(generation=doc.generation)
         if running and cursor.started is None:  # a pass whose start is unknown: no watermark can follow it

@@ -46,4 +46,4 @@ def test_a_watermark_no_pass_could_have_set_is_not_trusted(watermark):
     for _ in range(3):
         sweep(settings, landing, store, publisher)
     # THEN the file is queued
-    assert queued(publisher) == ["cams/00000.jpg"]
+    assert set(queued(publisher)) == {"cams/00000.jpg"}  # (again each pass while no flush records it)

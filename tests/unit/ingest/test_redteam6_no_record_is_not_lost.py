@@ -15,12 +15,12 @@ Suggested fix: give the sweep a floor it never looks below (objects created befo
 watermark is known, the time the sweep first ran (less Eventarc's 24 hours of retries), kept in
 the cursor, or a SWEEP_SINCE setting; after a change of the rules, the old watermark less 24 h,
 not none (files under a route added since are `backfill`'s, as README says of files that were there
-before). (No network: the fakes of tests/unit/ingest/test_sweep.py.)"""
+before). (No network: the fakes of tests/unit/ingest/test_sweep.py.)
+Fixed: the sweep never looks below a floor (its first run less a day, Eventarc's retries), and a change of
+rules keeps the watermark."""
 from __future__ import annotations
 
 from datetime import timedelta
-
-import pytest
 
 from hub_import.core.settings import load
 from tests.unit.ingest.test_sweep import ENV, make, queued, record, sweep
@@ -28,8 +28,6 @@ from tests.unit.ingest.test_sweep import ENV, make, queued, record, sweep
 YEAR = timedelta(days=365)
 
 
-@pytest.mark.xfail(strict=True, reason="red team 6: the sweep's first pass imports every file that was in the "
-                                       "bucket before the deploy (backfill's to decide, README)")
 def test_turning_the_sweep_on_does_not_import_the_files_that_were_there_before_the_deploy():
     settings, landing, store, publisher = make(0)
     # GIVEN a bucket holding a year of files from before the deploy (the operator chose not to
@@ -45,8 +43,6 @@ def test_turning_the_sweep_on_does_not_import_the_files_that_were_there_before_t
     assert queued(publisher) == [], f"{report.queued} files from before the deploy queued as 'events lost'"
 
 
-@pytest.mark.xfail(strict=True, reason="red team 6: relaxing a filter makes the sweep import every file the old "
-                                       "rules skipped, though their events came")
 def test_relaxing_a_filter_does_not_import_every_file_the_old_rules_skipped():
     # GIVEN a file the rules skipped when its event came (an exclusion), and a complete pass since
     settings, landing, store, publisher = make(0, EXCLUDE_GLOBS="**/*.tmp.jpg")

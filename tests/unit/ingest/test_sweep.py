@@ -14,7 +14,7 @@ from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import load
 from hub_import.flush.run import Flush
 from hub_import.ingest.handler import describe
-from hub_import.ingest.sweep import OVERLAP_S, Sweep, listing_prefixes, literal_head
+from hub_import.ingest.sweep import FLOOR_S, OVERLAP_S, Sweep, listing_prefixes, literal_head
 from hub_import.state.ledger import Ledger
 from hub_import.state.sweep_state import SweepState, found_by_sweep, last_sweep
 from tests.unit.flush.test_flush_in_memory import Hub, ListingStore, Subscriber
@@ -150,34 +150,45 @@ def test_a_run_stops_at_its_time_budget(monkeypatch):
 
 
 def test_after_a_complete_pass_only_files_newer_than_the_watermark_are_read_from_the_ledger():
-    settings, landing, store, publisher = make(50)
-    for name in landing.objects:
-        record(store, settings, name)
+    settings, landing, store, publisher = make(0)
+    for i in range(50):
+        landing.add(f"cams/{i:05d}.jpg", age=3 * HOUR)
+        record(store, settings, f"cams/{i:05d}.jpg")
+    landing.add("cams/newest.jpg", age=2 * HOUR)
+    record(store, settings, "cams/newest.jpg")
     first = sweep(settings, landing, store, publisher)
-    assert (first.ledger_reads, first.complete) == (50, True)
-    cursor = SweepState(store, settings.ledger_prefix).cursor()
-    # the watermark is the pass's start less the grace and the overlap
-    assert cursor.watermark == pytest.approx(clock.now() - 600 - OVERLAP_S, abs=5)
+    assert (first.ledger_reads, first.complete) == (51, True)
+    state = SweepState(store, settings.ledger_prefix)
+    # the first pass has no listing before it to tell GCS's clock by: the watermark is not set, and
+    # nothing older than a day before the first run is the sweep's (the floor)
+    assert state.cursor().watermark is None
+    assert state.cursor().floor == pytest.approx(clock.now() - FLOOR_S, abs=5)
+    second = sweep(settings, landing, store, publisher)
+    assert second.ledger_reads == 51 and second.complete
+    # the second sets it from GCS's clock: the newest object listed before it began, less the overlap
+    newest = landing.objects["cams/newest.jpg"].time_created.timestamp()
+    assert state.cursor().watermark == pytest.approx(newest - OVERLAP_S, abs=1)
     # WHEN a file lands (its event lost) after the pass began, and one just inside the overlap
     landing.add("cams/late.jpg", age=timedelta(seconds=700))
-    landing.add("cams/skewed.jpg", age=timedelta(seconds=600 + OVERLAP_S - 30))
-    store.ledger_reads = 0
-    second = sweep(settings, landing, store, publisher)
-    # THEN only those two are read from the ledger, and both queued
-    assert store.ledger_reads == second.ledger_reads == 2 and second.older == 50
+    landing.add("cams/skewed.jpg", age=2 * HOUR + timedelta(seconds=OVERLAP_S - 30))
+    third = sweep(settings, landing, store, publisher)
+    # THEN only those two (and the newest, inside the overlap) are read from the ledger; the two queued
+    assert third.ledger_reads == 3 and third.older == 50
     assert sorted(queued(publisher)) == ["cams/late.jpg", "cams/skewed.jpg"]
 
 
 def test_the_watermark_moves_only_after_a_complete_pass():
     settings, landing, store, publisher = make(100)
-    sweep(settings, landing, store, publisher, max_objects=10, page_size=10)
-    assert SweepState(store, settings.ledger_prefix).cursor().watermark is None
-    while not sweep(settings, landing, store, publisher, max_objects=10, page_size=10).complete:
-        pass
-    assert SweepState(store, settings.ledger_prefix).cursor().watermark is not None
+    state = SweepState(store, settings.ledger_prefix)
+    for passes in (1, 2):
+        sweep(settings, landing, store, publisher, max_objects=10, page_size=10)
+        assert state.cursor().watermark is None  # a pass under way (and the first pass) leave it
+        while not sweep(settings, landing, store, publisher, max_objects=10, page_size=10).complete:
+            pass
+    assert state.cursor().watermark is not None
 
 
-def test_a_new_route_resets_the_watermark_so_its_files_are_checked():
+def test_a_new_route_lists_its_prefix_and_checks_its_files_after_the_watermark():
     settings, landing, store, publisher = make(0, HUB_PROJECT_ID="", HUB_ROUTES='[{"prefix": "a/", "project": "p"}]')
     landing.add("a/1.jpg")
     landing.add("b/1.jpg")
@@ -189,19 +200,21 @@ def test_a_new_route_resets_the_watermark_so_its_files_are_checked():
     assert sorted(queued(publisher)) == ["a/1.jpg", "a/1.jpg", "b/1.jpg"]
 
 
-@pytest.mark.parametrize("env, prefixes", [
-    ({}, [""]),
-    ({"HUB_PROJECT_ID": "", "HUB_ROUTES": '[{"prefix": "b/x/", "project": "p"}, {"prefix": "b/", "project": "p"},'
-      '{"glob": "c/*/d/*.png", "project": "p"}]'}, ["b/", "c/"]),
-    ({"INCLUDE_GLOBS": "cams/**,lidar/[0-9]*"}, ["cams/", "lidar/"]),
-    ({"HUB_PROJECT_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "p"}]', "INCLUDE_GLOBS": "b/**"}, []),
-])
-def test_it_lists_only_under_the_prefixes_some_route_can_take(env, prefixes):
-    assert listing_prefixes(load({**ENV, **env})) == prefixes
-
-
-def test_literal_head():
-    assert [literal_head(g) for g in ("a/b/*.jpg", "**/x", "a/[0-9]", "plain")] == ["a/b/", "", "a/", "plain"]
+def test_a_change_of_rules_keeps_the_watermark_files_before_it_are_backfills():
+    settings, landing, store, publisher = make(0, HUB_PROJECT_ID="", HUB_ROUTES='[{"prefix": "a/", "project": "p"}]')
+    landing.add("a/1.jpg", age=3 * HOUR)
+    landing.add("b/old.jpg", age=5 * HOUR)
+    record(store, settings, "a/1.jpg")
+    for _ in range(2):
+        assert sweep(settings, landing, store, publisher).complete
+    watermark = SweepState(store, settings.ledger_prefix).cursor().watermark
+    assert watermark is not None
+    landing.add("b/new.jpg")  # two hours old: after the watermark, its event lost
+    wider = load({**ENV, "HUB_PROJECT_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "p"}, '
+                                                              '{"prefix": "b/", "project": "p"}]'})
+    sweep(wider, landing, store, publisher)
+    assert queued(publisher) == ["b/new.jpg"]  # b/old.jpg came while b/ had no route: backfill's
+    assert SweepState(store, settings.ledger_prefix).cursor().watermark >= watermark
 
 
 def test_two_sweeps_at_once_one_stops_at_its_first_cursor_write():
