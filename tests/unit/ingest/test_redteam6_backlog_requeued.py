@@ -24,23 +24,9 @@ import pytest
 
 from hub_import.core import clock
 from hub_import.state import health
-from tests.unit.ingest.test_sweep import make, queued, record, sweep
+from tests.unit.ingest.test_sweep import Clock, make, queued, record, sweep
 
 T0 = 1_764_000_000.0  # the Hub stops answering; the flush pulls nothing from here on
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def time(self):
-        return self.t
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += seconds
 
 
 def flush_record(store, settings, now: float, waiting_why: str | None, oldest: float | None) -> None:

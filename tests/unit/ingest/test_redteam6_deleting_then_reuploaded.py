@@ -13,36 +13,13 @@ DELETED one: g2 is queued, and the flush defers it until the deletion is recorde
 (No network: the fakes of tests/unit/ingest/test_sweep.py, a virtual clock.)"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from types import SimpleNamespace
 
 from hub_import.core import clock
 from hub_import.core.objects import ObjectRef
 from hub_import.state.ledger import DELETING, Ledger
-from tests.unit.ingest.test_sweep import make, queued, sweep
+from tests.unit.ingest.test_sweep import Clock, make, put, queued, sweep
 
 T0 = 1_764_000_000.0
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def time(self):
-        return self.t
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += seconds
-
-
-def put(landing, name, created):
-    landing.objects[name] = SimpleNamespace(
-        name=name, generation=int(created * 1e6), size=10, content_type="image/jpeg", md5_hash="", crc32c="",
-        metadata={}, bucket=landing, time_created=datetime.fromtimestamp(created, timezone.utc))
-    return landing.objects[name].generation
 
 
 def test_a_file_uploaded_again_while_its_deletion_is_under_way_is_queued_by_the_sweep():

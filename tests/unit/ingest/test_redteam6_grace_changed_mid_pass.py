@@ -11,33 +11,11 @@ Fix (here): the cursor's pass keeps the largest grace of its runs, and the water
 a virtual clock.)"""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from types import SimpleNamespace
 
 from hub_import.core import clock
-from tests.unit.ingest.test_sweep import make, queued, record, sweep
+from tests.unit.ingest.test_sweep import Clock, make, put, queued, record, sweep
 
 T0 = 1_764_000_000.0
-
-
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def time(self):
-        return self.t
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += seconds
-
-
-def put(landing, name, created):
-    landing.objects[name] = SimpleNamespace(
-        name=name, generation=int(created * 1e6), size=10, content_type="image/jpeg", md5_hash="", crc32c="",
-        metadata={}, bucket=landing, time_created=datetime.fromtimestamp(created, timezone.utc))
 
 
 def test_files_left_young_under_a_larger_grace_are_judged_by_a_later_pass():

@@ -15,44 +15,22 @@ Fixed: the watermark is taken from GCS's clock (the newest object listed before 
 began), never this host's."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from types import SimpleNamespace
 
 
 from hub_import.core import clock
-from tests.unit.ingest.test_sweep import make, queued, sweep
+from tests.unit.ingest.test_sweep import Clock, make, put, queued, sweep
 
 REAL = 1_764_000_000.0  # GCS's clock (and the scheduled sweep's) when the operator runs `sweep`
 
 
-class Clock:
-    def __init__(self, t):
-        self.t = t
-
-    def time(self):
-        return self.t
-
-    def monotonic(self):
-        return self.t
-
-    def sleep(self, seconds):
-        self.t += seconds
-
-
-def add(landing, name, created):
-    landing.objects[name] = SimpleNamespace(
-        name=name, generation=int(created * 1e6), size=10, content_type="image/jpeg", md5_hash="", crc32c="",
-        metadata={}, bucket=landing, time_created=datetime.fromtimestamp(created, timezone.utc))
-
-
 def test_a_manual_sweep_on_a_clock_an_hour_ahead_does_not_hide_files_from_every_later_sweep():
     settings, landing, store, publisher = make(0)
-    add(landing, "cams/old.jpg", REAL - 7200)
+    put(landing, "cams/old.jpg", REAL - 7200)
     # GIVEN an operator's `sweep` on a machine whose clock is an hour ahead (a complete pass)
     with clock.use(Clock(REAL + 3600)):
         assert sweep(settings, landing, store, publisher).complete
     # and a file uploaded five minutes later whose event was lost
-    add(landing, "cams/lost.jpg", REAL + 300)
+    put(landing, "cams/lost.jpg", REAL + 300)
     # WHEN the scheduled sweep (a correct clock) runs, hour after hour (the default schedule)
     for at in (REAL + 3600, REAL + 7200, REAL + 10800, REAL + 86400):
         with clock.use(Clock(at)):

@@ -53,6 +53,30 @@ class Landing:
         return SimpleNamespace(pages=pages())
 
 
+class Clock:
+    """A clock stopped at `t` (wall and monotonic alike) until slept: GCS's, or a host's, as a test sets it."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def time(self):
+        return self.t
+
+    def monotonic(self):
+        return self.t
+
+    def sleep(self, seconds):
+        self.t += seconds
+
+
+def put(landing, name, created: float) -> int:
+    """An object in `landing` created at `created` (epoch seconds, GCS's clock); its generation."""
+    landing.objects[name] = SimpleNamespace(
+        name=name, generation=int(created * 1e6), size=10, content_type="image/jpeg", md5_hash="", crc32c="",
+        metadata={}, bucket=landing, time_created=datetime.fromtimestamp(created, timezone.utc))
+    return landing.objects[name].generation
+
+
 class Storage:
     def __init__(self, landing: Landing):
         self.landing = landing
@@ -215,6 +239,21 @@ def test_a_change_of_rules_keeps_the_watermark_files_before_it_are_backfills():
     sweep(wider, landing, store, publisher)
     assert queued(publisher) == ["b/new.jpg"]  # b/old.jpg came while b/ had no route: backfill's
     assert SweepState(store, settings.ledger_prefix).cursor().watermark >= watermark
+
+
+@pytest.mark.parametrize("env, prefixes", [
+    ({}, [""]),
+    ({"HUB_PROJECT_ID": "", "HUB_ROUTES": '[{"prefix": "b/x/", "project": "p"}, {"prefix": "b/", "project": "p"},'
+      '{"glob": "c/*/d/*.png", "project": "p"}]'}, ["b/", "c/"]),
+    ({"INCLUDE_GLOBS": "cams/**,lidar/[0-9]*"}, ["cams/", "lidar/"]),
+    ({"HUB_PROJECT_ID": "", "HUB_ROUTES": '[{"prefix": "a/", "project": "p"}]', "INCLUDE_GLOBS": "b/**"}, []),
+])
+def test_it_lists_only_under_the_prefixes_some_route_can_take(env, prefixes):
+    assert listing_prefixes(load({**ENV, **env})) == prefixes
+
+
+def test_literal_head():
+    assert [literal_head(g) for g in ("a/b/*.jpg", "**/x", "a/[0-9]", "plain")] == ["a/b/", "", "a/", "plain"]
 
 
 def test_two_sweeps_at_once_one_stops_at_its_first_cursor_write():
