@@ -172,3 +172,34 @@ def test_a_record_of_an_older_version_is_read_and_carried():
         last = last_sweep(settings, store)
         assert last["first_at"] == old and last["last_complete_at"] == old + 2.0
         assert json.loads(json.dumps(last)) == last
+
+
+def test_a_state_bucket_the_sweep_cannot_write_is_logged_at_error_and_its_stale_record_flagged(caplog):
+    """Its grant on the state bucket gone: neither its cursor nor its record can be written. Each run's
+    line is at ERROR (the sweep_failed alert); the record left is the last good run's, and once no pass
+    has completed for longer than 3 x SWEEP_EVERY_MINUTES + 1 hour, status says so."""
+    with clock.use(VirtualClock()) as now:
+        settings, landing, store, publisher = known_files(3)
+        landing.refuse = False
+        assert sweep(settings, landing, store, publisher).complete
+        completed = now.t
+        writes = store.write
+
+        def refused(path, *args, **kwargs):
+            if path.startswith(f"{settings.ledger_prefix}sweep/"):
+                raise PermissionError(f"403 POST {path}: storage.objects.create denied")
+            return writes(path, *args, **kwargs)
+
+        store.write = refused
+        landing.add("cams/new.jpg")  # a file whose event was lost: the pass must list to it
+        for _ in range(5):
+            now.t += HOUR
+            with caplog.at_level(logging.INFO, logger="hub_import.ingest.sweep"):
+                caplog.clear()
+                with pytest.raises(PermissionError):
+                    sweep(settings, landing, store, publisher)
+            [done] = [r for r in caplog.records if r.getMessage() == "sweep done"]
+            assert done.levelno == logging.ERROR and done.fields["error"].startswith("PermissionError: 403 POST")
+            assert done.fields["last_complete_at"] == completed
+        [problem] = sweep_problems(settings, store)
+        assert f"its last complete pass ended {clock.iso(completed)}" in problem
