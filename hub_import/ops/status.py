@@ -1,6 +1,7 @@
 """`status`: what the import history says (`check`, whether every dependency can be reached, is check.py)."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,7 +56,7 @@ class Status:
         return found + self._sweep_problems()
 
     def _sweep_problems(self) -> list[str]:
-        """A scheduled sweep that failed, or that has completed no pass for longer than SWEEP_OVERDUE
+        """A scheduled sweep that failed, or that has completed no pass for longer than sweep_overdue_s
         allows (a pass that runs out of budget run after run, or fails): lost events go unfound."""
         if not self.sweep or self.sweep_every_minutes == 0:
             return []
@@ -115,7 +116,7 @@ class Status:
         is of a version before them)."""
         if not self.sweep:
             return None
-        told = {**self.sweep, "at": clock.iso(self.sweep.get("at")), "error": self.sweep.get("error") or None,
+        told = {**self.sweep, "at": clock.iso(self.sweep.get("at")), "error": str(self.sweep["error"]) if self.sweep.get("error") else None,
                 "last_complete_at": clock.iso(_moment(self.sweep.get("last_complete_at")))}
         if "first_at" in told:
             told["first_at"] = clock.iso(_moment(told["first_at"]))
@@ -184,8 +185,8 @@ def sweep_overdue_s(every_minutes: int) -> float:
 
 
 def _moment(value) -> float | None:
-    """Epoch seconds from a record, or None (absent, or not a number)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+    """Epoch seconds from a record, or None (absent, or not a finite positive number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
         return None
     return float(value)
 
