@@ -116,7 +116,8 @@ class Status:
         is of a version before them)."""
         if not self.sweep:
             return None
-        told = {**self.sweep, "at": clock.iso(self.sweep.get("at")), "error": str(self.sweep["error"]) if self.sweep.get("error") else None,
+        error = self.sweep.get("error")
+        told = {**self.sweep, "at": clock.iso(self.sweep.get("at")), "error": str(error) if error else None,
                 "last_complete_at": clock.iso(_moment(self.sweep.get("last_complete_at")))}
         if "first_at" in told:
             told["first_at"] = clock.iso(_moment(told["first_at"]))
