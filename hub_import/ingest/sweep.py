@@ -29,8 +29,10 @@ after the watermark (and for every object in the first pass, or after the listin
   older than the watermark whose record is later removed is not this sweep's to find (`backfill`).
 
 Tell it: one log line a run ("sweep done": listed, known, queued as missed, list calls, ledger
-reads, seconds; WARNING when it queued anything: events are being lost), a record of the last run
-(`status`), and a marker per file it queued (`trace`).
+reads, seconds, error, when the last complete pass ended; WARNING when it queued anything: events
+are being lost; ERROR, with `error`, when the run failed: a refused publish, listing or state
+bucket), a record of the last run (`status`, which flags a failed sweep and a pass overdue), and a
+marker per file it queued (`trace`).
 """
 from __future__ import annotations
 
@@ -162,12 +164,19 @@ class Sweep:
         self.max_objects, self.page_size, self.workers = max_objects, page_size, workers
 
     def run(self) -> SweepReport:
+        """One run; its record says how it ended (a run that raised: its error, and it raises on)."""
         report = SweepReport()
         started = clock.monotonic()
         try:
+            report.carry(self.state.last())  # when the first sweep ran, when the last pass was complete
             self._run(report, started)
+        except Exception as exc:
+            report.failed(exc, secrets=(self.settings.hub_api_key,))
+            raise
         finally:
             report.seconds = clock.monotonic() - started
+            if report.complete:
+                report.last_complete_at = clock.now()
             self._tell(report)
         return report
 
@@ -288,7 +297,7 @@ class Sweep:
         return self.send(self.settings.topic_path, message)
 
     def _tell(self, report: SweepReport) -> None:
-        level = logging.WARNING if report.queued else logging.INFO
+        level = logging.ERROR if report.error else logging.WARNING if report.queued else logging.INFO
         log(logger, level, "sweep done", **report.to_json())
         if report.queued:
             log(logger, logging.WARNING, f"the sweep queued {report.queued} file(s) whose event never came: events "

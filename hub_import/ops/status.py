@@ -1,6 +1,7 @@
 """`status`: what the import history says (`check`, whether every dependency can be reached, is check.py)."""
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ class Status:
     health: Health | None = None  # what the last flush's health record says (ops/health_view.py)
     last_import: dict | None = None  # the manifest last marked sent: {manifest, at (epoch seconds), assets}
     sweep: dict | None = None  # the last sweep (state/sweep_state.py; at: epoch seconds), None when none has run
+    sweep_every_minutes: int | None = None  # SWEEP_EVERY_MINUTES (0: no scheduled sweep; None: not known)
 
     def problems(self) -> list[str]:
         """What needs a person (`status --exit-code` exits 1 when there is any), one line each."""
@@ -51,6 +53,26 @@ class Status:
         if self.sweep and self.sweep.get("queued"):
             found.append(f"the last sweep queued {self.sweep['queued']} file(s) whose event never came: events are "
                          "being lost (check the trigger)")
+        return found + self._sweep_problems()
+
+    def _sweep_problems(self) -> list[str]:
+        """A scheduled sweep that failed, or that has completed no pass for longer than sweep_overdue_s
+        allows (a pass that runs out of budget run after run, or fails): lost events go unfound."""
+        if not self.sweep or self.sweep_every_minutes == 0:
+            return []
+        found = []
+        if self.sweep.get("error"):
+            found.append(f"the last sweep failed ({self.sweep['error']}): files whose event was lost are not being "
+                         "found; check the sweep function's logs")
+        every = self.sweep_every_minutes
+        since = _moment(self.sweep.get("last_complete_at")) or _moment(self.sweep.get("first_at"))
+        if every and since is not None and clock.now() - since > sweep_overdue_s(every):
+            what = ("its last complete pass ended" if _moment(self.sweep.get("last_complete_at"))
+                    else "it first ran, and none since")
+            found.append(f"the sweep has completed no pass over the landing bucket for over "
+                         f"{sweep_overdue_s(every) / 3600:g} h ({what} {clock.iso(since)}; SWEEP_EVERY_MINUTES="
+                         f"{every}): files whose event was lost are not all being found; check the sweep "
+                         "function's logs (each run failing, or stopping at its budget)")
         return found
 
     def headline(self) -> str:
@@ -87,7 +109,21 @@ class Status:
             "dead_letters_unread": self.dead_letters_unread or None,
             "dead_letters": self.dead_letters, "dead_letters_owed": self.dead_letters_owed,
             "held_deletions": self.held_deletions,
-            "sweep": {**self.sweep, "at": clock.iso(self.sweep.get("at"))} if self.sweep else None}
+            "sweep": self._sweep_json()}
+
+    def _sweep_json(self) -> dict | None:
+        """The last sweep's record, times ISO; `error` and `last_complete_at` null when it says none (or
+        is of a version before them)."""
+        if not self.sweep:
+            return None
+        error = self.sweep.get("error")
+        told = {**self.sweep, "at": clock.iso(self.sweep.get("at")), "error": str(error) if error else None,
+                "last_complete_at": clock.iso(_moment(self.sweep.get("last_complete_at")))}
+        if "first_at" in told:
+            told["first_at"] = clock.iso(_moment(told["first_at"]))
+        if "stopped" in told:
+            told["stopped"] = told["stopped"] or None
+        return told
 
 
 def status(settings: Settings, store, subscriber, since: datetime | None = None, max_failed: int = 50) -> Status:
@@ -99,7 +135,8 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
     from .storages import last_found
 
     result = Status(storage=last_found(settings, store), health=judge(health.read(store, settings.ledger_prefix),
-                                                                      settings), sweep=last_sweep(settings, store))
+                                                                      settings), sweep=last_sweep(settings, store),
+                    sweep_every_minutes=settings.sweep_every_minutes)
     prefix = settings.manifest_prefix
     start = prefix + since.strftime("%Y/%m/%d") if since else prefix
     for name in store.list(prefix):
@@ -140,6 +177,19 @@ def status(settings: Settings, store, subscriber, since: datetime | None = None,
         result.dead_letters_unread = f"no subscription {subscription_path(settings)}"
     result.held_deletions = sum(1 for _ in HeldDeletions(store, settings.ledger_prefix).paths())
     return result
+
+
+def sweep_overdue_s(every_minutes: int) -> float:
+    """How long a scheduled sweep may go without a complete pass before status flags it: three
+    periods and an hour (a pass may take a few runs; a run may be missed)."""
+    return (3 * every_minutes + 60) * 60.0
+
+
+def _moment(value) -> float | None:
+    """Epoch seconds from a record, or None (absent, or not a finite positive number)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        return None
+    return float(value)
 
 
 def _seconds_since(at: float | None) -> int | None:

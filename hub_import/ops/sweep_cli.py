@@ -13,7 +13,8 @@ def sweep_json(report) -> dict:
     """One files sweep (SweepReport) as docs/json/sweep.md has it: times ISO 8601 UTC, null for nothing."""
     from hub_import.core import clock
 
-    return {**report.to_json(), "at": clock.iso(report.at), "stopped": report.stopped or None}
+    return {**report.to_json(), "at": clock.iso(report.at), "stopped": report.stopped or None,
+            "last_complete_at": clock.iso(report.last_complete_at), "first_at": clock.iso(report.first_at)}
 
 
 def sweep_summary(report: dict) -> str:

@@ -7,7 +7,10 @@
                             "bound": float | null, "judged_before": float | null} | null,
                    "newest": float | null, "floor": float | null}
     last.json     the last sweep: {"at", "listed", "known", "queued", "list_calls", "ledger_reads",
-                  "seconds", "complete"}: what `status` shows.
+                  "seconds", "complete", "error" (how it failed, null when it ran fine),
+                  "last_complete_at" (when the last complete pass ended, null before the first),
+                  "first_at" (when the first sweep ran)}: what `status` shows (the last two kept
+                  from run to run: each run reads them from the last one's).
     found/<sha256(bucket/name)[:2]>/<sha256(bucket/name)>.json
                   {"object", "generation", "at"}: a file the sweep queued because no event had
                   brought it in (written before it is queued); what `trace` tells.
@@ -24,10 +27,12 @@ from dataclasses import dataclass, field
 
 from hub_import.core import clock
 from hub_import.core.objects import ObjectRef
+from hub_import.core.text import cut_utf8
 
 from .store import Doc, JsonStore
 
 OBJECTS = "objects"
+ERROR_LIMIT = 300  # bytes (UTF-8) of a failed sweep's error kept in its record and its line
 
 
 @dataclass
@@ -139,11 +144,43 @@ class SweepRecord:
     ledger_reads: int = 0
     seconds: float = 0.0
     complete: bool = False
+    error: str | None = None  # how the run failed ("<type>: <first line>", cut), None when it ran fine
+    last_complete_at: float | None = None  # when the last complete pass ended (this run's, or kept from before)
+    first_at: float | None = None  # when the first sweep ran (kept from run to run): a pass is overdue since
 
     def to_json(self) -> dict:
         return {"at": self.at, "listed": self.listed, "known": self.known, "queued": self.queued,
                 "list_calls": self.list_calls, "ledger_reads": self.ledger_reads,
-                "seconds": round(self.seconds, 2), "complete": self.complete}
+                "seconds": round(self.seconds, 2), "complete": self.complete, "error": self.error,
+                "last_complete_at": self.last_complete_at, "first_at": self.first_at}
+
+    def carry(self, previous: dict | None) -> None:
+        """Keep what runs carry over from the last run's record (`previous`, last.json): when the first
+        sweep ran and when the last complete pass ended. A record of an older version, without them,
+        gives what it can (its time, and its end if it completed a pass); a value it cannot read, none."""
+        previous = previous if isinstance(previous, dict) else {}
+        self.first_at = _moment(previous.get("first_at")) or _moment(previous.get("at")) or self.at
+        self.last_complete_at = _moment(previous.get("last_complete_at"))
+        if self.last_complete_at is None and previous.get("complete") is True and _moment(previous.get("at")):
+            self.last_complete_at = _moment(previous.get("at")) + (_moment(previous.get("seconds")) or 0.0)
+
+    def failed(self, exc: BaseException, secrets=()) -> None:
+        """Say how the run failed: the exception's type and the first line of its message, each of
+        `secrets` (the API key, if the process holds one) taken out, cut to ERROR_LIMIT bytes of UTF-8."""
+        text = next(iter(str(exc).strip().splitlines()), "")
+        for secret in secrets:
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        self.error = cut_utf8(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, ERROR_LIMIT)
+
+
+def _moment(value) -> float | None:
+    """A finite, positive number of seconds, or None (absent, or not one)."""
+    try:
+        number = _number(value)
+    except ValueError:
+        return None
+    return number if number is not None and number > 0 else None
 
 
 class SweepState:
@@ -184,13 +221,14 @@ def last_sweep(settings, store: JsonStore) -> dict | None:
 
 
 def sweep_line(last: dict) -> str:
-    """The last sweep in one line, for `status`."""
+    """The last sweep in one line, for `status` ("; FAILED: <error>" when it failed)."""
     at = clock.iso(float(last.get("at") or 0))
     queued = int(last.get("queued") or 0)
     missed = f"{queued} queued as missed" + (" (events are being lost: check the trigger)" if queued else "")
     return (f"last sweep: {at}, {last.get('listed', 0)} listed, {last.get('known', 0)} already known, {missed}, "
             f"{last.get('list_calls', 0)} list calls, {float(last.get('seconds') or 0):.1f} s"
-            + ("" if last.get("complete") else "; the pass goes on at the next sweep"))
+            + ("" if last.get("complete") else "; the pass goes on at the next sweep")
+            + (f"; FAILED: {last['error']}" if last.get("error") else ""))
 
 
 def found_by_sweep(settings, store: JsonStore, bucket: str, name: str) -> dict | None:

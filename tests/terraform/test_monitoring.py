@@ -114,7 +114,7 @@ def test_an_alert_fires_when_the_hub_is_unreachable_for_n_flushes():
 def test_every_alert_goes_to_the_channels_of_the_variables():
     assert CONFIG.locals["channels"] == "${concat(var.notification_channels, google_monitoring_notification_channel.email[*].id)}"
     assert set(POLICIES) == {"oldest_message", "dead_letters", "hub_unreachable", "storage_waiting", "deletions_held",
-                             "sweep_missed"}
+                             "sweep_missed", "sweep_failed"}
     for name, policy in POLICIES.items():
         assert policy["notification_channels"] == "${local.channels}", name
         assert policy["documentation"][0]["content"], name
@@ -166,3 +166,26 @@ def test_an_alert_fires_when_a_sweep_finds_files_whose_event_was_lost_and_says_t
     assert "google_logging_metric.sweep_missed.name" in threshold["filter"] and threshold["threshold_value"] == 0
     assert "events are being lost" in POLICIES["sweep_missed"]["display_name"]
     assert "Check the trigger" in POLICIES["sweep_missed"]["documentation"][0]["content"]
+
+
+def test_an_alert_fires_when_a_sweep_fails_and_says_what_to_check():
+    from hub_import.ingest.sweep import SweepReport
+
+    # the metric reads the line every sweep logs, at ERROR when the run failed (its error field says how)
+    assert METRICS["sweep_failed"]["filter"] == "${local.sweep_done} AND severity=ERROR"
+    assert "error" in SweepReport().to_json()
+    assert "level = logging.ERROR if report.error else" in CODE
+    assert 'log(logger, level, "sweep done", **report.to_json())' in CODE
+    [condition] = POLICIES["sweep_failed"]["conditions"]
+    threshold = condition["condition_threshold"][0]
+    assert "google_logging_metric.sweep_failed.name" in threshold["filter"]
+    assert threshold["threshold_value"] == 0 and threshold["comparison"] == "COMPARISON_GT"
+    assert POLICIES["sweep_failed"]["display_name"] == "${var.name_prefix}: the sweep fails"
+    content = POLICIES["sweep_failed"]["documentation"][0]["content"]
+    for what in ("the sweep function's logs", "storage.objects.list on the landing bucket", "roles/pubsub.publisher",
+                 "google_pubsub_topic.assets.name", "google_storage_bucket.state.name", "local.account_ids.sweep",
+                 "status"):
+        assert what in content, what
+    assert POLICIES["sweep_failed"]["depends_on"] == ["${time_sleep.log_metrics_known}"]
+    assert "google_logging_metric.sweep_failed" in str(CONFIG.resources["time_sleep"]["log_metrics_known"]["triggers"])
+    assert "sweep_failed" in CONFIG.outputs["alert_policies"]["value"]

@@ -150,6 +150,7 @@ resource "time_sleep" "log_metrics_known" {
     storage_waiting = google_logging_metric.storage_waiting.id
     deletions_held  = google_logging_metric.deletions_held.id
     sweep_missed    = google_logging_metric.sweep_missed.id
+    sweep_failed    = google_logging_metric.sweep_failed.id
   }
 }
 

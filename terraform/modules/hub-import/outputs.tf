@@ -54,7 +54,7 @@ output "dashboard_url" {
 }
 
 output "alert_policies" {
-  description = "The alert policies: files waiting too long, dead letters, the Hub unreachable, no storage integration yet, deletions held, events lost (found by the sweep)."
+  description = "The alert policies: files waiting too long, dead letters, the Hub unreachable, no storage integration yet, deletions held, events lost (found by the sweep), the sweep failing."
   value = {
     oldest_message  = google_monitoring_alert_policy.oldest_message.name
     dead_letters    = google_monitoring_alert_policy.dead_letters.name
@@ -62,6 +62,7 @@ output "alert_policies" {
     storage_waiting = google_monitoring_alert_policy.storage_waiting.name
     deletions_held  = google_monitoring_alert_policy.deletions_held.name
     sweep_missed    = google_monitoring_alert_policy.sweep_missed.name
+    sweep_failed    = google_monitoring_alert_policy.sweep_failed.name
   }
 }
 

@@ -1,8 +1,8 @@
 # The sweep: files whose event was lost (hub_import/ingest/sweep.py), found by listing the landing
 # bucket every sweep_every_minutes and queued as their event would have; none at 0. The same source
 # as the other functions, an account of its own (it reads the landing bucket and the ledger, writes
-# only its own documents, publishes to the topic), a scheduler job, and an alert when it finds any:
-# events are being lost.
+# only its own documents, publishes to the topic), a scheduler job, an alert when it finds any
+# (events are being lost), and one when it fails (lost events are not being found).
 
 # Its settings (SWEEP_EVERY_MINUTES, SWEEP_GRACE_SECONDS), here rather than in settings.tf.
 variable "sweep_every_minutes" {
@@ -196,6 +196,52 @@ resource "google_monitoring_alert_policy" "sweep_missed" {
 
   documentation {
     content = "The sweep found files in gs://${local.landing_bucket} that no event had brought in, and queued them: they reach the Hub with the next flushes, but events are being lost. Check the trigger: the Eventarc trigger of ${var.name_prefix}-ingest exists and is active, the ingest function's errors and revisions, the Cloud Storage service agent's Pub/Sub publisher grant, quotas. The sweep's log line (\"sweep done\") counts them; `python -m hub_import status` shows the last sweep, `python -m hub_import trace gs://BUCKET/NAME` says a file came in by the sweep."
+  }
+
+  depends_on = [time_sleep.log_metrics_known]
+}
+
+# Sweeps that failed (the "sweep done" line at ERROR, with its error: a refused publish, listing or
+# state bucket): the safety net for lost events is down. Its own metric and alert, not sweep_missed's
+# (events lost: check the trigger); a pass that never completes (each run out of budget) is `status`'s.
+resource "google_logging_metric" "sweep_failed" {
+  project     = var.project_id
+  name        = "${local.metric_prefix}_sweep_failed"
+  description = "Sweeps that failed: their line (\"sweep done\") at ERROR, its error field saying how"
+  filter      = "${local.sweep_done} AND severity=ERROR"
+
+  metric_descriptor {
+    metric_kind = "DELTA"
+    value_type  = "INT64"
+    unit        = "1"
+  }
+
+  depends_on = [time_sleep.apis_enabled]
+}
+
+resource "google_monitoring_alert_policy" "sweep_failed" {
+  project               = var.project_id
+  display_name          = "${var.name_prefix}: the sweep fails"
+  combiner              = "OR"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "a sweep failed"
+    condition_threshold {
+      filter          = "metric.type=\"logging.googleapis.com/user/${google_logging_metric.sweep_failed.name}\" AND resource.type=\"cloud_run_revision\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period     = "600s"
+        per_series_aligner   = "ALIGN_SUM"
+        cross_series_reducer = "REDUCE_SUM"
+      }
+    }
+  }
+
+  documentation {
+    content = "A sweep of gs://${local.landing_bucket} failed: files whose event was lost are not being found while it fails (the next run resumes at its cursor). Check the sweep function's logs (${local.sweep_name}): its \"sweep done\" line at ERROR says how in its error field (a refused publish, listing or state bucket). Then its account's grants (${local.account_ids.sweep}@${var.project_id}.iam.gserviceaccount.com): storage.objects.list on the landing bucket (roles/storage.objectViewer), roles/pubsub.publisher on the topic ${google_pubsub_topic.assets.name} (and its quota), and on the state bucket ${google_storage_bucket.state.name} roles/storage.objectViewer and roles/storage.objectUser under ${local.function_env.LEDGER_PREFIX}sweep/; `terraform apply` restores grants removed by hand. `python -m hub_import status` shows the last sweep's error, and says when no pass has completed for over 3 x sweep_every_minutes + 1 hour; `python -m hub_import sweep` runs one by hand."
   }
 
   depends_on = [time_sleep.log_metrics_known]

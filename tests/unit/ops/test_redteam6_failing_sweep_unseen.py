@@ -7,7 +7,10 @@ lost events is down and nothing says so, until files are missed for good.
 Suggested fix: say in last.json how the run ended (the error's type, `stopped`) and when the last
 complete pass was (`passes`, its time), and have `status` (and an alert on the "sweep done" line,
 or on the function's errors) flag a sweep that failed or has not completed a pass for longer than
-a few SWEEP_EVERY_MINUTES. (No network: the fakes of tests/unit/ingest/test_sweep.py.)"""
+a few SWEEP_EVERY_MINUTES. (No network: the fakes of tests/unit/ingest/test_sweep.py.)
+Fixed: each run's record says its error and when the last complete pass ended; `status` flags a
+failed sweep and a pass overdue (tests/unit/ops/test_sweep_failed.py), and the `sweep_failed`
+alert fires on the ERROR "sweep done" line (tests/terraform/test_monitoring.py)."""
 from __future__ import annotations
 
 import pytest
@@ -30,8 +33,6 @@ class NoPublisher:
         return Refused()
 
 
-@pytest.mark.xfail(strict=True, reason="red team 6: a sweep that fails on every run is not flagged by status "
-                                       "(nor alerted on)")
 def test_a_sweep_that_fails_on_every_run_needs_a_person():
     settings, landing, store, _ = make(3)
     # GIVEN files whose event was lost, and a sweep that cannot publish, run after run
