@@ -52,7 +52,7 @@ from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
 from hub_import.state.ledger import DELETED, DELETING, Ledger
 from hub_import.state.store import ConflictError, JsonStore
-from hub_import.state.sweep_state import Cursor, SweepRecord, SweepState
+from hub_import.state.sweep_state import QUEUE_HOLDS, Cursor, SweepRecord, SweepState
 
 from . import sweep_waiting
 from .handler import describe
@@ -208,7 +208,7 @@ class Sweep:
         cursor.grace = max(cursor.grace, float(s.sweep_grace_s))
         before, why = sweep_waiting.cutoff(self.store, s.ledger_prefix, float(s.sweep_grace_s))
         if before is None:  # the flush is not taking messages: the files wait in the queue
-            report.stopped = "the queue holds them"
+            report.stopped = QUEUE_HOLDS
             log(logger, logging.INFO, f"the sweep waits: {why}")
             return
         cursor.judged(before)

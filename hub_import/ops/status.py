@@ -12,6 +12,7 @@ from hub_import.flush.dead_letters import UNCONFIRMED
 from hub_import.state.held_deletions import HeldDeletions
 from hub_import.core import clock
 from hub_import.state import health
+from hub_import.state.sweep_state import QUEUE_HOLDS
 
 from .health_view import Health, judge
 from .status_text import STATES, status_table  # noqa: F401 - status_table: the text, imported from here
@@ -66,7 +67,8 @@ class Status:
                          "found; check the sweep function's logs")
         every = self.sweep_every_minutes
         since = _moment(self.sweep.get("last_complete_at")) or _moment(self.sweep.get("first_at"))
-        if every and since is not None and clock.now() - since > sweep_overdue_s(every):
+        waits = self.sweep.get("stopped") == QUEUE_HOLDS  # for the flush (an outage status tells): not the sweep's
+        if every and since is not None and clock.now() - since > sweep_overdue_s(every) and not waits:
             what = ("its last complete pass ended" if _moment(self.sweep.get("last_complete_at"))
                     else "it first ran, and none since")
             found.append(f"the sweep has completed no pass over the landing bucket for over "

@@ -32,6 +32,7 @@ from hub_import.core.text import cut_utf8
 from .store import Doc, JsonStore
 
 OBJECTS = "objects"
+QUEUE_HOLDS = "the queue holds them"  # a run that judged nothing: the flush is not taking messages (sweep_waiting.py)
 ERROR_LIMIT = 300  # bytes (UTF-8) of a failed sweep's error kept in its record and its line
 
 
@@ -227,7 +228,8 @@ def sweep_line(last: dict) -> str:
     missed = f"{queued} queued as missed" + (" (events are being lost: check the trigger)" if queued else "")
     return (f"last sweep: {at}, {last.get('listed', 0)} listed, {last.get('known', 0)} already known, {missed}, "
             f"{last.get('list_calls', 0)} list calls, {float(last.get('seconds') or 0):.1f} s"
-            + ("" if last.get("complete") else "; the pass goes on at the next sweep")
+            + ("" if last.get("complete") else "; it waits: the flush is not taking messages, so they may still be "
+               "in the queue" if last.get("stopped") == QUEUE_HOLDS else "; the pass goes on at the next sweep")
             + (f"; FAILED: {last['error']}" if last.get("error") else ""))
 
 

@@ -2,11 +2,12 @@
 sweep brought in (its event lost) says so. (No network: the state bucket is a dict.)"""
 from __future__ import annotations
 
+from hub_import.core import clock
 from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import load
 from hub_import.ops.status import status, status_table
 from hub_import.ops.trace_report import render
-from hub_import.state.sweep_state import SweepRecord, SweepState
+from hub_import.state.sweep_state import QUEUE_HOLDS, SweepRecord, SweepState
 from tests.unit.flush.test_flush_in_memory import ENV
 from tests.unit.flush.test_result_messages import DictStore
 from tests.unit.ops.test_status_owed import Subscriber
@@ -47,3 +48,19 @@ def test_trace_of_a_file_the_sweep_brought_in_says_so(no_dead_letters):  # noqa:
     assert t.swept["generation"] == ref.generation and t.to_json()["swept"]["object"] == ref.uri
     [line] = [l for l in render(t).splitlines() if "came in" in l]
     assert "by the sweep" in line and "its event never came" in line and str(ref.generation) in line
+
+
+def test_a_sweep_that_waits_for_the_flush_says_so_and_is_not_called_stalled():
+    store = DictStore()
+    long_ago = clock.now() - 10 * 3600
+    SweepState(store, SETTINGS.ledger_prefix).record(SweepRecord(complete=False))
+    body = {**store.read(SETTINGS.ledger_prefix + "sweep/objects/last.json").body, "stopped": QUEUE_HOLDS,
+            "first_at": long_ago}
+    store.write(SETTINGS.ledger_prefix + "sweep/objects/last.json", body)
+    result = status(SETTINGS, store, Subscriber())
+    [line] = [l for l in status_table(result).splitlines() if l.startswith("last sweep")]
+    assert line.endswith("; it waits: the flush is not taking messages, so they may still be in the queue")
+    assert not [p for p in result.problems() if "sweep" in p]  # the outage is the flush's to tell
+    # the same record without the wait is a stalled sweep
+    store.write(SETTINGS.ledger_prefix + "sweep/objects/last.json", {**body, "stopped": "budget"})
+    assert [p for p in status(SETTINGS, store, Subscriber()).problems() if "completed no pass" in p]
