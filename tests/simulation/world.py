@@ -268,6 +268,7 @@ class World:
         self.env.update(changes)
         self.settings = load(self.env)
         self.epoch += 1
+        self.pass_started = float("-inf")  # the sweep's scope may have changed (filters): a pass under these
 
     def wait(self, seconds: float) -> None:
         self.clock.advance(seconds)
