@@ -25,6 +25,7 @@ from .clock import Io
 class _Version:
     def __init__(self, data: bytes, generation: int, created: float, content_type: str, metadata: dict):
         self.data, self.generation, self.created = data, generation, created
+        self.landed = created  # when it became listable (`created` is its timeCreated)
         self.content_type, self.metadata = content_type, dict(metadata)
 
 
@@ -115,9 +116,12 @@ class FakeBucket:
         if if_generation_match is not None and (v.generation if v else 0) != if_generation_match:
             raise exceptions.PreconditionFailed(f"simulated: precondition failed on {name}")
 
-    def put(self, name: str, data: bytes, content_type: str, metadata: dict) -> _Version:
+    def put(self, name: str, data: bytes, content_type: str, metadata: dict, backdate: float = 0.0) -> _Version:
+        """`backdate`: its timeCreated that many seconds before it becomes listable (a resumable upload
+        finished late, a copy)."""
         old = self.objects.get(name)
-        v = _Version(data, self.client.next_generation(), self.io.clock.time(), content_type, metadata)
+        v = _Version(data, self.client.next_generation(), self.io.clock.time() - backdate, content_type, metadata)
+        v.landed = self.io.clock.time()
         self.objects[name] = v
         if self.notify:
             if old is not None:

@@ -2,8 +2,9 @@
 of steps, each a plain JSON list so that a history prints as a script and replays from it.
 
 Steps (the first word says which):
-  upload NAME SIZE META DELIVERY   a file lands (overwrites a live one); its event is delivered
+  upload NAME SIZE META DELIVERY [BACKDATE] a file lands (overwrites a live one); its event is delivered
                                    now, delay (45 s), late (400 s), dup (twice) or lost
+                                   (or fail); BACKDATE: its timeCreated that many s before it lands
   delete NAME DELIVERY             the file is deleted from the bucket
   flush SEED FAULTS CRASH_AT       a flush under FAULTS (kind -> rate, drawn with SEED), killed at
                                    its CRASH_AT-th fake call (null: not killed)

@@ -4,8 +4,11 @@ seed) so that every other draw of a seed stays what it was:
 - in every setup, SWEEP_GRACE_SECONDS (0, 30 or 120) and the bounds of the sweeps that bring the
   world to rest (`sweep`: page_size 1-5, max_objects none or 1-3: a pass spans several runs);
 - in SWEEP_SHARE of histories, 1-4 steps put among the others: an upload whose event is lost, or
-  whose ingest delivery fails until Eventarc gives up (`fail`), a sweep, or a sweep at once with an
-  upload, an overwrite, a deletion, a flush or another sweep;
+  whose ingest delivery fails until Eventarc gives up (`fail`), 3 in 10 of them with a timeCreated
+  120-590 s before the object became listable (the upload step's sixth word, BACKDATE: what the
+  sweep's OVERLAP_S allows for); a sweep; a complete pass, then such an upload 1-60 s later (`slow`:
+  its timeCreated is before the pass began); or a sweep at once with an upload, an overwrite, a
+  deletion, a flush or another sweep;
 - in RACE_SHARE of those, the `sweep-race` plot instead: files whose events are lost or fail, maybe
   a wait shorter than the grace, then a sweep at once with an overwrite, with a deletion, with a
   flush, with another sweep, and a flush.
@@ -35,7 +38,8 @@ def add(seed: int, setup: dict, steps: list, length: int | None, names: tuple, a
         steps[at:at] = _race(rng, names, any_flush)
         return
     for _ in range(rng.randint(1, 4)):
-        steps.insert(rng.randint(0, len(steps)), _one(rng, names, any_flush))
+        at = rng.randint(0, len(steps))
+        steps[at:at] = _one(rng, names, any_flush)
 
 
 def sweep(rng: random.Random) -> list:
@@ -45,7 +49,10 @@ def sweep(rng: random.Random) -> list:
 
 
 def _lost(rng: random.Random, name: str) -> list:
-    return ["upload", name, rng.choice((100, 300, 5000)), {}, rng.choice(("lost", "lost", "fail"))]
+    step = ["upload", name, rng.choice((100, 300, 5000)), {}, rng.choice(("lost", "lost", "fail"))]
+    if rng.random() < 0.3:  # its timeCreated up to OVERLAP_S (600 s) before it became listable
+        step.append(rng.choice((120, 400, 590)))
+    return step
 
 
 def _at_once(rng: random.Random, other: list) -> list:
@@ -53,17 +60,21 @@ def _at_once(rng: random.Random, other: list) -> list:
 
 
 def _one(rng: random.Random, names: tuple, any_flush) -> list:
-    kind = rng.choice(("lost", "lost", "sweep", "together"))
+    """Steps to put among the others (kept together)."""
+    kind = rng.choice(("lost", "lost", "sweep", "together", "slow"))
     if kind == "lost":
-        return _lost(rng, rng.choice(names))
+        return [_lost(rng, rng.choice(names))]
     if kind == "sweep":
-        return sweep(rng)
+        return [sweep(rng)]
+    if kind == "slow":  # a complete pass, then a file listable just after it began, its timeCreated well before
+        return [["sweep", rng.randrange(1 << 30), 5, None, {}, None], ["wait", rng.choice((1, 10, 60))],
+                ["upload", rng.choice(names), 200, {}, rng.choice(("lost", "fail")), rng.choice((400, 590))]]
     other = rng.choice(("upload", "delete", "flush", "sweep"))
     if other == "upload":
-        return _at_once(rng, ["upload", rng.choice(names), 200, {}, rng.choice(("now", "lost"))])
+        return [_at_once(rng, ["upload", rng.choice(names), 200, {}, rng.choice(("now", "lost"))])]
     if other == "delete":
-        return _at_once(rng, ["delete", rng.choice(names), "now"])
-    return _at_once(rng, any_flush(rng) if other == "flush" else sweep(rng))
+        return [_at_once(rng, ["delete", rng.choice(names), "now"])]
+    return [_at_once(rng, any_flush(rng) if other == "flush" else sweep(rng))]
 
 
 def _race(rng: random.Random, names: tuple, any_flush) -> list:

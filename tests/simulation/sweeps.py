@@ -134,7 +134,7 @@ def sweep(world, seed: int, page_size: int, max_objects: int | None, rates: dict
 def owed(world) -> bool:
     """Whether the world needs a sweep to be at rest: no complete pass began once every live object
     was older than the grace."""
-    newest = max((v.created for v in world.landing.objects.values()), default=None)
+    newest = max((max(v.created, v.landed) for v in world.landing.objects.values()), default=None)
     return newest is not None and world.pass_started < newest + world.settings.sweep_grace_s
 
 
@@ -144,7 +144,7 @@ def rest(world, round_: int) -> None:
     for i in range(REST_RUNS):
         if not owed(world):
             return
-        newest = max(v.created for v in world.landing.objects.values())
+        newest = max(max(v.created, v.landed) for v in world.landing.objects.values())
         world.clock.advance(max(0.0, newest + world.settings.sweep_grace_s - world.clock.time()) + 1.0)
         sweep(world, 20_000 + round_ * 100 + i, page_size, max_objects, name="rest sweep")
 

@@ -166,10 +166,10 @@ class World:
                 self.events.append(event)
 
     # -- steps --------------------------------------------------------------------------------
-    def upload(self, name: str, size: int, metadata: dict, delivery: str = "now") -> None:
+    def upload(self, name: str, size: int, metadata: dict, delivery: str = "now", backdate: float = 0.0) -> None:
         self.delivery = delivery
         data = _content(name, size)
-        self.landing.put(name, data, "image/png" if name.endswith(".png") else "application/pdf", metadata)
+        self.landing.put(name, data, "image/png" if name.endswith(".png") else "application/pdf", metadata, backdate)
         v = self.landing.objects[name]
         limit = self.settings.max_object_bytes
         size = len(data)
