@@ -7,7 +7,9 @@ seed) so that every other draw of a seed stays what it was:
   whose ingest delivery fails until Eventarc gives up (`fail`), 3 in 10 of them with a timeCreated
   120-590 s before the object became listable (the upload step's sixth word, BACKDATE: what the
   sweep's OVERLAP_S allows for); a sweep; a complete pass, then such an upload 1-60 s later (`slow`:
-  its timeCreated is before the pass began); or a sweep at once with an upload, an overwrite, a
+  its timeCreated is before the pass began); a deletion left under way (`deleting`: its DELETE's
+  answer lost) and the name uploaded again, its event lost, last in the history (the deletion is
+  under way when the world is brought to rest); or a sweep at once with an upload, an overwrite, a
   deletion, a flush or another sweep;
 - in RACE_SHARE of those, the `sweep-race` plot instead: files whose events are lost or fail, maybe
   a wait shorter than the grace, then a sweep at once with an overwrite, with a deletion, with a
@@ -23,6 +25,7 @@ SWEEP_SHARE = 0.45
 RACE_SHARE = 0.4
 GRACES = ("0", "0", "30", "120")
 SWEEP_FAULTS = ({}, {}, {}, {"gcs.list": 0.2}, {"gcs.read": 0.1}, {"gcs.write": 0.15}, {"pubsub.publish": 0.4})
+UNDER_WAY_OFF = ["hub", {"drop_after_delete": 0.0}]  # ends a `deleting` block, put last: still under way at rest
 DELAYS = (0, 0.001, 0.003, 0.005, 0.009, 0.02)  # a fake call costs 0.002 s: the other lands mid-listing
 
 
@@ -38,8 +41,9 @@ def add(seed: int, setup: dict, steps: list, length: int | None, names: tuple, a
         steps[at:at] = _race(rng, names, any_flush)
         return
     for _ in range(rng.randint(1, 4)):
-        at = rng.randint(0, len(steps))
-        steps[at:at] = _one(rng, names, any_flush)
+        block = _one(rng, names, any_flush)
+        at = len(steps) if block[-1] == UNDER_WAY_OFF else rng.randint(0, len(steps))  # under way at rest
+        steps[at:at] = block
 
 
 def sweep(rng: random.Random) -> list:
@@ -61,7 +65,7 @@ def _at_once(rng: random.Random, other: list) -> list:
 
 def _one(rng: random.Random, names: tuple, any_flush) -> list:
     """Steps to put among the others (kept together)."""
-    kind = rng.choice(("lost", "lost", "sweep", "together", "slow"))
+    kind = rng.choice(("lost", "lost", "sweep", "together", "slow", "deleting"))
     if kind == "lost":
         return [_lost(rng, rng.choice(names))]
     if kind == "sweep":
@@ -69,6 +73,11 @@ def _one(rng: random.Random, names: tuple, any_flush) -> list:
     if kind == "slow":  # a complete pass, then a file listable just after it began, its timeCreated well before
         return [["sweep", rng.randrange(1 << 30), 5, None, {}, None], ["wait", rng.choice((1, 10, 60))],
                 ["upload", rng.choice(names), 200, {}, rng.choice(("lost", "fail")), rng.choice((400, 590))]]
+    if kind == "deleting":  # a deletion left under way (its DELETE's answer lost), the name uploaded again, event lost
+        name = rng.choice(names)
+        return [["upload", name, 200, {}, "now"], ["flush", rng.randrange(1 << 30), {}, None],
+                ["hub", {"drop_after_delete": 1.0}], ["delete", name, "now"], ["flush", rng.randrange(1 << 30), {}, None],
+                ["upload", name, 100, {}, rng.choice(("lost", "fail"))], UNDER_WAY_OFF]
     other = rng.choice(("upload", "delete", "flush", "sweep"))
     if other == "upload":
         return [_at_once(rng, ["upload", rng.choice(names), 200, {}, rng.choice(("now", "lost"))])]
