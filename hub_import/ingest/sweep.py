@@ -131,7 +131,8 @@ def _created(ref: ObjectRef) -> float | None:
 def known(doc, ref: ObjectRef) -> bool:
     """Whether a ledger record accounts for the object: any record, but one of a deletion of an
     older generation, done or under way (the name uploaded again: the flush claims it anew, once
-    a deletion under way is recorded; "known" would be final, the watermark passing it)."""
+    a deletion under way is recorded; "known" would be final, the watermark passing it: found by
+    red team 6 and by the simulation, seed 2228)."""
     if doc is None:
         return False
     body = doc.body if isinstance(doc.body, dict) else {}

@@ -25,6 +25,7 @@ from .clock import Io
 class _Version:
     def __init__(self, data: bytes, generation: int, created: float, content_type: str, metadata: dict):
         self.data, self.generation, self.created = data, generation, created
+        self.landed = created  # when it became listable (`created` is its timeCreated)
         self.content_type, self.metadata = content_type, dict(metadata)
 
 
@@ -103,22 +104,24 @@ class FakeBucket:
         v = self.objects.get(name)
         return FakeBlob(self, name)._fill(v) if v else None
 
-    def list_blobs(self, prefix=None, page_size=1000, retry=None, fields=None, **_):
-        self.io.call("gcs.list")
-        for name in sorted(self.objects):
-            if not prefix or name.startswith(prefix):
-                v = self.objects.get(name)
-                if v is not None:
-                    yield FakeBlob(self, name)._fill(v)
+    def list_blobs(self, prefix=None, start_offset=None, page_size=1000, retry=None, fields=None, **_):
+        """google-cloud-storage's listing: by name, under `prefix`, from `start_offset` (inclusive);
+        iterate it for the objects, or its `pages`. Each page is one call (`gcs.list`: a 503 after the
+        retries), read from the bucket as it is when the page is asked for (an object landing behind
+        the last page served is not seen, one ahead of it is)."""
+        return _Listing(self, prefix or "", start_offset or "", max(1, int(page_size or 1000)))
 
     def check(self, name: str, if_generation_match) -> None:
         v = self.objects.get(name)
         if if_generation_match is not None and (v.generation if v else 0) != if_generation_match:
             raise exceptions.PreconditionFailed(f"simulated: precondition failed on {name}")
 
-    def put(self, name: str, data: bytes, content_type: str, metadata: dict) -> _Version:
+    def put(self, name: str, data: bytes, content_type: str, metadata: dict, backdate: float = 0.0) -> _Version:
+        """`backdate`: its timeCreated that many seconds before it becomes listable (a resumable upload
+        finished late, a copy)."""
         old = self.objects.get(name)
-        v = _Version(data, self.client.next_generation(), self.io.clock.time(), content_type, metadata)
+        v = _Version(data, self.client.next_generation(), self.io.clock.time() - backdate, content_type, metadata)
+        v.landed = self.io.clock.time()
         self.objects[name] = v
         if self.notify:
             if old is not None:
@@ -140,6 +143,29 @@ class FakeBucket:
                 "md5Hash": base64.b64encode(hashlib.md5(v.data).digest()).decode()}
 
 
+class _Listing:
+    def __init__(self, bucket: "FakeBucket", prefix: str, start: str, page_size: int):
+        self.bucket, self.prefix, self.start, self.page_size = bucket, prefix, start, page_size
+
+    @property
+    def pages(self):
+        b, after = self.bucket, None
+        while True:
+            if b.io.call("gcs.list"):
+                raise exceptions.ServiceUnavailable("simulated: GCS unavailable (list)")
+            names = sorted(n for n in b.objects if n.startswith(self.prefix) and n >= self.start
+                           and (after is None or n > after))[:self.page_size]
+            page = [FakeBlob(b, n)._fill(b.objects[n]) for n in names]
+            yield page
+            if len(names) < self.page_size:
+                return
+            after = names[-1]
+
+    def __iter__(self):
+        for page in self.pages:
+            yield from page
+
+
 class FakeGcs:
     """google.cloud.storage.Client's `bucket(name)`; generations grow with (virtual) time."""
 
@@ -156,3 +182,17 @@ class FakeGcs:
     def next_generation(self) -> int:
         self._generation = max(self._generation + 1, int(self.io.clock.time() * 1_000_000))
         return self._generation
+
+
+def content(name: str, size: int) -> bytes:
+    """A file of `size` bytes; a PNG's header for .png names (the probe reads width and height)."""
+    if name.endswith(".png"):
+        import struct
+        import zlib
+
+        w, h = 10 + len(name), 20
+        ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+        head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + \
+            struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
+        return (head + b"\0" * max(0, size - len(head)))[:max(size, len(head))]
+    return (b"%PDF-1.4 " + b"x" * size)[:size]

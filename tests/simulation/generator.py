@@ -2,8 +2,9 @@
 of steps, each a plain JSON list so that a history prints as a script and replays from it.
 
 Steps (the first word says which):
-  upload NAME SIZE META DELIVERY   a file lands (overwrites a live one); its event is delivered
+  upload NAME SIZE META DELIVERY [BACKDATE] a file lands (overwrites a live one); its event is delivered
                                    now, delay (45 s), late (400 s), dup (twice) or lost
+                                   (or fail); BACKDATE: its timeCreated that many s before it lands
   delete NAME DELIVERY             the file is deleted from the bucket
   flush SEED FAULTS CRASH_AT       a flush under FAULTS (kind -> rate, drawn with SEED), killed at
                                    its CRASH_AT-th fake call (null: not killed)
@@ -16,9 +17,11 @@ Steps (the first word says which):
   handmade NAME                    someone makes an asset by hand in the Hub
   settings ENV                     at rest, the operator changes settings (ON_DELETE, MAX_OBJECT_BYTES, ...)
   deletions approve                `hub-import deletions --approve` (the held deletions queued again)
+  sweep SEED PAGE MAX FAULTS CRASH the sweep (ingest/sweep.py), bounded (sweep_steps.py); uploads'
+                                   DELIVERY may also be `fail`: the ingest fails until Eventarc gives up
   together STEP STEP SEED DELAY STALL
                                    two steps truly at once (a flush, and a flush, replay, audit-fix or
-                                   backfill) under a baton seeded with SEED (scheduler.py); the second
+                                   backfill; a sweep, and an upload, delete, flush or sweep) under a baton seeded with SEED (scheduler.py); the second
                                    starts DELAY seconds after the first; STALL [n, s]: the first's
                                    process freezes s seconds at its n-th call (null: never)
 Events due are delivered after every step.
@@ -96,6 +99,9 @@ def history(seed: int, length: int | None = None) -> dict:
     else:
         steps = [step(rng) for _ in range(length or rng.randint(6, 22))]
     _guard(seed, setup, steps, length)
+    from .sweep_steps import add as _sweeps  # the sweep's own die (sweep_steps.py)
+
+    _sweeps(seed, setup, steps, length, NAMES, _any_flush)
     if setup["env"]["ON_OVERWRITE"] == "import":
         setup["env"]["EXTERNAL_ID_TEMPLATE"] = "{name}#{generation}"
     return {"seed": seed, "setup": setup, "steps": steps}

@@ -14,6 +14,8 @@ named by its invariant, so that a failing history shrinks to one that breaks the
 | audit | `audit` reports nothing missing that should be there, and no duplicate of ours |
 | held-kept | at rest, every deletion held past MAX_DELETIONS_PER_HOUR (and not carried out since by a later deletion) still has its asset in the Hub; once a person approves them and the system is at rest again, none is held (and `deletions` judges them carried out) |
 | deleted-twice | no DELETE names an asset a deletion removed already |
+
+The sweep's own (sweep-grace, sweep-reads, sweep-rest) are in sweeps.py.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from . import agree, invariants
+from . import agree, invariants, sweeps
 from .scheduler import Baton
 from .world import World
 
@@ -28,6 +28,8 @@ def run(history: dict, keep_world: bool = False) -> Result:
     setup = history["setup"]
     guesses = dict(setup["guesses"], list_lag_s=float(setup.get("list_lag_s", 0)))  # the stand-in's switches
     world = World(history["seed"], env=setup["env"], guesses=guesses)
+    if "sweep" in setup:  # the bounds of the sweeps that bring it to rest
+        world.rest_sweep = (setup["sweep"]["page_size"], setup["sweep"]["max_objects"])
     with world.with_product():
         for step in history["steps"]:
             apply(world, step)
@@ -37,7 +39,9 @@ def run(history: dict, keep_world: bool = False) -> Result:
         if world.held():  # a person approves what is held, and the system comes to rest again
             world.approve()
             busy = world.to_rest()
-        violations += invariants.check(world, busy) + agree.check(world)
+        if not busy:
+            sweeps.final(world)
+        violations += invariants.check(world, busy) + agree.check(world) + sweeps.check(world)
     return Result(history, violations, world.outcomes, world if keep_world else None)
 
 
@@ -49,6 +53,8 @@ def apply(world: World, step: list) -> None:
         world.delete(*args)
     elif kind == "flush":
         world.flush(args[0], args[1], args[2])
+    elif kind == "sweep":
+        world.sweep(*args)
     elif kind == "hub":
         world.hub.set_faults(args[0])
     elif kind == "wait":

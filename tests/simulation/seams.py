@@ -1,7 +1,7 @@
 """Where the simulation plugs into the product's real code, all in one place, for one history:
 the product's clock (hub_import.core.clock.use), its Google clients (the lru-cached factories in
 hub_import.core.clients, and the name messages.py imported), the thread pools of the flush,
-backfill and trace (one synchronous executor: one thread, so the order of every fake call is the
+backfill, trace and the sweep (one synchronous executor: one thread, so the order of every fake call is the
 seed's alone), and a handler on the `hub_import` logger that keeps every line (the judge reads them)."""
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def product_on(world):
         for target in ("hub_import.core.clients.publisher_client", "hub_import.core.messages.publisher_client",
                        "hub_import.core.clients.subscriber_client"):
             stack.enter_context(mock.patch(target, lambda: world.pubsub))
-        for module in ("hub_import.flush.run", "hub_import.ops.backfill", "hub_import.ops.trace"):
+        for module in ("hub_import.flush.run", "hub_import.ops.backfill", "hub_import.ops.trace", "hub_import.ingest.sweep"):
             stack.enter_context(mock.patch(f"{module}.ThreadPoolExecutor", InlineExecutor))
         logger = logging.getLogger("hub_import")
         level, logger.level = logger.level, logging.DEBUG

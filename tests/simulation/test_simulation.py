@@ -63,9 +63,11 @@ INTERLEAVED = {"seed": 125, "setup": generator.history(125)["setup"], "steps": g
 ]}
 
 
-@pytest.mark.parametrize("history", [generator.history(12345), INTERLEAVED], ids=["sequential", "interleaved"])
+@pytest.mark.parametrize("history", [generator.history(12345), INTERLEAVED, generator.history(33)],
+                         ids=["sequential", "interleaved", "sweep-race"])
 def test_a_history_replays_identically(history):
     a, b = runner.run(history, keep_world=True), runner.run(history, keep_world=True)
     assert a.outcomes == b.outcomes and a.world.log.lines == b.world.log.lines
     assert a.world.hub.all_assets() == b.world.hub.all_assets()
     assert a.world.pubsub.topics == b.world.pubsub.topics
+    assert [r.outcome for r in a.world.sweep_runs] == [r.outcome for r in b.world.sweep_runs]

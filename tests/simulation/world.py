@@ -23,10 +23,11 @@ from hub_import.ops.dead_letter_inbox import subscription_path as inspect_path
 from hub_import.state.store import JsonStore
 
 from .clock import Crash, Io, VirtualClock
-from .gcs import FakeGcs
+from .gcs import FakeGcs, content as _content
 from .hub import BASE_URL, SimHub
 from .pubsub import FakePubSub
 from .seams import Capture, product_on
+from . import sweeps
 
 # The deployed subscription's max_delivery_attempts (Terraform, one place): a message deferred that
 # many times is dead-lettered, here as there.
@@ -45,6 +46,7 @@ BASE_ENV = {
     "HUB_TIMEOUT_SECONDS": "30", "FLUSH_BUDGET_SECONDS": "120", "ON_DELETE": "delete", "ON_OVERWRITE": "skip",
     "MAX_OBJECT_BYTES": "0", "LOG_LEVEL": "DEBUG",
 }
+GIVE_UP = 4  # deliveries of a doomed event before Eventarc drops it (in truth: retried for 24 hours)
 EVENT_TYPES = {"finalized": "google.cloud.storage.object.v1.finalized",
                "deleted": "google.cloud.storage.object.v1.deleted"}
 
@@ -56,6 +58,7 @@ class Event:
     resource: dict
     n: int
     attempts: int = 0
+    doomed: bool = False  # the ingest function fails on it every time, until Eventarc gives up (GIVE_UP)
 
 
 @dataclass
@@ -67,7 +70,7 @@ class Upload:
     metadata: dict
     eligible: bool  # under the settings of its time
     epoch: int
-    lost: bool = False  # its event was lost: only a backfill (which sees the live generation) finds it
+    lost: bool = False  # its event was lost (or failed until dropped): a sweep or backfill (the live generation) finds it
 
 
 @dataclass
@@ -112,6 +115,11 @@ class World:
         self.poison_texts: list[str] = []
         self.outcomes: list[str] = []  # what each process step ended with, for the report
         self.approved = 0  # held deletions `deletions --approve` queued again
+        self.created: dict[tuple, float] = {}  # (name, generation) -> when it landed (the judge's record)
+        self.sweep_runs: list = []  # sweeps.Run, one per sweep run
+        self.pass_started = float("-inf")  # when the latest complete sweep pass began
+        self.final_queued: list = []  # what sweeps of the world at rest queued (sweeps.final)
+        self.rest_sweep = (1000, None)  # page_size, max_objects of the sweeps that bring it to rest
         self._n = 0
         self._rng = random.Random(seed)
 
@@ -124,6 +132,7 @@ class World:
         if how == "lost" and kind == "finalized":
             self.lost.append(event)
             return
+        event.doomed = how == "fail" and kind == "finalized"
         self.events.append(event)
         if how == "dup":
             self.events.append(Event(event.due + 5.0, kind, resource, self._n))
@@ -134,6 +143,15 @@ class World:
         due = sorted((e for e in self.events if e.due <= now), key=lambda e: (e.due, e.n))
         for event in due:
             self.events.remove(event)
+            if event.doomed:  # the function fails (its error, not ours to model); Eventarc retries, then drops it
+                event.attempts += 1
+                self.outcomes.append(f"ingest {event.resource['name']}: failed ({event.attempts})")
+                if event.attempts >= GIVE_UP:
+                    self.lost.append(event)
+                else:
+                    self.events.append(event)
+                    event.due = now + 10.0 * event.attempts
+                continue
             ce = CloudEvent({"type": EVENT_TYPES[event.kind], "source": "//storage.googleapis.com/projects/_/buckets/landing",
                              "subject": f"objects/{event.resource['name']}", "id": f"ev-{event.n}-{event.attempts}",
                              "time": event.resource["timeCreated"]}, event.resource)
@@ -148,15 +166,16 @@ class World:
                 self.events.append(event)
 
     # -- steps --------------------------------------------------------------------------------
-    def upload(self, name: str, size: int, metadata: dict, delivery: str = "now") -> None:
+    def upload(self, name: str, size: int, metadata: dict, delivery: str = "now", backdate: float = 0.0) -> None:
         self.delivery = delivery
         data = _content(name, size)
-        self.landing.put(name, data, "image/png" if name.endswith(".png") else "application/pdf", metadata)
+        self.landing.put(name, data, "image/png" if name.endswith(".png") else "application/pdf", metadata, backdate)
         v = self.landing.objects[name]
         limit = self.settings.max_object_bytes
         size = len(data)
         self.uploads.append(Upload(name, v.generation, size, dict(metadata), not limit or size <= limit, self.epoch,
-                                   delivery == "lost"))
+                                   delivery in ("lost", "fail")))
+        self.created[(name, v.generation)] = v.created
         self.delivery = "now"
 
     def delete(self, name: str, delivery: str = "now") -> None:
@@ -166,6 +185,10 @@ class World:
             self.deletions.append(Deletion(name, v.generation, self.settings.delete_follows, len(v.data), self.epoch))
             self.landing.remove(name)
             self.delivery = "now"
+
+    def sweep(self, seed: int, page_size: int, max_objects: int | None, rates: dict | None = None,
+              crash_at: int | None = None) -> None:
+        sweeps.sweep(self, seed, page_size, max_objects, rates, crash_at)
 
     def flush(self, seed: int, rates: dict, crash_at: int | None, name: str = "flush") -> None:
         self.io.plan(seed, rates, crash_at, name)
@@ -245,6 +268,7 @@ class World:
         self.env.update(changes)
         self.settings = load(self.env)
         self.epoch += 1
+        self.pass_started = float("-inf")  # the sweep's scope may have changed (filters): a pass under these
 
     def wait(self, seconds: float) -> None:
         self.clock.advance(seconds)
@@ -259,6 +283,8 @@ class World:
         out = []
         if self.events:
             out.append(f"{len(self.events)} events")
+        if sweeps.owed(self):
+            out.append("a sweep pass owed")
         if self.pubsub.backlog(s.subscription_path):
             out.append(f"{self.pubsub.backlog(s.subscription_path)} messages")
         if self.clock.pending_timers():
@@ -272,12 +298,11 @@ class World:
         """Faults off, then deliver, flush and let time pass until nothing moves."""
         self.io.quiet()
         self.hub.faults_off()
-        if self.lost:
-            self.backfill()
         quiet_rounds = 0
         for i in range(rounds):
             self.clock.advance(max(0.0, min((e.due for e in self.events), default=0) - self.clock.monotonic()))
             self.deliver_due()
+            sweeps.rest(self, i)  # lost events: the sweep finds their files (no backfill at rest)
             self.flush(10_000 + i, {}, None, name="rest flush")
             quiet_rounds = quiet_rounds + 1 if not self.busy() else 0
             if quiet_rounds >= 2:
@@ -285,16 +310,3 @@ class World:
             self.clock.advance(200.0)
         return self.busy()
 
-
-def _content(name: str, size: int) -> bytes:
-    """A file of `size` bytes; a PNG's header for .png names (the probe reads width and height)."""
-    if name.endswith(".png"):
-        import struct
-        import zlib
-
-        w, h = 10 + len(name), 20
-        ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-        head = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + ihdr + \
-            struct.pack(">I", zlib.crc32(b"IHDR" + ihdr) & 0xFFFFFFFF)
-        return (head + b"\0" * max(0, size - len(head)))[:max(size, len(head))]
-    return (b"%PDF-1.4 " + b"x" * size)[:size]
