@@ -21,8 +21,10 @@ from hub_import.core import clock
 from hub_import.state import health
 
 STALE_S = 900.0  # a health record this old: the flush is not running (it runs every minute)
-# The causes under which messages are known to wait (health.waiting_why starts with one).
-WAITING = (*health.NOTHING_PULLED, health.BUDGET, health.DEFERRED, health.FLUSH_FAILED)
+# The causes under which messages are known to wait (health.waiting_why starts with one). Not a
+# lease held: that record's flush did nothing because another one is sending.
+WAITING = (*(c for c in health.NOTHING_PULLED if c != health.LEASE_HELD), health.BUDGET, health.DEFERRED,
+           health.FLUSH_FAILED)
 
 
 def cutoff(store, ledger_prefix: str, grace_s: float, now: float | None = None) -> tuple[float | None, str]:

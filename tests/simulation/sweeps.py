@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hub_import.core.messages import publish
+from hub_import.core import clock
+from hub_import.ingest import sweep_waiting
 from hub_import.ingest.sweep import OVERLAP_S, Sweep, listing_prefixes, scope_of
 from hub_import.state.store import JsonStore
 
@@ -90,7 +92,8 @@ class _Store(JsonStore):
                 same = body.get("scope") == self._scope
                 run.watermark = float(body["watermark"]) if same and isinstance(body.get("watermark"), (int, float)) \
                     else None
-        elif path.startswith(self._prefix) and not path.startswith(f"{self._prefix}sweep/"):
+        elif path.startswith(self._prefix) and not path.startswith(f"{self._prefix}sweep/") \
+                and path != f"{self._prefix}health.json":  # (the flush's record: one read a run)
             run.reads += 1
         return doc
 
@@ -98,6 +101,14 @@ class _Store(JsonStore):
 def sweep(world, seed: int, page_size: int, max_objects: int | None, rates: dict | None = None,
           crash_at: int | None = None, name: str = "sweep"):
     """One bounded run of the real Sweep; its report, or None when it failed or was killed."""
+    cursor = world.store.read(f"{world.settings.ledger_prefix}sweep/objects/cursor.json")
+    if cursor is None or not isinstance(cursor.body, dict) or not cursor.body.get("pass"):
+        world.pass_begins = world.clock.time()  # this run begins a pass (unless it fails first)
+        world.pass_judged = float("inf")
+    # what this run will judge (the product reads the same record at its start): files created before it
+    before, _ = sweep_waiting.cutoff(world.store, world.settings.ledger_prefix, world.settings.sweep_grace_s,
+                                  world.clock.time())
+    world.pass_judged = min(world.pass_judged, float("-inf") if before is None else before)
     world.io.plan(seed, rates or {}, crash_at, name)
     run = Run(name)
     world.sweep_runs.append(run)
@@ -115,11 +126,8 @@ def sweep(world, seed: int, page_size: int, max_objects: int | None, rates: dict
                        max_objects=max_objects, page_size=page_size, workers=1).run()
         run.outcome = f"{name}: listed {report.listed} queued {report.queued} read {report.ledger_reads}" + \
             (" (pass complete)" if report.complete else f" (stopped: {report.stopped or 'page end'})")
-        if report.complete:
-            cursor = world.store.read(f"{world.settings.ledger_prefix}sweep/objects/cursor.json")
-            watermark = cursor.body.get("watermark") if cursor is not None else None
-            if isinstance(watermark, (int, float)):  # the pass began at watermark + grace + overlap
-                world.pass_started = max(world.pass_started, watermark + grace + OVERLAP_S)
+        if report.complete and world.pass_begins is not None:  # it judged what was created before both
+            world.pass_started = max(world.pass_started, min(world.pass_begins, world.pass_judged + grace))
         return report
     except Crash as crash:
         run.outcome = str(crash)
@@ -129,6 +137,15 @@ def sweep(world, seed: int, page_size: int, max_objects: int | None, rates: dict
         world.outcomes.append(run.outcome)
         world.io.quiet()
     return None
+
+
+def flushed(world, seed: int) -> None:
+    """A flush, when the last one is older than a few minutes: the scheduler runs one every minute,
+    and the sweep reads its health record (ingest/sweep_waiting.py: none fresh, it waits)."""
+    doc = world.store.read(f"{world.settings.ledger_prefix}health.json")
+    at = clock.epoch(doc.body.get("at")) if doc is not None and isinstance(doc.body, dict) else None
+    if at is None or world.clock.time() - at > 300.0:
+        world.flush(seed, {}, None, name="flush before a sweep")
 
 
 def owed(world) -> bool:
@@ -146,6 +163,7 @@ def rest(world, round_: int) -> None:
             return
         newest = max(max(v.created, v.landed) for v in world.landing.objects.values())
         world.clock.advance(max(0.0, newest + world.settings.sweep_grace_s - world.clock.time()) + 1.0)
+        flushed(world, 40_000 + round_ * 100 + i)
         sweep(world, 20_000 + round_ * 100 + i, page_size, max_objects, name="rest sweep")
 
 
@@ -157,6 +175,7 @@ def final(world) -> None:
     for k in range(2):
         world.clock.advance(OVERLAP_S + world.settings.sweep_grace_s + 60.0)
         for i in range(REST_RUNS):
+            flushed(world, 50_000 + k * 100 + i)
             first = len(world.sweep_runs)
             report = sweep(world, 30_000 + k * 100 + i, page_size, max_objects, name="final sweep")
             if report is not None and report.queued:

@@ -118,6 +118,8 @@ class World:
         self.created: dict[tuple, float] = {}  # (name, generation) -> when it landed (the judge's record)
         self.sweep_runs: list = []  # sweeps.Run, one per sweep run
         self.pass_started = float("-inf")  # when the latest complete sweep pass began
+        self.pass_begins: float | None = None  # when the sweep pass under way began (sweeps.sweep)
+        self.pass_judged = float("inf")  # the lowest cutoff of its runs (ingest/sweep_waiting.py)
         self.final_queued: list = []  # what sweeps of the world at rest queued (sweeps.final)
         self.rest_sweep = (1000, None)  # page_size, max_objects of the sweeps that bring it to rest
         self._n = 0
@@ -269,6 +271,7 @@ class World:
         self.settings = load(self.env)
         self.epoch += 1
         self.pass_started = float("-inf")  # the sweep's scope may have changed (filters): a pass under these
+        self.pass_begins = None
 
     def wait(self, seconds: float) -> None:
         self.clock.advance(seconds)
