@@ -11,22 +11,31 @@ goes down the same path an event takes (`handler.describe`, then the same topic)
 lease or anything else the flush waits on: files that events deliver are never slowed by it.
 
 Cost and bounds. One listing row per object, and one ledger read only for an object created
-after the watermark (and for every object in the first pass, or after the listing changed):
+after the watermark (and for every object of the last day in the first two passes):
 - Each run stops at its budget (FLUSH_BUDGET_SECONDS, or `max_objects` listed), at a page's end,
   and keeps a cursor in the state bucket (state/sweep_state.py): the prefix it was in and the last
   name done. The next run goes on from there (listing from that name), so a bucket of any size is
   covered in as many runs as it takes, in memory of one page.
-- The watermark. When a pass (every prefix listed to its end) completes, the watermark becomes
-  `started - grace - OVERLAP_S`, `started` being when that pass began (this host's clock). It is
-  only moved after a complete pass, and reset when what is listed changes (routes, filters).
+- Which files a run judges: those created before its cutoff (ingest/sweep_waiting.py: the grace
+  ago, or, while messages wait in the queue, the grace before the oldest of them; none while the
+  flush takes no messages), after the watermark, and after the floor (the first run less a day:
+  older files raised no event the product could have lost, and are `backfill`'s).
+- The watermark, in GCS's clock (timeCreated), never this host's: when a pass (every prefix
+  listed to its end) completes, it becomes min(bound, judged_before, started - grace) - OVERLAP_S.
+  `bound` is the newest timeCreated listed before the pass began, `judged_before` the lowest
+  cutoff of the pass's runs (state/sweep_state.py Cursor.complete); a first pass, with no listing
+  before it, leaves it where it was. It only moves after a complete pass, and stays when what is
+  listed changes (routes, filters: files before it came under other rules, `backfill`'s).
   Why it is safe: every object created before the pass began was in the listing for the whole
-  pass, so the pass listed it; it was judged then, unless it was younger than the grace, and an
-  object created before `started - grace` never is. Objects created during a pass (behind the
-  cursor, where the listing had passed) are newer than `started`, so the next pass checks them.
-  OVERLAP_S covers this host's clock running ahead of GCS's (timeCreated is GCS's clock) and an
-  object whose timeCreated is earlier than the moment it became listable (a slow finalize, a
-  resumable upload finished late, a copy): up to OVERLAP_S of either, nothing is missed. A file
-  older than the watermark whose record is later removed is not this sweep's to find (`backfill`).
+  pass, so the pass listed it; it was judged then unless created after a run's cutoff, and an
+  object created before `judged_before` never is. `bound` was created before the pass began, so
+  an object created after the pass began (behind the cursor, unlisted) is newer than it, and the
+  next pass checks it: whatever the clock of the host that ran the pass (a laptop running the CLI
+  an hour ahead sets no watermark past files it never saw). OVERLAP_S covers an object whose
+  timeCreated is earlier than the moment it became listable (a slow finalize, a resumable upload
+  finished late): up to OVERLAP_S, nothing is missed. A watermark later than now - OVERLAP_S no
+  pass could set is distrusted (a fresh pass from the floor). A file older than the watermark whose
+  record is later removed is not this sweep's to find (`backfill`).
 
 Tell it: one log line a run ("sweep done": listed, known, queued as missed, list calls, ledger
 reads, seconds, error, when the last complete pass ended; WARNING when it queued anything: events
@@ -36,13 +45,10 @@ marker per file it queued (`trace`).
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from hub_import.core import clock
 from hub_import.core.decisions import decide
@@ -50,11 +56,12 @@ from hub_import.core.logs import log
 from hub_import.core.messages import publish, wait
 from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import Settings
-from hub_import.state.ledger import DELETED, DELETING, Ledger
+from hub_import.state.ledger import Ledger
 from hub_import.state.store import ConflictError, JsonStore
 from hub_import.state.sweep_state import QUEUE_HOLDS, Cursor, SweepRecord, SweepState
 
 from . import sweep_waiting
+from .sweep_scope import created_at, known, listing_prefixes, scope_of
 from .handler import describe
 
 logger = logging.getLogger(__name__)
@@ -65,7 +72,6 @@ PAGE_SIZE = 1000  # GCS's largest listing page
 SAVE_EVERY_S = 10.0  # how often a run writes its cursor (and always when it stops)
 WORKERS = 16  # ledger reads (and size probes, publishes) of one page at once
 FIELDS = "items(name,generation,size,contentType,md5Hash,crc32c,timeCreated,metadata),nextPageToken"
-WILDCARDS = "*?["
 
 
 @dataclass
@@ -75,75 +81,11 @@ class SweepReport(SweepRecord):
     young: int = 0  # younger than the grace: left to their event (the next pass looks again)
     older: int = 0  # created before the watermark: checked by an earlier complete pass
     skipped: int = 0  # the rules skip them (folders, filters, no route)
-    stopped: str = ""  # why the run ended before the pass did ("budget", "objects", "another sweep")
+    stopped: str = ""  # why the run ended before the pass did ("budget", "objects", "another sweep", QUEUE_HOLDS)
 
     def to_json(self) -> dict:
         return {**super().to_json(), "young": self.young, "older": self.older, "skipped": self.skipped,
                 "stopped": self.stopped}
-
-
-def literal_head(glob: str) -> str:
-    """The part of `glob` before its first wildcard: every name it matches starts with it."""
-    cut = min((glob.index(c) for c in WILDCARDS if c in glob), default=len(glob))
-    return glob[:cut]
-
-
-def listing_prefixes(settings: Settings) -> list[str]:
-    """The prefixes to list: every name some route can take starts with one of them, and none is
-    inside another ([""], the whole bucket, when the default route takes everything). INCLUDE_GLOBS,
-    when set, narrow them. (A glob route is listed by its literal head, and the rules judge each
-    name: GCS's matchGlob reads `**` and `[!...]` otherwise than the routes do, and would save
-    listing rows only, not reads.)"""
-    heads = [""] if settings.default is not None else [
-        r.prefix if r.prefix is not None else literal_head(r.glob or "") for r in settings.routes]
-    if settings.include_globs:
-        narrowed = []
-        for head in heads:
-            for include in map(literal_head, settings.include_globs):
-                if head.startswith(include) or include.startswith(head):
-                    narrowed.append(max(head, include, key=len))
-        heads = narrowed
-    kept: list[str] = []
-    for head in sorted(set(heads)):
-        if not any(head.startswith(k) for k in kept):
-            kept.append(head)
-    return kept
-
-
-def scope_of(settings: Settings, prefixes: list[str]) -> str:
-    """A fingerprint of what a pass judges: a watermark holds only for the same one."""
-    what = [settings.landing_bucket, prefixes, sorted(settings.include_globs), sorted(settings.exclude_globs),
-            sorted(settings.allowed_extensions), list(settings.allowed_content_types), settings.skip_empty,
-            settings.max_object_bytes, settings.each_generation, settings.ledger_prefix]
-    return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:16]
-
-
-def _created(ref: ObjectRef) -> float | None:
-    if not ref.time_created:
-        return None
-    try:
-        when = datetime.fromisoformat(ref.time_created.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def known(doc, ref: ObjectRef) -> bool:
-    """Whether a ledger record accounts for the object: any record, but one of a deletion of an
-    older generation, done or under way (the name uploaded again: the flush claims it anew, once
-    a deletion under way is recorded; "known" would be final, the watermark passing it: found by
-    red team 6 and by the simulation, seed 2228)."""
-    if doc is None:
-        return False
-    body = doc.body if isinstance(doc.body, dict) else {}
-    return not (body.get("state") in (DELETED, DELETING) and _whole(body.get("deleted_generation")) < ref.generation)
-
-
-def _whole(value) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError, OverflowError):
-        return 0
 
 
 class Sweep:
@@ -260,7 +202,7 @@ class Sweep:
                 continue
             report.listed += 1
             ref = ObjectRef.from_blob(blob)
-            created = _created(ref)
+            created = created_at(ref)
             if created is not None:
                 cursor.listed(created)
             if created is not None and created >= young_after:

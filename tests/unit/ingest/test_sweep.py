@@ -14,7 +14,8 @@ from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import load
 from hub_import.flush.run import Flush
 from hub_import.ingest.handler import describe
-from hub_import.ingest.sweep import FLOOR_S, OVERLAP_S, Sweep, listing_prefixes, literal_head
+from hub_import.ingest.sweep import FLOOR_S, OVERLAP_S, Sweep
+from hub_import.ingest.sweep_scope import listing_prefixes, literal_head
 from hub_import.state.ledger import Ledger
 from hub_import.state.sweep_state import SweepState, found_by_sweep, last_sweep
 from tests.unit.flush.test_flush_in_memory import Hub, ListingStore, Subscriber
