@@ -4,13 +4,14 @@ expected to pass once their fix merges (their test is a strict xfail until then:
 pass fails, so that the mark is removed with the fix)."""
 
 REGRESSIONS = [
-    {"bug": "open, found by the sweep's simulation (seed 6175, also on the base without any sweep): under "
+    {"bug": "found by the sweep's simulation (seed 6175, also on the base without any sweep): under "
             "list_data=false and a listing lag of 30 s, a name imported anew after its deletion (an unproven row "
             "left) is deleted again within the lag: the deletion lists only the old unproven row, leaves it and "
             "tells leftIds of it alone; the new asset, not yet listed, is neither deleted nor told, and the name "
             "uploaded again goes in beside both (3 copies). flush/soft_delete.py: rows that cannot be proven ours "
-            "end the search (_not_listed_yet: a listed unproven row is not early) before the settle time has passed",
-     "invariant": "exactly-once", "open": True,
+            "end the search (_not_listed_yet: a listed unproven row is not early) before the settle time has passed; "
+            "fixed: a deletion with no row proven ours waits the settle time after its import too",
+     "invariant": "exactly-once",
      "history": {"seed": 6175, "setup": {"env": {"ON_OVERWRITE": "skip", "ON_DELETE": "delete", "MAX_OBJECT_BYTES": "0", "MAX_ASSETS_PER_MANIFEST": "3", "SWEEP_GRACE_SECONDS": "0"}, "guesses": {"list_order": "oldest_first", "list_created_at": False, "external_id_filter": "exact", "delete_unknown_ids": "400", "retry_after": True, "list_data": False}, "list_lag_s": 30}, "steps": [
          ["upload", "cams/c.png", 100, {}, "now"],
          ["flush", 178617890, {}, None],
