@@ -198,7 +198,8 @@ class Sweep:
             log(logger, logging.WARNING, "the sweep's watermark is in the future: a fresh pass",
                 watermark=cursor.watermark)
             cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes, floor=cursor.floor)
-        if cursor.floor is None or cursor.floor > clock.now():  # the first run (or a forged floor)
+        new_floor = cursor.floor is None or cursor.floor > clock.now()  # the first run (or a forged floor)
+        if new_floor:
             cursor.floor = clock.now() - FLOOR_S
         if cursor.started is None:
             cursor.started, cursor.index, cursor.after, cursor.grace = clock.now(), 0, "", 0.0
@@ -206,6 +207,10 @@ class Sweep:
         # The watermark allows for the largest grace any run of the pass left files young by (a
         # grace lowered mid-pass, or a CLI run with another): else those files fall below it unread.
         cursor.grace = max(cursor.grace, float(s.sweep_grace_s))
+        # The floor is written at once, whatever this run does next: a run that waits for the flush or
+        # fails saves nothing, and a floor set anew by a later run would pass the files of the meantime.
+        if new_floor and not self._save(cursor, report):
+            return
         before, why = sweep_waiting.cutoff(self.store, s.ledger_prefix, float(s.sweep_grace_s))
         if before is None:  # the flush is not taking messages: the files wait in the queue
             report.stopped = QUEUE_HOLDS

@@ -13,7 +13,8 @@ fails" says "the next run resumes at its cursor", and status says of a waiting s
 
 Suggested fix: write the floor when it is first set (save the cursor right there: one write, once),
 or take it from the sweep's first run as last.json keeps it (`first_at`, carried from run to run).
-(No network: the fakes of tests/unit/ingest/test_sweep.py, a virtual clock.)"""
+(No network: the fakes of tests/unit/ingest/test_sweep.py, a virtual clock.)
+Fixed: a run that sets the floor writes the cursor at once, before it waits or lists."""
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,6 @@ T0 = 1_764_000_000.0  # the sweep is deployed; its first scheduled run
 HOUR = 3600.0
 
 
-@pytest.mark.xfail(strict=True, reason="red team 7: the floor is not written by a run that waits or fails")
 @pytest.mark.parametrize("how", ["waits for the flush", "fails to list"])
 def test_a_file_lost_while_the_new_sweep_waited_or_failed_is_found_once_it_runs(how):
     settings, landing, store, publisher = make(0)
