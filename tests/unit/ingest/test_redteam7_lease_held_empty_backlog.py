@@ -20,10 +20,11 @@ Suggested fix: tell "empty" from "unknown": health.build keeps the oldest as `no
 "nothing waits"; and a flush that found the lease held (it pulled nothing and knows nothing new)
 could keep the holder's verdict (the previous record's `waiting_why`), not overwrite it.
 (No network: the real health.keep and the sweep over the fakes of tests/unit/ingest/test_sweep.py,
-a virtual clock.)"""
+a virtual clock.)
+Fixed (the first half): sweep_waiting takes a record whose backlog Cloud Monitoring sampled empty for
+"nothing published before that sample waits" (the grace before it). A lease-held record with Monitoring
+silent still makes a run wait."""
 from __future__ import annotations
-
-import pytest
 
 from hub_import.core import clock
 from hub_import.flush.backlog import Backlog
@@ -35,8 +36,6 @@ T0 = 1_764_000_000.0  # a minute boundary, as Cloud Scheduler fires
 DAY = 86400
 
 
-@pytest.mark.xfail(strict=True, reason="red team 7: a lease-held flush's record over an empty backlog stops the sweep "
-                                       "(null read as 'oldest unknown')")
 def test_a_healthy_flush_whose_runs_overlap_does_not_stop_the_sweep_for_good():
     settings, landing, store, publisher = make(0)
     # files every ten minutes, each brought in by its event; one whose event was lost
