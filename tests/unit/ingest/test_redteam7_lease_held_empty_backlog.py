@@ -23,8 +23,12 @@ could keep the holder's verdict (the previous record's `waiting_why`), not overw
 a virtual clock.)
 Fixed (the first half): sweep_waiting takes a record whose backlog Cloud Monitoring sampled empty for
 "nothing published before that sample waits" (the grace before it). A lease-held record with Monitoring
-silent still makes a run wait."""
+silent still makes a run wait (xfail below): a flush that found the lease held could keep the
+previous record's verdict (it pulled nothing and learnt nothing), or write "lease held" as no cause
+of waiting when the previous record said nothing waits."""
 from __future__ import annotations
+
+import pytest
 
 from hub_import.core import clock
 from hub_import.flush.backlog import Backlog
@@ -36,7 +40,22 @@ T0 = 1_764_000_000.0  # a minute boundary, as Cloud Scheduler fires
 DAY = 86400
 
 
-def test_a_healthy_flush_whose_runs_overlap_does_not_stop_the_sweep_for_good():
+EMPTY = "Cloud Monitoring: 0 messages"
+SILENT = "Cloud Monitoring silent"
+
+
+def backlog(kind: str, at: float) -> Backlog:
+    if kind == EMPTY:
+        return Backlog(messages=0, oldest_age_s=0, as_of=at - 120, says="Cloud Monitoring")
+    return Backlog(says="unknown: Cloud Monitoring has no recent sample of the subscription")
+
+
+@pytest.mark.parametrize("monitoring", [
+    EMPTY,
+    pytest.param(SILENT, marks=pytest.mark.xfail(strict=True, reason="red team 7: with Monitoring silent, a "
+                                                 "lease-held flush's record stops the sweep though nothing waits")),
+])
+def test_a_healthy_flush_whose_runs_overlap_does_not_stop_the_sweep_for_good(monitoring):
     settings, landing, store, publisher = make(0)
     # files every ten minutes, each brought in by its event; one whose event was lost
     for i in range(0, DAY // 600):
@@ -62,8 +81,7 @@ def test_a_healthy_flush_whose_runs_overlap_does_not_stop_the_sweep_for_good():
     for at, kind, summary in sorted(events, key=lambda e: e[0]):
         with clock.use(Clock(at)):
             if kind == "flush":
-                health.keep(store, settings.ledger_prefix, summary,
-                            Backlog(messages=0, oldest_age_s=0, as_of=at - 120, says="Cloud Monitoring"))
+                health.keep(store, settings.ledger_prefix, summary, backlog(monitoring, at))
             else:
                 reports.append(sweep(settings, landing, store, publisher))
     # THEN within a day some sweep judged the files, and the one whose event was lost is queued
