@@ -192,9 +192,11 @@ class Sweep:
             # in the bucket before the deploy; the new rules judge every file after it.
             cursor = Cursor(scope=scope, watermark=cursor.watermark, generation=cursor.generation,
                             passes=cursor.passes, newest=cursor.newest, floor=cursor.floor)
-        if cursor.watermark is not None and cursor.watermark > clock.now() - OVERLAP_S:
-            # no complete pass sets it so late (its start less a grace and OVERLAP_S): forged, or a
-            # clock far ahead; trusting it would leave every file "older": a pass anew from the floor
+        if cursor.watermark is not None and cursor.watermark > (
+                cursor.newest if cursor.newest is not None else clock.now()) - OVERLAP_S:
+            # no complete pass sets it later than GCS's clock allows (the newest object listed, less
+            # OVERLAP_S; this host's clock, which may run behind, only for a cursor without one): forged;
+            # trusting it would leave every file "older": a pass anew from the floor
             log(logger, logging.WARNING, "the sweep's watermark is in the future: a fresh pass",
                 watermark=cursor.watermark)
             cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes, floor=cursor.floor)

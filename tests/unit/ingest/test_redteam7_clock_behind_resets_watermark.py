@@ -13,10 +13,10 @@ Suggested fix: a watermark can only be wrong against GCS's clock now: distrust i
 later than `newest - OVERLAP_S` (every complete pass sets it at or below that), or, with no `newest`
 (a cursor of an older version), than `now - OVERLAP_S`. A host behind only judges fewer files
 "young"-side (its cutoff is lower), which is safe.
-(No network: the fakes of tests/unit/ingest/test_sweep.py, a virtual clock.)"""
+(No network: the fakes of tests/unit/ingest/test_sweep.py, a virtual clock.)
+Fixed: a watermark is distrusted only when later than `newest - OVERLAP_S` (GCS's clock); by this
+host's clock only in a cursor without `newest`."""
 from __future__ import annotations
-
-import pytest
 
 from hub_import.core import clock
 from hub_import.core.settings import load
@@ -26,7 +26,6 @@ T0 = 1_764_000_000.0  # the sweep's first run
 HOUR = 3600.0
 
 
-@pytest.mark.xfail(strict=True, reason="red team 7: a sweep on a clock behind resets a watermark set by GCS's clock")
 def test_a_sweep_on_a_clock_behind_does_not_requeue_what_earlier_rules_skipped():
     settings, landing, store, publisher = make(0, EXCLUDE_GLOBS="**/*.tmp.jpg")
     relaxed = load({**ENV})
