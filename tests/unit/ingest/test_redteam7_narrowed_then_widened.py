@@ -12,9 +12,11 @@ function's (an old HUB_ROUTES, `--set INCLUDE_GLOBS=cams/**` to hurry one prefix
 the watermark the scheduled sweep shares.
 
 Suggested fix: a pass moves the watermark only for the rules it judged by. E.g. on a change of scope,
-go back to the watermark in force when the scope now ending began (min of the two, kept in the
-cursor as `scope_since`); or keep the watermark per scope fingerprint and, for a scope seen before,
-start from the lower of its own and the current one.
+keep in the cursor the band the ending scope never judged for the rules before it: from the watermark
+in force when it began to `newest` then (GCS's clock, when it began); the passes of the next scope
+judge the files created in that band as well as those after the watermark, and files that came while
+the narrow rules held stay `backfill`'s, as README says. (Going back to the older watermark outright
+would also queue those, and a chain of changes would go back further each time.)
 (No network: the fakes of tests/unit/ingest/test_sweep.py, a virtual clock.)"""
 from __future__ import annotations
 
