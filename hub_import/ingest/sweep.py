@@ -135,13 +135,16 @@ class Sweep:
             # in the bucket before the deploy; the new rules judge every file after it.
             cursor = Cursor(scope=scope, watermark=cursor.watermark, generation=cursor.generation,
                             passes=cursor.passes, newest=cursor.newest, floor=cursor.floor)
-        if cursor.watermark is not None and cursor.watermark > clock.now() - OVERLAP_S:
-            # no complete pass sets it so late (its start less a grace and OVERLAP_S): forged, or a
-            # clock far ahead; trusting it would leave every file "older": a pass anew from the floor
+        if cursor.watermark is not None and cursor.watermark > (
+                cursor.newest if cursor.newest is not None else clock.now()) - OVERLAP_S:
+            # no complete pass sets it later than GCS's clock allows (the newest object listed, less
+            # OVERLAP_S; this host's clock, which may run behind, only for a cursor without one): forged;
+            # trusting it would leave every file "older": a pass anew from the floor
             log(logger, logging.WARNING, "the sweep's watermark is in the future: a fresh pass",
                 watermark=cursor.watermark)
             cursor = Cursor(scope=scope, generation=cursor.generation, passes=cursor.passes, floor=cursor.floor)
-        if cursor.floor is None or cursor.floor > clock.now():  # the first run (or a forged floor)
+        new_floor = cursor.floor is None or cursor.floor > clock.now()  # the first run (or a forged floor)
+        if new_floor:
             cursor.floor = clock.now() - FLOOR_S
         if cursor.started is None:
             cursor.started, cursor.index, cursor.after, cursor.grace = clock.now(), 0, "", 0.0
@@ -149,6 +152,10 @@ class Sweep:
         # The watermark allows for the largest grace any run of the pass left files young by (a
         # grace lowered mid-pass, or a CLI run with another): else those files fall below it unread.
         cursor.grace = max(cursor.grace, float(s.sweep_grace_s))
+        # The floor is written at once, whatever this run does next: a run that waits for the flush or
+        # fails saves nothing, and a floor set anew by a later run would pass the files of the meantime.
+        if new_floor and not self._save(cursor, report):
+            return
         before, why = sweep_waiting.cutoff(self.store, s.ledger_prefix, float(s.sweep_grace_s))
         if before is None:  # the flush is not taking messages: the files wait in the queue
             report.stopped = QUEUE_HOLDS

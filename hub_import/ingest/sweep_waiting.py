@@ -11,7 +11,9 @@ created before a cutoff:
   earlier had its event published before the oldest message that still waits, so it is not
   waiting in the queue; the grace covers an event published late);
 - messages wait and the oldest is not known, or the record is older than STALE_S (no flush runs):
-  none at all; the run waits, saying why (`status` tells the outage itself).
+  none at all; the run waits, saying why (`status` tells the outage itself). But a record whose
+  backlog Cloud Monitoring sampled empty (0 messages) says no message published before that sample
+  waits: the grace before it.
 No record yet (no flush has run): the grace. The watermark never passes the cutoff of any run of a
 pass (state/sweep_state.py Cursor.judged), so the files a run left alone are judged by a later pass.
 """
@@ -45,5 +47,11 @@ def cutoff(store, ledger_prefix: str, grace_s: float, now: float | None = None) 
         return young, ""
     oldest = clock.epoch(record.get("oldest_waiting_published"))
     if oldest is None:
-        return None, f"messages wait in the queue ({why.split(':')[0]}) and the oldest is not known"
+        # null is also what health.build writes when Cloud Monitoring says the queue is empty: then
+        # nothing published before that sample waits (a flush that found the lease held says so often)
+        empty_at = clock.epoch(record.get("backlog_as_of")) if type(record.get("backlog")) is int \
+            and record.get("backlog") == 0 else None
+        if empty_at is None:
+            return None, f"messages wait in the queue ({why.split(':')[0]}) and the oldest is not known"
+        return min(young, empty_at - grace_s), ""
     return min(young, oldest - grace_s), ""
