@@ -133,8 +133,7 @@ class Sweep:
             # prefixes. The watermark stays: files created before it came while other rules held,
             # and were judged by those (their event came) or are `backfill`'s, as the files that were
             # in the bucket before the deploy; the new rules judge every file after it.
-            cursor = Cursor(scope=scope, watermark=cursor.watermark, generation=cursor.generation,
-                            passes=cursor.passes, newest=cursor.newest, floor=cursor.floor)
+            cursor = cursor.rescoped(scope)
         if cursor.watermark is not None and cursor.watermark > (
                 cursor.newest if cursor.newest is not None else clock.now()) - OVERLAP_S:
             # no complete pass sets it later than GCS's clock allows (the newest object listed, less
@@ -214,7 +213,7 @@ class Sweep:
                 cursor.listed(created)
             if created is not None and created >= young_after:
                 report.young += 1
-            elif created is not None and created < check_after:
+            elif created is not None and created < check_after and not cursor.in_band(created):
                 report.older += 1
             elif decide(ref, self.settings, resolve=False).destination is None:
                 report.skipped += 1

@@ -11,7 +11,9 @@ created before a cutoff:
   earlier had its event published before the oldest message that still waits, so it is not
   waiting in the queue; the grace covers an event published late);
 - messages wait and the oldest is not known, or the record is older than STALE_S (no flush runs):
-  none at all; the run waits, saying why (`status` tells the outage itself). But a record whose
+  none at all; the run waits, saying why (`status` tells the outage itself); so too while a backlog
+  drains and Cloud Monitoring does not say its oldest (the oldest message a flush deferred is not the
+  queue's oldest). But a record whose
   backlog Cloud Monitoring sampled empty (0 messages) says no message published before that sample
   waits: the grace before it.
 No record yet (no flush has run): the grace. The watermark never passes the cutoff of any run of a
@@ -46,6 +48,10 @@ def cutoff(store, ledger_prefix: str, grace_s: float, now: float | None = None) 
     if not why.startswith(WAITING):
         return young, ""
     oldest = clock.epoch(record.get("oldest_waiting_published"))
+    if record.get("backlog") is None and why.startswith((health.BUDGET, health.DEFERRED)):
+        # Cloud Monitoring silent: the oldest is then the oldest message this flush deferred, which
+        # bounds nothing about the messages it left unpulled or earlier flushes deferred out of sight
+        return None, f"messages wait in the queue ({why.split(':')[0]}) and the oldest is not known"
     if oldest is None:
         # null is also what health.build writes when Cloud Monitoring says the queue is empty: then
         # nothing published before that sample waits (a flush that found the lease held says so often)

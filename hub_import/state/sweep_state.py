@@ -32,6 +32,7 @@ from hub_import.core.text import cut_utf8
 from .store import Doc, JsonStore
 
 OBJECTS = "objects"
+MAX_BANDS = 8  # unjudged bands kept across changes of scope (the oldest dropped past it)
 QUEUE_HOLDS = "the queue holds them"  # a run that judged nothing: the flush is not taking messages (sweep_waiting.py)
 ERROR_LIMIT = 300  # bytes (UTF-8) of a failed sweep's error kept in its record and its line
 
@@ -58,13 +59,37 @@ class Cursor:
     bound: float | None = None
     judged_before: float | None = None
     floor: float | None = None  # nothing created before it is the sweep's: its first run less a day
+    # (watermark, newest) when the scope in force began; and the bands of creation times the scopes
+    # before it left unjudged, judged beside the watermark until a pass completes (Cursor.rescoped)
+    began: tuple | None = None
+    bands: list = field(default_factory=list)
 
     def to_json(self) -> dict:
         running = None if self.started is None else {"started": self.started, "index": self.index,
                                                      "after": self.after, "grace": self.grace, "bound": self.bound,
                                                      "judged_before": self.judged_before}
         return {"scope": self.scope, "watermark": self.watermark, "pass": running, "passes": self.passes,
-                "newest": self.newest, "floor": self.floor}
+                "newest": self.newest, "floor": self.floor, "began": list(self.began) if self.began else None,
+                "bands": [list(b) for b in self.bands]}
+
+    def rescoped(self, scope: str) -> "Cursor":
+        """The cursor for a new scope (routes, filters): the pass under way starts again; the watermark,
+        the newest object and the floor stay (files before the watermark came under the rules of
+        their day: `backfill`'s). But the scope that ends may have moved the watermark over files only
+        the rules before it took, that no pass had judged yet: those created between the watermark
+        and the newest object when it began (a route taken out, then put back). That band, and those
+        it inherited, are judged by the new scope's passes until one completes."""
+        bands = list(self.bands)
+        if self.scope and self.began is not None:
+            bands.append(self.began)
+        return Cursor(scope=scope, watermark=self.watermark, generation=self.generation, passes=self.passes,
+                      newest=self.newest, floor=self.floor,
+                      began=(self.watermark, self.newest) if self.scope else None,  # (the first scope: none before it)
+                      bands=bands[-MAX_BANDS:])
+
+    def in_band(self, created: float) -> bool:
+        """Whether an object created then is in a band a scope before this one left unjudged."""
+        return any((lo is None or created >= lo) and (hi is None or created <= hi) for lo, hi in self.bands)
 
     def judged(self, before: float) -> None:
         """A run of the pass judges only files created before `before`."""
@@ -84,6 +109,7 @@ class Cursor:
             self.watermark = min(self.bound, self.judged_before, self.started - self.grace) - overlap_s
         self.started, self.index, self.after, self.passes = None, 0, "", self.passes + 1
         self.bound = self.judged_before = None
+        self.bands = []  # the pass judged them
 
     @classmethod
     def from_doc(cls, doc: Doc | None) -> "Cursor":
@@ -100,7 +126,8 @@ class Cursor:
                          after=_text(running.get("after")), generation=doc.generation,
                          passes=_whole(body.get("passes")), grace=_number(running.get("grace")) or 0.0,
                          newest=_number(body.get("newest")), bound=_number(running.get("bound")),
-                         judged_before=_number(running.get("judged_before")), floor=_number(body.get("floor")))
+                         judged_before=_number(running.get("judged_before")), floor=_number(body.get("floor")),
+                         began=_band(body.get("began")), bands=[_band(b) for b in _list(body.get("bands"))])
         except (TypeError, ValueError, AttributeError, OverflowError):
             return cls(generation=doc.generation)
         if running and cursor.started is None:  # a pass whose start is unknown: no watermark can follow it
@@ -115,6 +142,23 @@ def _number(value) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ValueError(value)
     return float(value)
+
+
+def _band(value) -> tuple | None:
+    """(low, high) of numbers or None; ValueError for anything else."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(value)
+    return _number(value[0]), _number(value[1])
+
+
+def _list(value) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_BANDS:
+        raise ValueError(value)
+    return value
 
 
 def _whole(value) -> int:

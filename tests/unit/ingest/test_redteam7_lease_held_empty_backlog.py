@@ -23,9 +23,8 @@ could keep the holder's verdict (the previous record's `waiting_why`), not overw
 a virtual clock.)
 Fixed (the first half): sweep_waiting takes a record whose backlog Cloud Monitoring sampled empty for
 "nothing published before that sample waits" (the grace before it). A lease-held record with Monitoring
-silent still makes a run wait (xfail below): a flush that found the lease held could keep the
-previous record's verdict (it pulled nothing and learnt nothing), or write "lease held" as no cause
-of waiting when the previous record said nothing waits."""
+silent made a run wait too, fixed as suggested: a record of a flush that found the lease held is no
+cause of waiting (another flush is sending)."""
 from __future__ import annotations
 
 import pytest
@@ -52,8 +51,7 @@ def backlog(kind: str, at: float) -> Backlog:
 
 @pytest.mark.parametrize("monitoring", [
     EMPTY,
-    pytest.param(SILENT, marks=pytest.mark.xfail(strict=True, reason="red team 7: with Monitoring silent, a "
-                                                 "lease-held flush's record stops the sweep though nothing waits")),
+    SILENT,  # a lease held is no cause of waiting (ingest/sweep_waiting.py WAITING)
 ])
 def test_a_healthy_flush_whose_runs_overlap_does_not_stop_the_sweep_for_good(monitoring):
     settings, landing, store, publisher = make(0)
