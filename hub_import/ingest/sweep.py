@@ -25,7 +25,8 @@ after the watermark (and for every object of the last day in the first two passe
   `bound` is the newest timeCreated listed before the pass began, `judged_before` the lowest
   cutoff of the pass's runs (state/sweep_state.py Cursor.complete); a first pass, with no listing
   before it, leaves it where it was. It only moves after a complete pass, and stays when what is
-  listed changes (routes, filters: files before it came under other rules, `backfill`'s).
+  listed changes (routes, filters: files before it came under other rules, `backfill`'s; but the
+  band the ending rules left unjudged is judged still: Cursor.rescoped).
   Why it is safe: every object created before the pass began was in the listing for the whole
   pass, so the pass listed it; it was judged then unless created after a run's cutoff, and an
   object created before `judged_before` never is. `bound` was created before the pass began, so
