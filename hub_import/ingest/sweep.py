@@ -34,8 +34,8 @@ after the watermark (and for every object of the last day in the first two passe
   next pass checks it: whatever the clock of the host that ran the pass (a laptop running the CLI
   an hour ahead sets no watermark past files it never saw). OVERLAP_S covers an object whose
   timeCreated is earlier than the moment it became listable (a slow finalize, a resumable upload
-  finished late): up to OVERLAP_S, nothing is missed. A watermark later than now - OVERLAP_S no
-  pass could set is distrusted (a fresh pass from the floor). A file older than the watermark whose
+  finished late): up to OVERLAP_S, nothing is missed. A watermark later than the newest object
+  less OVERLAP_S, which no pass could set, is distrusted (a fresh pass from the floor). A file older than the watermark whose
   record is later removed is not this sweep's to find (`backfill`).
 
 Tell it: one log line a run ("sweep done": listed, known, queued as missed, list calls, ledger
