@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from hub_import.core import clock
 
-from .store import ConflictError, JsonStore
+from .store import JsonStore, update
 
 ATTEMPTS = 20  # compare-and-swap rounds before giving up (one flush at a time holds the lease)
 
@@ -38,20 +38,14 @@ class BatchBudget:
         TemplateCapError when the template has made as many as the cap allows, ConflictError when
         the document keeps changing under us (the caller tries again later)."""
         path = self.path(project, template)
-        for _ in range(ATTEMPTS):
-            doc = self.store.read(path)
+        def counted(doc) -> dict | None:
             names = list(doc.body.get("names", [])) if doc else []
             if name in names:
-                return
+                return None
             if len(names) >= self.cap:
                 raise TemplateCapError(
                     f"batch template {template!r} has created {len(names)} batches in project {project}, the most "
                     f"MAX_TEMPLATE_BATCHES={self.cap} allows; {name!r} would be one more (raise the cap, or "
                     f"fix the template, then `replay --failed`)")
-            body = {"project": project, "template": template, "names": names + [name], "at": clock.now()}
-            try:
-                self.store.write(path, body, if_generation_match=doc.generation if doc else 0)
-                return
-            except ConflictError:
-                continue
-        raise ConflictError(path)
+            return {"project": project, "template": template, "names": names + [name], "at": clock.now()}
+        update(self.store, path, counted, ATTEMPTS)

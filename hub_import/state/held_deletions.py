@@ -38,7 +38,7 @@ from typing import Iterator
 from hub_import.core import clock
 from hub_import.core.objects import ObjectRef
 
-from .store import ConflictError, Doc, JsonStore
+from .store import ConflictError, Doc, JsonStore, update
 
 HOUR_S = 3600
 CLOCK_MARGIN_S = 60.0  # how far a later flush's clock may run ahead of this one's
@@ -58,22 +58,16 @@ class HeldDeletions:
     def hold(self, key: str, ref: ObjectRef, *, event: str, event_id: str, flush_id: str, limit: int) -> None:
         """Record the deletion of `ref` as held (a newer generation said gone replaces an older one;
         one already held, or approved, stays as it is). Raises the store's errors."""
-        path = self.path(key)
-        for _ in range(ATTEMPTS):
-            doc = self.store.read(path)
+        def held(doc: Doc | None) -> dict | None:
             if doc is not None and int(doc.body.get("generation") or 0) >= ref.generation:
-                return
+                return None
             body = {"object": ref.uri, "bucket": ref.bucket, "name": ref.name, "generation": ref.generation,
                     "event": event, "event_id": event_id, "held_at": clock.now(), "flush": flush_id,
                     "limit": limit}
             if doc is not None and doc.body.get("approved_at"):
                 body["approved_at"] = doc.body["approved_at"]
-            try:
-                self.store.write(path, body, if_generation_match=doc.generation if doc else 0)
-                return
-            except ConflictError:
-                continue
-        raise ConflictError(path)
+            return body
+        update(self.store, self.path(key), held, ATTEMPTS)
 
     def read(self, key: str) -> Doc | None:
         return self.store.read(self.path(key))
@@ -173,16 +167,10 @@ class DeletionWindow:
         """Uncount `n` deletions counted in `minute` whose DELETE was never sent (their lookup
         failed, nothing of theirs was in the Hub): they are counted again when they come back.
         Raises the store's errors (then they stay counted: too early, never past the limit)."""
-        for _ in range(ATTEMPTS):
-            doc = self.store.read(self.path)
+        def uncounted(doc: Doc | None) -> dict | None:
             minutes = self._live(doc, clock.now())
             if n <= 0 or not minutes.get(minute):
-                return
+                return None
             left = minutes[minute] - min(n, minutes[minute])
-            minutes = {m: c for m, c in minutes.items() if m != minute} | ({minute: left} if left else {})
-            try:
-                self.store.write(self.path, {"minutes": minutes}, if_generation_match=doc.generation)
-                return
-            except ConflictError:
-                continue
-        raise ConflictError(self.path)
+            return {"minutes": {m: c for m, c in minutes.items() if m != minute} | ({minute: left} if left else {})}
+        update(self.store, self.path, uncounted, ATTEMPTS)

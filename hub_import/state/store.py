@@ -40,6 +40,23 @@ class Doc:
     generation: int
 
 
+def update(store, path: str, change, attempts: int) -> object | None:
+    """Read-modify-write `path` under a generation precondition: `change(doc)` (doc: Doc or None) gives
+    the body to write, or None to write nothing; read again and retried when another writer got
+    there first, up to `attempts` rounds (then ConflictError). The body written, or None."""
+    for _ in range(attempts):
+        doc = store.read(path)
+        body = change(doc)
+        if body is None:
+            return None
+        try:
+            store.write(path, body, if_generation_match=doc.generation if doc else 0)
+            return body
+        except ConflictError:
+            continue
+    raise ConflictError(path)
+
+
 class JsonStore:
     """JSON documents in one bucket."""
 
