@@ -21,6 +21,8 @@ import uuid
 from hub_import.core.clients import publisher_client, storage_client
 from hub_import.core.messages import DeletionMessage
 from hub_import.core.objects import ObjectRef
+from hub_import.state.manifests import ManifestStore
+from hub_import.state.store import JsonStore
 from tests.integration.conftest import pull_until, wait_for_ingest
 from tests.integration.flushing import assert_once, held, hub, own_state, publish, refs, run_flush, settings
 from tests.integration.flush.test_deletions import (FAST, SOON, delete, flush_until, healthy_hub, import_files, record,  # noqa: F401
@@ -112,7 +114,9 @@ def test_a_lost_import_that_lands_after_the_deletion_does_not_stay_in_the_hub(st
     sent_at = time.monotonic()
     first = run_flush(state, **FAST, **settle)
     healthy_hub.faults(slow_commit=0.0)
-    assert first["uncertain"] == 1 and held(stack, run) == {}, first
+    # (the flush may also pull a message an earlier test on this worker left in the stack's one queue:
+    # count this file's own import, not the flush's totals)
+    assert uncertain_imports(stack, state, run) == [name] and held(stack, run) == {}, first
     # ... settled after the settle time: not found, so sent again (and a heal check scheduled)
     flush_until(state, lambda _: held(stack, run) == {name: 1}, **settle)
     # WHEN the file is deleted from the bucket, and its deletion done, before the lost import lands
@@ -132,6 +136,14 @@ def test_a_lost_import_that_lands_after_the_deletion_does_not_stay_in_the_hub(st
     flush_until(state, lambda _: not checks(), max_runs=60, **settle)
     # THEN no asset of the deleted file is left in the Hub
     assert held(stack, run) == {}, held(stack, run)
+
+
+def uncertain_imports(stack, state, prefix: str) -> list[str]:
+    """The object names under `prefix` in `state`'s pending manifests sent without a readable answer."""
+    manifests = ManifestStore(JsonStore(storage_client().bucket(stack["STATE_BUCKET"])), state["MANIFEST_PREFIX"])
+    pending = [manifests.load(path) for path in manifests.pending_paths()]
+    return sorted(o.name for m in pending if m and m.state.get("uncertain_since") is not None for o in m.objects
+                  if o.name.startswith(prefix))
 
 
 def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(stack, tmp_path):
@@ -156,7 +168,8 @@ def test_a_file_deleted_and_uploaded_again_while_a_flush_drains_reaches_the_hub(
     # THEN the file in the bucket is in the Hub, once
     # (today: G2's import was folded into the held import of G1 as a duplicate; G1's is dropped as
     # deleted before import, and G2's message is acked with it)
-    assert first["pulled"] == 3 and first["deletions"] == 1, first
+    # (at least: a message an earlier test on this worker left in the stack's one queue may come too)
+    assert first["pulled"] >= 3 and first["deletions"] >= 1, first
     assert storage_client().bucket(stack["LANDING_BUCKET"]).get_blob(name) is not None  # it is in the bucket
     assert held(stack, run) == {name: 1}, (first, record(stack, state, name))
 
