@@ -149,7 +149,9 @@ def test_a_missing_batch_fails_visibly_and_its_dead_letters_come_back_once_the_b
     requests.post(f"{stack['HUB_API_URL']}/v2/batches/{stack['HUB_PROJECT_ID']}", json={"name": batch},
                   headers={"apikey": stack["HUB_API_KEY"]}, timeout=10).raise_for_status()
     dry = json.loads(cli(stack, "replay", "--dead-letters", "--dry-run", "--json", **routed).stdout)
-    assert dry["republished"] >= 20 and run_flush(stack, **routed)["pulled"] == 0
+    # (had it republished them, the flush would import them now that the batch exists; the flush's
+    # own count of what it pulled could include what an earlier test on this worker left queued)
+    assert dry["republished"] >= 20 and run_flush(stack, **routed) is not None and held(stack, run) == {}
     # AND the real replay republishes them, and the flush imports each once, into the batch
     done = json.loads(cli(stack, "replay", "--dead-letters", "--json", **routed).stdout)
     assert done["republished"] >= 20
