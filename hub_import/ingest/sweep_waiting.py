@@ -47,17 +47,13 @@ def cutoff(store, ledger_prefix: str, grace_s: float, now: float | None = None) 
     why = str(record.get("waiting_why") or "")
     if not why.startswith(WAITING):
         return young, ""
-    oldest = clock.epoch(record.get("oldest_waiting_published"))
-    if record.get("backlog") is None and why.startswith((health.BUDGET, health.DEFERRED)):
-        # Cloud Monitoring silent: the oldest is then the oldest message this flush deferred, which
-        # bounds nothing about the messages it left unpulled or earlier flushes deferred out of sight
-        return None, f"messages wait in the queue ({why.split(':')[0]}) and the oldest is not known"
-    if oldest is None:
+    oldest, backlog = clock.epoch(record.get("oldest_waiting_published")), record.get("backlog")
+    if oldest is None and type(backlog) is int and backlog == 0:
         # null is also what health.build writes when Cloud Monitoring says the queue is empty: then
         # nothing published before that sample waits (a flush that found the lease held says so often)
-        empty_at = clock.epoch(record.get("backlog_as_of")) if type(record.get("backlog")) is int \
-            and record.get("backlog") == 0 else None
-        if empty_at is None:
-            return None, f"messages wait in the queue ({why.split(':')[0]}) and the oldest is not known"
-        return min(young, empty_at - grace_s), ""
+        oldest = clock.epoch(record.get("backlog_as_of"))
+    if oldest is None or (backlog is None and why.startswith((health.BUDGET, health.DEFERRED))):
+        # Not known; or Cloud Monitoring silent: the oldest is then the oldest message this flush
+        # deferred, which bounds nothing about the messages it left unpulled or earlier flushes deferred
+        return None, f"messages wait in the queue ({why.split(':')[0]}) and the oldest is not known"
     return min(young, oldest - grace_s), ""

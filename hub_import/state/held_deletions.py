@@ -147,21 +147,19 @@ class DeletionWindow:
         the minute `ahead_s` seconds from now (the latest a DELETE of theirs may land, and a margin
         for a clock behind the next flush's); (how many were counted, that minute). Raises the
         store's errors (then none was counted, or the write's outcome is unknown: the caller takes none)."""
-        for _ in range(ATTEMPTS):
+        taken = {}  # what the last round counted, and in which minute
+
+        def counted(doc: Doc | None) -> dict | None:
             now = clock.now()
-            doc = self.store.read(self.path)
             minutes = self._live(doc, now)
             granted = wanted if not limit else max(0, min(wanted, limit - sum(minutes.values())))
-            minute = str(int((now + ahead_s) // 60))
+            taken.update(n=max(granted, 0), minute=str(int((now + ahead_s) // 60)))
             if granted <= 0:
-                return 0, minute
-            minutes[minute] = minutes.get(minute, 0) + granted
-            try:
-                self.store.write(self.path, {"minutes": minutes}, if_generation_match=doc.generation if doc else 0)
-                return granted, minute
-            except ConflictError:
-                continue
-        raise ConflictError(self.path)
+                return None
+            minutes[taken["minute"]] = minutes.get(taken["minute"], 0) + granted
+            return {"minutes": minutes}
+        update(self.store, self.path, counted, ATTEMPTS)
+        return taken["n"], taken["minute"]
 
     def give_back(self, n: int, minute: str) -> None:
         """Uncount `n` deletions counted in `minute` whose DELETE was never sent (their lookup

@@ -24,7 +24,7 @@ from collections import defaultdict
 
 from google.api_core import exceptions
 
-from .store import ConflictError, JsonStore
+from .store import ConflictError, JsonStore, update
 
 KEEP = 20  # generations per name; older ones drop off (trace then finds them only through manifests)
 ATTEMPTS = 8  # read-modify-write attempts when another writer changed the document in between
@@ -65,20 +65,16 @@ class NameIndex:
                 if (path, generation) in self._known:
                     return  # listed by another thread's write meanwhile
                 batch = set(self._waiting[path])
-            for _ in range(ATTEMPTS):
-                doc = self.store.read(path)
+            def listed(doc) -> dict | None:
                 seen = [int(g) for g in (doc.body.get("generations") or [])] if doc else []
                 if batch <= set(seen):
-                    break
-                body = {"object": f"gs://{bucket}/{name}", "generations": sorted({*seen, *batch})[-KEEP:]}
-                try:
-                    self.store.write(path, body, if_generation_match=doc.generation if doc else 0)
-                    break
-                except ConflictError:
-                    continue
-            else:
+                    return None
+                return {"object": f"gs://{bucket}/{name}", "generations": sorted({*seen, *batch})[-KEEP:]}
+            try:
+                update(self.store, path, listed, ATTEMPTS)
+            except ConflictError:
                 raise exceptions.Aborted(f"the name index of gs://{bucket}/{name} changed under us {ATTEMPTS} times; "
-                                         f"generation {generation} is not listed, so its record is not written")
+                                         f"generation {generation} is not listed, so its record is not written") from None
             with self._guard:
                 self._waiting[path] -= batch
                 self._known.update((path, g) for g in batch)

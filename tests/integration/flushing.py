@@ -171,6 +171,17 @@ def pending_manifests(stack) -> list[str]:
     return [b.name for b in bucket.list_blobs(prefix=f"{stack.get('MANIFEST_PREFIX', 'manifests/')}pending/")]
 
 
+def record(stack, state, name: str, generation: int = 0, each_generation: bool = False) -> dict | None:
+    """The ledger record (under `state`'s LEDGER_PREFIX) of `name` in the stack's landing bucket, or None."""
+    from hub_import.core.clients import storage_client
+    from hub_import.state.ledger import Ledger
+    from hub_import.state.store import JsonStore
+
+    ledger = Ledger(JsonStore(storage_client().bucket(stack["STATE_BUCKET"])), state["LEDGER_PREFIX"], each_generation)
+    doc = ledger.read(ObjectRef(stack["LANDING_BUCKET"], name, generation))
+    return doc.body if doc else None
+
+
 def heal_checks(stack) -> list[str]:
     """The heal checks (flush/heal.py) left in the state bucket, under MANIFEST_PREFIX/verify/."""
     from hub_import.core.clients import storage_client

@@ -20,10 +20,8 @@ from hub_import.core.clients import publisher_client, storage_client
 from hub_import.core.messages import DeletionMessage
 from hub_import.core.objects import ObjectRef
 from hub_import.core.settings import load
-from hub_import.state.ledger import Ledger
-from hub_import.state.store import JsonStore
 from tests.integration.conftest import wait_for_ingest
-from tests.integration.flushing import held, hub, own_state, report, run_flush
+from tests.integration.flushing import held, hub, own_state, record, report, run_flush
 from tests.integration.flush.test_results import results_sub, take  # noqa: F401 - a fixture
 from tests.integration.ops.test_trace import verdict
 
@@ -88,12 +86,6 @@ def deletes(stack) -> tuple[int, int, int]:
     stats = hub(stack).stats()
     return (sum(stats["requests"].get(DELETE_ROUTE, {}).values()), stats["deleted"].get(stack["HUB_PROJECT_ID"], 0),
             stats["requests"].get("soft-delete ids", {}).get("not live", 0))
-
-
-def record(stack, state, name: str, generation: int = 0, each_generation: bool = False) -> dict | None:
-    ledger = Ledger(JsonStore(storage_client().bucket(stack["STATE_BUCKET"])), state["LEDGER_PREFIX"], each_generation)
-    doc = ledger.read(ObjectRef(stack["LANDING_BUCKET"], name, generation))
-    return doc.body if doc else None
 
 
 def totals(summaries, key: str) -> int:

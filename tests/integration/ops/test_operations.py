@@ -15,11 +15,8 @@ import requests
 
 from deploy.local.processes import ROOT
 from hub_import.core.clients import storage_client
-from hub_import.core.objects import ObjectRef
 from hub_import.hub import HubClient
-from hub_import.state.ledger import Ledger
-from hub_import.state.store import JsonStore
-from tests.integration.flushing import (flush_until_idle, held, hub, own_state, publish, refs, run_flush,
+from tests.integration.flushing import (flush_until_idle, held, hub, own_state, publish, record, refs, run_flush,
                                         take_dead_letters)
 from tests.integration.conftest import wait_for_ingest
 
@@ -51,12 +48,6 @@ def in_the_bucket(stack, objects) -> None:
         bucket.blob(ref.name).upload_from_string(make_image("JPEG", 64, 48), content_type="image/jpeg")
     names = {ref.name for ref in objects}
     assert len(pull_until(stack, lambda m: m.attributes.get("name") in names, len(names), timeout=60)) >= len(names)
-
-
-def recorded(stack, bucket: str, names) -> list[str]:
-    """Those of `names` in `bucket` that the stack's ledger holds a record of."""
-    ledger = Ledger(JsonStore(storage_client().bucket(stack["STATE_BUCKET"])), stack["LEDGER_PREFIX"], False)
-    return [n for n in names if ledger.read(ObjectRef(bucket, n, 0)) is not None]
 
 
 def manifest_count(stack) -> int:
@@ -142,7 +133,8 @@ def test_a_dry_run_counts_per_route_and_reason_and_changes_nothing(stack):
     assert "22 files listed: 20 new, 0 already in the Hub (the ledger says sent), 2 skipped" in done.stdout
     assert "type not allowed" in done.stdout and "empty object" in done.stdout and "(dry run" in done.stdout
     assert run_flush(stack)["pulled"] == 0, "no message was queued"
-    assert recorded(stack, f"dry-{run}", files) == [] and manifest_count(stack) == manifests == 0
+    assert [n for n in files if record({**stack, "LANDING_BUCKET": f"dry-{run}"}, stack, n)] == [] \
+        and manifest_count(stack) == manifests == 0
 
 
 def test_replay_sends_a_failed_manifest_once_the_hub_accepts_it_and_nothing_twice(stack):
